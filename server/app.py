@@ -1,0 +1,94 @@
+"""The Litestar application factory."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import msgspec
+from litestar import Litestar, Request, get
+from litestar.datastructures import ResponseHeader
+from litestar.di import Provide
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.spec import Components, SecurityScheme
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from server import accounts
+from server.auth import AuthController, account_error_handler, provide_caller
+from server.database import create_engine, migrate
+from server.settings import Settings
+from server.stores import StoreController
+from server.web import SECURITY_HEADERS, serve_web
+
+MAX_BODY = 6 * 1024 * 1024  # a push may be 5 MB; the limit itself answers with a clear 413
+
+
+class Health(msgspec.Struct):
+    status: str
+    database: str
+
+
+@get("/api/health", tags=["health"])
+async def health(engine: AsyncEngine) -> Health:
+    """200 when the server can reach its database."""
+    async with engine.connect() as conn:
+        await conn.execute(text("SELECT 1"))
+    return Health(status="ok", database=engine.dialect.name)
+
+
+def create_app(settings: Settings | None = None) -> Litestar:
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        engine = create_engine(settings.database_url)
+        if settings.migrate:
+            await migrate(engine)
+        if settings.demo:
+            from server.demo import ensure_demo
+
+            await ensure_demo(engine)
+        app.state.engine = engine
+        try:
+            yield
+        finally:
+            await engine.dispose()
+
+    def provide_engine(request: Request) -> AsyncEngine:
+        return request.app.state.engine
+
+    return Litestar(
+        route_handlers=[health, AuthController, StoreController, *_sync_routes(), serve_web],
+        dependencies={
+            "engine": Provide(provide_engine, sync_to_thread=False),
+            "settings": Provide(lambda: settings, sync_to_thread=False),
+            "caller": Provide(provide_caller),
+        },
+        lifespan=[lifespan],
+        exception_handlers={accounts.AccountError: account_error_handler},
+        response_headers=[ResponseHeader(name=k, value=v) for k, v in SECURITY_HEADERS.items()],
+        request_max_body_size=MAX_BODY,
+        openapi_config=OpenAPIConfig(
+            title="Grapevine",
+            version="1",
+            path="/schema",
+            description="Sync server for Grapevine, an offline-first informational networking app.",
+            components=Components(
+                security_schemes={"device_token": SecurityScheme(type="http", scheme="bearer")}
+            ),
+            security=[{"device_token": []}],
+        ),
+        debug=False,
+    )
+
+
+def _sync_routes() -> list:
+    try:
+        from server.sync_routes import SyncController
+    except ImportError:
+        return []
+    return [SyncController]
+
+
+app_factory = create_app

@@ -1,0 +1,22 @@
+"""Settings: a plain dataclass read from environment variables (GRAPEVINE_*)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from server.database import normalize_url
+
+WEB_DIR = Path(__file__).resolve().parent.parent / "web"
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    database_url: str = field(default_factory=lambda: normalize_url(None))
+    web_dir: Path = field(
+        default_factory=lambda: Path(os.environ.get("GRAPEVINE_WEB_DIR") or WEB_DIR)
+    )
+    # Load the demo network into a store of a demo user when the database has no users.
+    demo: bool = field(default_factory=lambda: os.environ.get("GRAPEVINE_DEMO") == "1")
+    migrate: bool = True

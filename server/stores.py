@@ -1,0 +1,54 @@
+"""Store routes and the membership checks every store route makes."""
+
+from __future__ import annotations
+
+import msgspec
+from litestar import Controller, get, post
+from litestar.exceptions import NotFoundException, PermissionDeniedException
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from server import accounts
+from server.accounts import Caller
+from server.database import write_transaction
+
+WRITERS = ("owner", "editor")
+
+
+async def require_role(
+    conn: AsyncConnection, caller: Caller, store_id: str, *, write: bool = False
+) -> str:
+    """The caller's role in the store; 404 when not a member (existence is not revealed)."""
+    role = await accounts.role_in_store(conn, caller.user_id, store_id)
+    if role is None:
+        raise NotFoundException(f"no store {store_id}")
+    if write and role not in WRITERS:
+        raise PermissionDeniedException(f"a {role} of this store cannot write to it")
+    return role
+
+
+class StoreInfo(msgspec.Struct):
+    id: str
+    name: str
+    role: str
+
+
+class NewStore(msgspec.Struct, forbid_unknown_fields=True):
+    name: str
+
+
+class StoreController(Controller):
+    path = "/api/stores"
+    tags = ["stores"]
+
+    @get("/")
+    async def list_stores(self, caller: Caller, engine: AsyncEngine) -> list[StoreInfo]:
+        """The caller's stores with the caller's role in each."""
+        async with engine.connect() as conn:
+            return [StoreInfo(**s) for s in await accounts.stores_of(conn, caller.user_id)]
+
+    @post("/", status_code=201)
+    async def create_store(self, data: NewStore, caller: Caller, engine: AsyncEngine) -> StoreInfo:
+        """A new store owned by the caller."""
+        async with write_transaction(engine) as conn:
+            store_id = await accounts.create_store(conn, caller.user_id, data.name)
+        return StoreInfo(id=store_id, name=data.name.strip(), role="owner")

@@ -1,0 +1,80 @@
+"""Serving the static PWA in web/: right types, revalidated caching, the app shell fallback."""
+
+from __future__ import annotations
+
+import hashlib
+import mimetypes
+from pathlib import Path
+
+from litestar import Request, Response, get
+from litestar.exceptions import NotFoundException
+
+from server.settings import Settings
+
+TYPES = {
+    ".webmanifest": "application/manifest+json",
+    ".js": "text/javascript; charset=utf-8",
+    ".mjs": "text/javascript; charset=utf-8",
+    ".css": "text/css; charset=utf-8",
+    ".html": "text/html; charset=utf-8",
+    ".json": "application/json",
+    ".svg": "image/svg+xml",
+    ".png": "image/png",
+    ".ico": "image/x-icon",
+    ".txt": "text/plain; charset=utf-8",
+}
+# Only what the app itself serves: no inline script, no third party, no framing.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; worker-src 'self'; connect-src 'self'; "
+    "img-src 'self' data:; style-src 'self'; font-src 'self'; manifest-src 'self'; "
+    "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+)
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+}
+# Paths the app shell never answers for: the API and the OpenAPI document.
+_SERVER_PATHS = ("api", "schema")
+
+
+def _content_type(path: Path) -> str:
+    return (
+        TYPES.get(path.suffix) or mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+    )
+
+
+def _cache_control(relative: str) -> str:
+    # The service worker versions the app shell; the browser must always revalidate it.
+    if relative.startswith("icons/"):
+        return "public, max-age=86400"
+    return "no-cache"
+
+
+def _resolve(root: Path, relative: str) -> Path | None:
+    candidate = (root / relative).resolve()
+    if not candidate.is_relative_to(root.resolve()) or not candidate.is_file():
+        return None
+    return candidate
+
+
+@get(["/", "/{path:path}"], include_in_schema=False, sync_to_thread=False)
+def serve_web(request: Request, settings: Settings, path: str = "") -> Response[bytes]:
+    """A file of web/, or the app shell (index.html) for a client-side route."""
+    relative = path.lstrip("/")
+    if relative.split("/", 1)[0] in _SERVER_PATHS:
+        raise NotFoundException(f"no route {request.url.path}")
+    root = settings.web_dir
+    file = _resolve(root, relative) if relative else None
+    if file is None:
+        if Path(relative).suffix:  # a missing asset, not a page
+            raise NotFoundException(f"no file {relative}")
+        file, relative = _resolve(root, "index.html"), "index.html"
+        if file is None:
+            raise NotFoundException("web/index.html is missing")
+    body = file.read_bytes()
+    etag = '"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"'
+    headers = {"Cache-Control": _cache_control(relative), "ETag": etag}
+    if request.headers.get("if-none-match") == etag:
+        return Response(b"", status_code=304, headers=headers)
+    return Response(body, media_type=_content_type(file), headers=headers)
