@@ -194,9 +194,7 @@ def cmd_serve(args: argparse.Namespace) -> None:
     url = normalize_url(args.database)
     # Workers read their settings from the environment; migrate once before they start.
     os.environ["GRAPEVINE_DATABASE_URL"] = url
-    if args.demo:
-        os.environ["GRAPEVINE_DEMO"] = "1"
-    cmd_migrate(argparse.Namespace(database=url))
+    asyncio.run(_prepare(url, args.demo))
     print(f"Grapevine on http://{args.host}:{args.port} (database: {_redacted(url)})", flush=True)
     uvicorn.run(
         "server.app:create_app",
@@ -207,6 +205,23 @@ def cmd_serve(args: argparse.Namespace) -> None:
         log_level="info",
         proxy_headers=False,
     )
+
+
+async def _prepare(url: str, demo: bool) -> None:
+    """Migrate (and load the demo) once, before any worker starts."""
+    from server.demo import DEMO_EMAIL, ensure_demo
+
+    engine = create_engine(url)
+    try:
+        await migrate(engine)
+        if demo and await ensure_demo(engine) is None:
+            print(
+                f"Demo: the database has users already. To sign in as {DEMO_EMAIL}, set its "
+                f"password with: grapevine user password --email {DEMO_EMAIL} --database {url}",
+                flush=True,
+            )
+    finally:
+        await engine.dispose()
 
 
 def _redacted(url: str) -> str:

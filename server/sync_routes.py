@@ -1,0 +1,103 @@
+"""Push and pull: thin handlers over the sync engine (sync.push) and its SQL storage."""
+
+from __future__ import annotations
+
+import time
+
+import msgspec
+from litestar import Controller, Request, Response, post
+from litestar.exceptions import HTTPException
+from litestar.params import Body
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+import sync
+from server.accounts import Caller
+from server.database import write_transaction
+from server.storage import HISTORY_DAYS, SqlBackend, prune_text_history, pull_changes
+from server.stores import require_role
+
+# One clock per server process: it stamps pull answers and clamps clients' fast clocks.
+CLOCK = sync.HLC("server")
+_PRUNE_EVERY_S = 3600
+_last_prune = 0.0
+
+
+def _envelope_error(status: int, detail: str, last_mutation_id: int | None) -> Response:
+    body = sync.PushError(status_code=status, detail=detail, last_mutation_id=last_mutation_id)
+    return Response(body, status_code=status)
+
+
+class SyncController(Controller):
+    path = "/api/stores/{store_id:str}"
+    tags = ["sync"]
+
+    @post(
+        "/push",
+        status_code=200,
+        request_max_body_size=sync.MAX_BODY_BYTES + 1024 * 1024,
+        responses={},
+    )
+    async def push(
+        self,
+        request: Request,
+        store_id: str,
+        caller: Caller,
+        engine: AsyncEngine,
+        data: bytes = Body(media_type="application/json", description="a PushRequest"),
+    ) -> Response[sync.PushResponse | sync.PushError]:
+        """Apply a batch of mutations in one transaction (protocol v1, docs/protocol.md).
+
+        Envelope errors (malformed JSON, over 1,000 mutations or 5 MB, a gap in mutation ids)
+        refuse the whole batch and apply nothing; content errors reject one mutation.
+        """
+        del request
+        if len(data) > sync.MAX_BODY_BYTES:
+            return _envelope_error(
+                413, f"push body is {len(data):,} bytes; the limit is {sync.MAX_BODY_BYTES:,}", None
+            )
+        try:
+            push = msgspec.json.decode(data, type=sync.PushRequest)
+        except msgspec.ValidationError as exc:
+            return _envelope_error(400, f"invalid push: {exc}", None)
+        except msgspec.DecodeError as exc:
+            return _envelope_error(400, f"malformed JSON: {exc}", None)
+        try:
+            async with write_transaction(engine) as conn:
+                await require_role(conn, caller, store_id, write=True)
+                backend = SqlBackend(conn, store_id)
+                await backend.lock()
+                result = await sync.push(backend, caller.device_id, push, CLOCK)
+        except sync.EnvelopeError as exc:
+            return _envelope_error(exc.status, exc.detail, exc.last_mutation_id)
+        await _maybe_prune(engine)
+        return Response(result)
+
+    @post("/pull", status_code=200)
+    async def pull(
+        self, store_id: str, data: sync.PullRequest, caller: Caller, engine: AsyncEngine
+    ) -> sync.PullResponse:
+        """Changes after a cursor, each record once at its latest state, paged by `limit`.
+
+        `reset: true` means the cursor cannot be served: drop the local copy and pull from "".
+        """
+        try:
+            sync.validate_client_id(data.client_id)
+        except sync.EnvelopeError as exc:
+            raise HTTPException(status_code=400, detail=exc.detail) from None
+        if data.limit < 1:
+            raise HTTPException(status_code=400, detail="limit must be at least 1")
+        async with engine.connect() as conn:
+            await require_role(conn, caller, store_id)
+            return await pull_changes(
+                conn, store_id, data.client_id, data.cursor, data.limit, CLOCK.tick()
+            )
+
+
+async def _maybe_prune(engine: AsyncEngine) -> None:
+    global _last_prune
+    if time.monotonic() - _last_prune < _PRUNE_EVERY_S:
+        return
+    _last_prune = time.monotonic()
+    cut = int(time.time() * 1000) - HISTORY_DAYS * 86_400_000
+    async with write_transaction(engine) as conn:
+        await prune_text_history(conn, cut)

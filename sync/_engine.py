@@ -1,0 +1,637 @@
+"""The merge engine: applies a push to a store through a storage backend.
+
+The engine holds the merge rules of protocol v1 in one place. Storage is a `Backend`: the
+server's is SQL (server/storage.py), the tests also use an in-memory one. A push loads every
+record it names in one call, merges in memory, and hands the changed records back in one call.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Collection, Sequence
+from typing import Any, Protocol
+
+import msgspec
+
+from sync._hlc import HLC, HLCError, parse_hlc
+from sync._protocol import (
+    ARGS,
+    MAX_CLIENT_ID,
+    MAX_MUTATIONS,
+    DeleteArgs,
+    ElementArgs,
+    MergeArgs,
+    Mutation,
+    MutationResult,
+    PushRequest,
+    PushResponse,
+    ResolveArgs,
+    SetArgs,
+)
+from sync._record import DELETE_STAMP, FIELD_STAMPS, MERGED_INTO, Record
+from sync._schema import (
+    ENTITIES,
+    MAX_SET_ELEMENT,
+    MAX_SET_SIZE,
+    MAX_STR,
+    MAX_TEXT,
+    REFERENCES,
+    Entity,
+    Field,
+)
+from sync._text import merge_text
+
+# Conflict ids are derived from what was lost, so the same loss never makes two records.
+_CONFLICT_NAMESPACE = uuid.UUID("6f1c2a8e-3b57-4d0e-9a41-7c5e2d9b8f10")
+UNKNOWN = object()
+"""What `Backend.text_at` answers when a text's history was pruned before that version."""
+
+
+class Backend(Protocol):
+    """What the engine needs from storage, inside one transaction that holds the store."""
+
+    async def client(self, client_id: str) -> tuple[str | None, int]:
+        """(device bound to this client_id or None, its last processed mutation id)."""
+
+    async def load(self, ids: Collection[str]) -> dict[str, Record]:
+        """The records with these ids (missing ones are left out)."""
+
+    async def referrers(self, refs: Sequence[tuple[str, str]], target: str) -> list[str]:
+        """Ids of records whose (entity, field) holds `target`."""
+
+    async def text_at(self, record_id: str, field: str, version: int) -> Any:
+        """The text of a field at a record version: a str, "" if empty then, or UNKNOWN."""
+
+    async def commit(
+        self,
+        client_id: str,
+        device_id: str,
+        last_mutation_id: int,
+        records: list[Record],
+        history: list[tuple[str, str, int, str]],
+    ) -> None:
+        """Write the changed records, text history and the client's progress."""
+
+
+class EnvelopeError(Exception):
+    """The request as a whole is refused; nothing of it is applied."""
+
+    def __init__(self, status: int, detail: str, last_mutation_id: int | None) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.detail = detail
+        self.last_mutation_id = last_mutation_id
+
+
+class Rejected(Exception):
+    """One mutation is refused; the message names what is wrong."""
+
+
+def validate_client_id(client_id: str) -> None:
+    if not client_id or len(client_id) > MAX_CLIENT_ID or not client_id.isprintable():
+        raise EnvelopeError(
+            400, f"client_id must be 1 to {MAX_CLIENT_ID} printable characters", None
+        )
+    if any(c.isspace() for c in client_id):
+        raise EnvelopeError(400, "client_id must not contain white space", None)
+
+
+async def push(backend: Backend, device_id: str, request: PushRequest, clock: HLC) -> PushResponse:
+    """Apply a push: duplicates acknowledged, new mutations merged, all in one commit."""
+    validate_client_id(request.client_id)
+    owner, last = await backend.client(request.client_id)
+    if owner is not None and owner != device_id:
+        raise EnvelopeError(403, "this client_id belongs to another device", None)
+    if len(request.mutations) > MAX_MUTATIONS:
+        raise EnvelopeError(
+            413,
+            f"{len(request.mutations)} mutations in one push; the limit is {MAX_MUTATIONS}",
+            last,
+        )
+    results: list[MutationResult] = []
+    fresh: list[Mutation] = []
+    expected = last + 1
+    for mutation in request.mutations:
+        if mutation.id < 1:
+            raise EnvelopeError(400, f"mutation id {mutation.id} is not a positive integer", last)
+        if mutation.id < expected:
+            results.append(MutationResult(id=mutation.id, status="duplicate"))
+        elif mutation.id == expected:
+            fresh.append(mutation)
+            expected += 1
+        else:
+            raise EnvelopeError(
+                409,
+                f"mutation id {mutation.id} leaves a gap: the server has processed up to "
+                f"{last}, so the next id must be {expected}",
+                last,
+            )
+    if not fresh:
+        return PushResponse(last_mutation_id=last, results=results)
+    applier = _Applier(backend, request.client_id, clock)
+    await applier.preload(fresh)
+    for mutation in fresh:
+        results.append(await applier.apply(mutation))
+    last = fresh[-1].id
+    await backend.commit(request.client_id, device_id, last, applier.changed(), applier.history)
+    results.sort(key=lambda r: r.id)
+    return PushResponse(last_mutation_id=last, results=results)
+
+
+def _canonical_id(value: Any, what: str) -> str:
+    if not isinstance(value, str):
+        raise Rejected(f"{what} must be a UUID string")
+    try:
+        canonical = str(uuid.UUID(value))
+    except ValueError:
+        raise Rejected(f"{what} {value!r} is not a UUID") from None
+    if canonical != value:
+        raise Rejected(f"{what} {value!r} must be written as {canonical!r}")
+    return value
+
+
+def _entity(name: str) -> Entity:
+    entity = ENTITIES.get(name)
+    if entity is None:
+        raise Rejected(f"unknown entity {name!r}")
+    if entity.server_only:
+        raise Rejected(f"{name} records are written by the server only (use resolve)")
+    return entity
+
+
+def check_value(entity: Entity, name: str, value: Any) -> Any:
+    """A field value as stored, or Rejected naming the entity, the field and the rule."""
+    field = entity.fields.get(name)
+    if field is None or field.server_only:
+        raise Rejected(f"unknown field {entity.name}.{name}")
+    where = f"{entity.name}.{name}"
+    if value is None:
+        return [] if field.type == "set" else None
+    kind = field.type
+    if kind in ("str", "text"):
+        limit = MAX_TEXT if kind == "text" else MAX_STR
+        if not isinstance(value, str):
+            raise Rejected(f"{where} must be a string, not {_json_type(value)}")
+        if len(value) > limit:
+            raise Rejected(f"{where} is {len(value):,} characters; the limit is {limit:,}")
+        return value
+    if kind == "enum":
+        if value not in field.choices:
+            raise Rejected(f"{where} must be one of {'|'.join(field.choices)}, not {value!r}")
+        return value
+    if kind == "bool":
+        if not isinstance(value, bool):
+            raise Rejected(f"{where} must be true or false, not {_json_type(value)}")
+        return value
+    if kind == "int":
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise Rejected(f"{where} must be an integer, not {_json_type(value)}")
+        if (field.minimum is not None and value < field.minimum) or (
+            field.maximum is not None and value > field.maximum
+        ):
+            raise Rejected(f"{where} must be from {field.minimum} to {field.maximum}, not {value}")
+        return value
+    if kind == "date":
+        try:
+            dt.date.fromisoformat(value)
+            if len(value) != 10:
+                raise ValueError
+        except (TypeError, ValueError):
+            raise Rejected(f"{where} must be a date YYYY-MM-DD, not {value!r}") from None
+        return value
+    if kind == "datetime":
+        try:
+            parsed = dt.datetime.fromisoformat(value)
+            if "T" not in value and " " not in value:
+                raise ValueError
+        except (TypeError, ValueError):
+            raise Rejected(f"{where} must be an ISO 8601 date and time, not {value!r}") from None
+        del parsed
+        return value
+    if kind == "ref":
+        return _canonical_id(value, where)
+    if kind == "set":
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise Rejected(f"{where} must be a list of strings")
+        if len(value) > MAX_SET_SIZE:
+            raise Rejected(f"{where} has {len(value):,} elements; the limit is {MAX_SET_SIZE:,}")
+        for element in value:
+            _check_element(where, element)
+        return sorted(set(value))
+    return value
+
+
+def _check_element(where: str, element: Any) -> str:
+    if not isinstance(element, str) or not element:
+        raise Rejected(f"{where} elements must be non-empty strings")
+    if len(element) > MAX_SET_ELEMENT:
+        raise Rejected(f"an element of {where} is over {MAX_SET_ELEMENT:,} characters")
+    return element
+
+
+def _json_type(value: Any) -> str:
+    return {
+        bool: "a boolean",
+        int: "a number",
+        float: "a number",
+        str: "a string",
+        list: "a list",
+        dict: "an object",
+    }.get(type(value), type(value).__name__)
+
+
+def _empty(value: Any) -> bool:
+    return value is None or value == "" or value == []
+
+
+class _Applier:
+    """The state of one push: records loaded and changed, history to write."""
+
+    def __init__(self, backend: Backend, client_id: str, clock: HLC) -> None:
+        self.backend = backend
+        self.client = client_id
+        self.clock = clock
+        self.cache: dict[str, Record | None] = {}
+        self.history: list[tuple[str, str, int, str]] = []
+        self.args: dict[int, Any] = {}
+
+    # ----- loading -----------------------------------------------------------------------
+
+    async def preload(self, mutations: list[Mutation]) -> None:
+        """Decode every mutation's args and load every record they name, in one call."""
+        ids: set[str] = set()
+        for m in mutations:
+            args_type = ARGS.get(m.name)
+            if args_type is None:
+                continue
+            try:
+                args = msgspec.json.decode(m.args, type=args_type)
+            except msgspec.DecodeError as exc:
+                self.args[m.id] = Rejected(f"{m.name}: {exc}")
+                continue
+            self.args[m.id] = args
+            if isinstance(args, SetArgs):
+                ids.add(args.id)
+                ids.update(
+                    v for k, v in args.fields.items() if k.endswith("_id") and isinstance(v, str)
+                )
+            elif isinstance(args, (DeleteArgs, ElementArgs)):
+                ids.add(args.id)
+            elif isinstance(args, MergeArgs):
+                ids.update((args.id, args.into))
+            elif isinstance(args, ResolveArgs):
+                ids.add(args.conflict)
+        await self._ensure(ids)
+
+    async def _ensure(self, ids: Collection[str]) -> None:
+        missing = [i for i in ids if i not in self.cache]
+        if missing:
+            found = await self.backend.load(missing)
+            for i in missing:
+                self.cache[i] = found.get(i)
+
+    async def get(self, record_id: str) -> Record | None:
+        await self._ensure((record_id,))
+        return self.cache[record_id]
+
+    async def survivor(self, record: Record | None) -> Record | None:
+        """Follow `merged_into` from a merged-away record to the record that absorbed it."""
+        seen = set()
+        while record is not None and record.merged_into and record.id not in seen:
+            seen.add(record.id)
+            record = await self.get(record.merged_into)
+        return record
+
+    def changed(self) -> list[Record]:
+        return [r for r in self.cache.values() if r is not None and r.dirty]
+
+    # ----- one mutation --------------------------------------------------------------------
+
+    async def apply(self, mutation: Mutation) -> MutationResult:
+        try:
+            hlc = self._stamp(mutation.hlc)
+            args = self.args.get(mutation.id)
+            if args is None:
+                raise Rejected(f"unknown mutation {mutation.name!r}: use one of {', '.join(ARGS)}")
+            if isinstance(args, Rejected):
+                raise args
+            handler = getattr(self, f"_{mutation.name}")
+            await handler(args, hlc)
+        except Rejected as exc:
+            return MutationResult(id=mutation.id, status="rejected", error=str(exc))
+        return MutationResult(id=mutation.id, status="applied")
+
+    def _stamp(self, hlc: str) -> str:
+        try:
+            _, _, node = parse_hlc(hlc)
+        except HLCError as exc:
+            raise Rejected(str(exc)) from None
+        if node != self.client:
+            raise Rejected(f"hlc {hlc!r} must end with this push's client_id")
+        return self.clock.accept(hlc)
+
+    async def _target(self, entity: Entity, record_id: str) -> tuple[Record | None, bool]:
+        """The record a write names, followed through merges; (record, forwarded)."""
+        _canonical_id(record_id, f"{entity.name} id")
+        record = await self.get(record_id)
+        forwarded = record is not None and record.merged_into is not None
+        if forwarded:
+            record = await self.survivor(record)
+        if record is not None and record.entity != entity.name:
+            raise Rejected(f"{record_id} is a {record.entity}, not a {entity.name}")
+        return record, forwarded
+
+    async def _set(self, args: SetArgs, hlc: str) -> None:
+        entity = _entity(args.entity)
+        values = {name: check_value(entity, name, v) for name, v in args.fields.items()}
+        for name, value in values.items():
+            if entity.fields[name].type == "ref" and value is not None:
+                values[name] = (await self.survivor(await self.get(value)) or _Id(value)).id
+        record, forwarded = await self._target(entity, args.id)
+        base = 0 if forwarded else args.base
+        if record is None:
+            missing = [f for f in entity.required if _empty(values.get(f))]
+            if missing:
+                raise Rejected(f"a new {entity.name} needs {', '.join(missing)}")
+            record = Record(entity.name, args.id, fields=entity.empty_fields())
+            record.meta = {FIELD_STAMPS: {}}
+            self.cache[args.id] = record
+        else:
+            cleared = [f for f in entity.required if f in values and _empty(values[f])]
+            if cleared:
+                raise Rejected(f"{entity.name}.{cleared[0]} is required and cannot be cleared")
+        version = record.version + 1
+        revived = self._revive(record, base, hlc)
+        changed = revived
+        for name, value in values.items():
+            field = entity.fields[name]
+            if field.type == "set":
+                changed |= self._set_elements(record, name, value, base, hlc, version)
+            else:
+                changed |= await self._write(record, field, value, base, hlc, version)
+        if changed or record.version == 0:
+            record.version = version
+            record.dirty = True
+
+    def _revive(self, record: Record, base: int, hlc: str) -> bool:
+        """An edit to a deleted record: concurrent with the delete it revives the record."""
+        if not record.deleted:
+            return False
+        d_hlc, d_client, d_version = record.meta[DELETE_STAMP]
+        if base >= d_version or d_client == self.client:
+            raise Rejected(f"{record.entity} {record.id} was deleted")
+        record.deleted = False
+        self._conflict(record, None, "kept", "deleted", d_hlc, d_client)
+        return True
+
+    async def _write(
+        self, record: Record, field: Field, value: Any, base: int, hlc: str, version: int
+    ) -> bool:
+        """One field of a `set`; True when the record's value changed."""
+        name = field.name
+        current = record.fields.get(name)
+        stamp = record.field_stamp(name)
+        if stamp is None or base >= stamp[2] or stamp[1] == self.client:
+            if current == value:
+                return False
+            self._assign(record, field, value, [hlc, self.client, version])
+            return True
+        if current == value:  # concurrent but in agreement
+            return False
+        if field.type == "text":
+            base_text = await self._text_at(record, name, base)
+            if base_text is not UNKNOWN:
+                merged = merge_text(base_text, current or "", value or "")
+                if merged is not None:
+                    if merged == (current or ""):
+                        return False
+                    self._assign(record, field, merged, [max(hlc, stamp[0]), self.client, version])
+                    return True
+        if hlc > stamp[0]:
+            self._conflict(record, name, value, current, stamp[0], stamp[1])
+            self._assign(record, field, value, [hlc, self.client, version])
+            return True
+        self._conflict(record, name, current, value, hlc, self.client)
+        return False
+
+    def _assign(self, record: Record, field: Field, value: Any, stamp: list[Any]) -> None:
+        record.fields[field.name] = value
+        record.meta.setdefault(FIELD_STAMPS, {})[field.name] = stamp
+        record.dirty = True
+        if field.type == "text":
+            self.history.append((record.id, field.name, stamp[2], value or ""))
+
+    async def _text_at(self, record: Record, name: str, version: int) -> Any:
+        for rid, fname, v, value in reversed(self.history):
+            if rid == record.id and fname == name and v <= version:
+                return value
+        return await self.backend.text_at(record.id, name, version)
+
+    def _set_elements(
+        self, record: Record, name: str, value: list[str], base: int, hlc: str, version: int
+    ) -> bool:
+        """A whole set written: add its elements; remove only those the writer had seen."""
+        stamps = record.element_stamps(name)
+        wanted = set(value)
+        for element in wanted:
+            stamp = stamps.get(element)
+            seen = stamp is None or stamp[2] <= base or stamp[3] == self.client
+            if seen or hlc >= stamp[0]:
+                stamps[element] = [hlc, 1, version, self.client]
+        for element, stamp in list(stamps.items()):
+            if element not in wanted and stamp[1] and (stamp[2] <= base or stamp[3] == self.client):
+                stamps[element] = [hlc, 0, version, self.client]
+        return self._refresh_set(record, name)
+
+    def _refresh_set(self, record: Record, name: str) -> bool:
+        visible = sorted(e for e, s in record.element_stamps(name).items() if s[1])
+        record.dirty = True  # element stamps changed even when the visible set did not
+        if visible == record.fields.get(name):
+            return False
+        record.fields[name] = visible
+        return True
+
+    async def _add(self, args: ElementArgs, hlc: str) -> None:
+        await self._element(args, hlc, present=1)
+
+    async def _remove(self, args: ElementArgs, hlc: str) -> None:
+        await self._element(args, hlc, present=0)
+
+    async def _element(self, args: ElementArgs, hlc: str, present: int) -> None:
+        """`add`/`remove`: per element the later stamp wins; on equal stamps the add."""
+        entity = _entity(args.entity)
+        field = entity.fields.get(args.field)
+        if field is None or field.type != "set":
+            raise Rejected(f"{entity.name}.{args.field} is not a set field")
+        element = _check_element(f"{entity.name}.{args.field}", args.value)
+        record, _ = await self._target(entity, args.id)
+        if record is None:
+            raise Rejected(f"no {entity.name} {args.id}")
+        stamps = record.element_stamps(args.field)
+        if element not in stamps and present and len(stamps) >= MAX_SET_SIZE:
+            raise Rejected(f"{entity.name}.{args.field} is full ({MAX_SET_SIZE:,} elements)")
+        stamp = stamps.get(element)
+        version = record.version + 1
+        revived = self._revive(record, 0, hlc)
+        if stamp is None or hlc > stamp[0] or (hlc == stamp[0] and present):
+            stamps[element] = [hlc, present, version, self.client]
+        if self._refresh_set(record, args.field) or revived:
+            record.version = version
+
+    async def _delete(self, args: DeleteArgs, hlc: str) -> None:
+        entity = _entity(args.entity)
+        _canonical_id(args.id, f"{entity.name} id")
+        record = await self.get(args.id)
+        if record is None:
+            raise Rejected(f"no {entity.name} {args.id}")
+        if record.entity != entity.name:
+            raise Rejected(f"{args.id} is a {record.entity}, not a {entity.name}")
+        if record.deleted:  # deleted already, or merged away: nothing more to do
+            return
+        unseen = [s for s in record.stamps() if s[2] > args.base and s[1] != self.client]
+        if unseen:
+            self._conflict(record, None, "kept", "deleted", hlc, self.client)
+            return
+        self._tombstone(record, hlc)
+
+    def _tombstone(self, record: Record, hlc: str) -> None:
+        record.version += 1
+        record.deleted = True
+        record.meta[DELETE_STAMP] = [hlc, self.client, record.version]
+        record.dirty = True
+
+    async def _merge(self, args: MergeArgs, hlc: str) -> None:
+        entity = _entity(args.entity)
+        if args.id == args.into:
+            raise Rejected(f"cannot merge {entity.name} {args.id} into itself")
+        _canonical_id(args.into, "into")
+        duplicate, _ = await self._target(entity, args.id)
+        survivor, _ = await self._target(entity, args.into)
+        if duplicate is None:
+            raise Rejected(f"no {entity.name} {args.id}")
+        if survivor is None:
+            raise Rejected(f"no {entity.name} {args.into} to merge into")
+        if duplicate is survivor:  # merged before
+            return
+        if duplicate.deleted or survivor.deleted:
+            gone = duplicate if duplicate.deleted else survivor
+            raise Rejected(f"{entity.name} {gone.id} was deleted")
+        version = survivor.version + 1
+        changed = False
+        for name, field in entity.fields.items():
+            theirs, ours = duplicate.fields.get(name), survivor.fields.get(name)
+            if field.type == "set":
+                stamps = survivor.element_stamps(name)
+                for element in theirs or []:
+                    if element not in (ours or []):
+                        stamps[element] = [hlc, 1, version, self.client]
+                changed |= self._refresh_set(survivor, name)
+            elif _empty(theirs) or theirs == ours:
+                continue
+            elif _empty(ours):
+                self._assign(survivor, field, theirs, [hlc, self.client, version])
+                changed = True
+            else:
+                lost = duplicate.field_stamp(name) or [hlc, self.client, 0]
+                self._conflict(survivor, name, ours, theirs, lost[0], lost[1])
+        if changed:
+            survivor.version = version
+        await self._repoint(entity, duplicate.id, survivor.id, hlc)
+        duplicate.fields[MERGED_INTO] = survivor.id
+        self._tombstone(duplicate, hlc)
+
+    async def _repoint(self, entity: Entity, old: str, new: str, hlc: str) -> None:
+        """Every reference to a merged-away record now names its survivor."""
+        refs = REFERENCES[entity.name]
+        if not refs:
+            return
+        ids = set(await self.backend.referrers(refs, old))
+        ids.update(
+            r.id
+            for r in self.cache.values()
+            if r is not None and any(r.entity == e and r.fields.get(f) == old for e, f in refs)
+        )
+        await self._ensure(ids)
+        for record_id in sorted(ids):
+            record = self.cache[record_id]
+            if record is None:
+                continue
+            version = record.version + 1
+            for ref_entity, name in refs:
+                if record.entity == ref_entity and record.fields.get(name) == old:
+                    field = ENTITIES[ref_entity].fields[name]
+                    self._assign(record, field, new, [hlc, self.client, version])
+                    record.version = version
+
+    async def _resolve(self, args: ResolveArgs, hlc: str) -> None:
+        conflict = await self.get(_canonical_id(args.conflict, "conflict"))
+        if conflict is None or conflict.entity != "conflict":
+            raise Rejected(f"no conflict {args.conflict}")
+        if conflict.fields.get("status") != "open":
+            raise Rejected(f"conflict {args.conflict} is resolved already")
+        target = await self.survivor(await self.get(conflict.fields["record_id"]))
+        name = conflict.fields.get("field")
+        if args.choose != "kept" and target is not None:
+            entity = ENTITIES[target.entity]
+            if name is None:  # the record was kept over a delete
+                if args.choose == "value":
+                    raise Rejected("a delete conflict is resolved with kept or lost")
+                if not target.deleted:
+                    self._tombstone(target, hlc)
+            else:
+                if args.choose == "value" and args.value is msgspec.UNSET:
+                    raise Rejected("choose value needs a value")
+                chosen = conflict.fields["lost"] if args.choose == "lost" else args.value
+                value = check_value(entity, name, chosen)
+                if entity.fields[name].type == "set":
+                    changed = self._set_elements(
+                        target, name, value, target.version, hlc, target.version + 1
+                    )
+                    target.version += int(changed)
+                elif target.fields.get(name) != value:
+                    target.version += 1
+                    self._assign(
+                        target, entity.fields[name], value, [hlc, self.client, target.version]
+                    )
+        conflict.fields["status"] = "resolved"
+        conflict.version += 1
+        conflict.dirty = True
+
+    def _conflict(
+        self,
+        record: Record,
+        field: str | None,
+        kept: Any,
+        lost: Any,
+        lost_hlc: str,
+        lost_client: str,
+    ) -> None:
+        """Keep a value that lost as an open conflict record, which syncs like any other."""
+        key = f"{record.id}/{field}/{lost_hlc}/{lost_client}"
+        conflict_id = str(uuid.uuid5(_CONFLICT_NAMESPACE, key))
+        if self.cache.get(conflict_id) is not None:
+            return
+        self.cache[conflict_id] = Record(
+            "conflict",
+            conflict_id,
+            version=1,
+            fields={
+                "entity": record.entity,
+                "record_id": record.id,
+                "field": field,
+                "kept": kept,
+                "lost": lost,
+                "lost_hlc": lost_hlc,
+                "lost_client": lost_client,
+                "status": "open",
+            },
+            dirty=True,
+        )
+
+
+class _Id:
+    """A reference to a record this store does not have (yet): kept as written."""
+
+    def __init__(self, record_id: str) -> None:
+        self.id = record_id

@@ -1,0 +1,71 @@
+"""Hybrid logical clocks: `<ms since epoch, 13 digits>-<counter, 4 hex digits>-<client_id>`.
+
+Stamps compare as strings: the fixed-width time and counter order them, the client id breaks ties.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+
+MAX_DRIFT_MS = 60_000  # a stamp further ahead of the server's clock is replaced
+_MAX_COUNTER = 0xFFFF
+HLC_PATTERN = re.compile(r"^(\d{13})-([0-9a-f]{4})-(.+)$")
+
+
+class HLCError(ValueError):
+    pass
+
+
+def format_hlc(ms: int, counter: int, node: str) -> str:
+    return f"{ms:013d}-{counter:04x}-{node}"
+
+
+def parse_hlc(stamp: str) -> tuple[int, int, str]:
+    match = HLC_PATTERN.match(stamp)
+    if match is None:
+        raise HLCError(f"hlc {stamp!r} is not <13-digit ms>-<4 hex digits>-<client_id>")
+    return int(match[1]), int(match[2], 16), match[3]
+
+
+def wall_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+class HLC:
+    """A clock that never goes backwards and moves past every stamp it has seen."""
+
+    def __init__(self, node: str, now: callable = wall_ms) -> None:  # type: ignore[valid-type]
+        self.node = node
+        self._now = now
+        self.ms = 0
+        self.counter = 0
+
+    def tick(self) -> str:
+        """A new stamp, later than any this clock has issued or observed."""
+        now = self._now()
+        if now > self.ms:
+            self.ms, self.counter = now, 0
+        elif self.counter < _MAX_COUNTER:
+            self.counter += 1
+        else:  # the counter is spent for this millisecond: borrow the next one
+            self.ms, self.counter = self.ms + 1, 0
+        return format_hlc(self.ms, self.counter, self.node)
+
+    def observe(self, stamp: str) -> None:
+        """Move past a stamp seen from elsewhere (never past the drift limit)."""
+        ms, counter, _ = parse_hlc(stamp)
+        if ms > self._now() + MAX_DRIFT_MS:
+            return
+        if (ms, counter) > (self.ms, self.counter):
+            self.ms, self.counter = ms, counter
+
+    def accept(self, stamp: str) -> str:
+        """A client's stamp as the server records it: clamped when too far ahead, else as is."""
+        ms, _, node = parse_hlc(stamp)
+        if ms > self._now() + MAX_DRIFT_MS:
+            now = self.tick()
+            ms_now, counter, _ = parse_hlc(now)
+            return format_hlc(ms_now, counter, node)
+        self.observe(stamp)
+        return stamp
