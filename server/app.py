@@ -17,9 +17,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from server import accounts
 from server.auth import AuthController, account_error_handler, provide_caller
 from server.database import create_engine, migrate
+from server.deps import EngineDep
 from server.settings import Settings
 from server.stores import StoreController
-from server.web import SECURITY_HEADERS, serve_web
+from server.web import SECURITY_HEADERS, serve_root, serve_web
 
 MAX_BODY = 6 * 1024 * 1024  # a push may be 5 MB; the limit itself answers with a clear 413
 
@@ -30,7 +31,7 @@ class Health(msgspec.Struct):
 
 
 @get("/api/health", tags=["health"])
-async def health(engine: AsyncEngine) -> Health:
+async def health(engine: EngineDep) -> Health:
     """200 when the server can reach its database."""
     async with engine.connect() as conn:
         await conn.execute(text("SELECT 1"))
@@ -59,7 +60,14 @@ def create_app(settings: Settings | None = None) -> Litestar:
         return request.app.state.engine
 
     return Litestar(
-        route_handlers=[health, AuthController, StoreController, *_sync_routes(), serve_web],
+        route_handlers=[
+            health,
+            AuthController,
+            StoreController,
+            *_sync_routes(),
+            serve_root,
+            serve_web,
+        ],
         dependencies={
             "engine": Provide(provide_engine, sync_to_thread=False),
             "settings": Provide(lambda: settings, sync_to_thread=False),

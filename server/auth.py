@@ -5,19 +5,19 @@ from __future__ import annotations
 import msgspec
 from litestar import Controller, Request, Response, delete, get, post
 from litestar.exceptions import NotAuthorizedException, NotFoundException
-from litestar.params import Parameter
-from sqlalchemy.ext.asyncio import AsyncEngine
+from litestar.params import FromPath, JSONBody
 
 from server import accounts
 from server.accounts import Caller
 from server.database import write_transaction
+from server.deps import CallerDep, EngineDep
 
 # A device seen more recently than this is not written to again on each request.
 _TOUCH_EVERY_MS = 60_000
 _last_touch: dict[str, int] = {}
 
 
-async def provide_caller(request: Request, engine: AsyncEngine) -> Caller:
+async def provide_caller(request: Request, engine: EngineDep) -> Caller:
     """The device behind `Authorization: Bearer <token>`, or 401."""
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     token = token.strip()
@@ -78,7 +78,7 @@ class AuthController(Controller):
     tags = ["auth"]
 
     @post("/login", status_code=200)
-    async def login(self, data: LoginRequest, engine: AsyncEngine) -> DeviceToken:
+    async def login(self, data: JSONBody[LoginRequest], engine: EngineDep) -> DeviceToken:
         """Sign in with email and password; answers a new device token, shown once.
 
         Repeated failures for one email are slowed down (429 with Retry-After).
@@ -92,16 +92,16 @@ class AuthController(Controller):
 
     @post("/pairing", status_code=201)
     async def create_pairing(
-        self, request: Request, caller: Caller, engine: AsyncEngine
+        self, request: Request, caller: CallerDep, engine: EngineDep
     ) -> PairingCode:
         """A one-time code (valid 10 minutes) with which a new device joins this user."""
         async with write_transaction(engine) as conn:
             code, expires = await accounts.create_pairing_code(conn, caller)
-        url = f"{request.base_url}pair#{code}".replace("//pair", "/pair")
+        url = f"{str(request.base_url).rstrip('/')}/pair#{code}"
         return PairingCode(code=code, expires_at=expires, url=url)
 
     @post("/pair", status_code=200)
-    async def pair(self, data: PairRequest, engine: AsyncEngine) -> DeviceToken:
+    async def pair(self, data: JSONBody[PairRequest], engine: EngineDep) -> DeviceToken:
         """Redeem a pairing code for this device's own token."""
         async with write_transaction(engine) as conn:
             user_id, device_id, token = await accounts.redeem_pairing_code(
@@ -110,22 +110,20 @@ class AuthController(Controller):
         return DeviceToken(user_id=user_id, device_id=device_id, token=token)
 
     @post("/logout", status_code=204)
-    async def logout(self, caller: Caller, engine: AsyncEngine) -> None:
+    async def logout(self, caller: CallerDep, engine: EngineDep) -> None:
         """Revoke the calling device's token."""
         async with write_transaction(engine) as conn:
             await accounts.revoke_device(conn, caller.user_id, caller.device_id)
 
     @get("/devices")
-    async def devices(self, caller: Caller, engine: AsyncEngine) -> list[DeviceInfo]:
+    async def devices(self, caller: CallerDep, engine: EngineDep) -> list[DeviceInfo]:
         """The caller's signed-in devices."""
         async with engine.connect() as conn:
             rows = await accounts.list_devices(conn, caller.user_id)
         return [DeviceInfo(**row, current=row["id"] == caller.device_id) for row in rows]
 
     @delete("/devices/{device_id:str}", status_code=204)
-    async def revoke(
-        self, caller: Caller, engine: AsyncEngine, device_id: str = Parameter()
-    ) -> None:
+    async def revoke(self, caller: CallerDep, engine: EngineDep, device_id: FromPath[str]) -> None:
         """Revoke one of the caller's devices; its token stops working at once."""
         async with write_transaction(engine) as conn:
             if not await accounts.revoke_device(conn, caller.user_id, device_id):

@@ -5,17 +5,18 @@ from __future__ import annotations
 import msgspec
 from litestar import Controller, get, post
 from litestar.exceptions import NotFoundException, PermissionDeniedException
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from litestar.params import JSONBody
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from server import accounts
-from server.accounts import Caller
 from server.database import write_transaction
+from server.deps import CallerDep, EngineDep
 
 WRITERS = ("owner", "editor")
 
 
 async def require_role(
-    conn: AsyncConnection, caller: Caller, store_id: str, *, write: bool = False
+    conn: AsyncConnection, caller: CallerDep, store_id: str, *, write: bool = False
 ) -> str:
     """The caller's role in the store; 404 when not a member (existence is not revealed)."""
     role = await accounts.role_in_store(conn, caller.user_id, store_id)
@@ -41,13 +42,15 @@ class StoreController(Controller):
     tags = ["stores"]
 
     @get("/")
-    async def list_stores(self, caller: Caller, engine: AsyncEngine) -> list[StoreInfo]:
+    async def list_stores(self, caller: CallerDep, engine: EngineDep) -> list[StoreInfo]:
         """The caller's stores with the caller's role in each."""
         async with engine.connect() as conn:
             return [StoreInfo(**s) for s in await accounts.stores_of(conn, caller.user_id)]
 
     @post("/", status_code=201)
-    async def create_store(self, data: NewStore, caller: Caller, engine: AsyncEngine) -> StoreInfo:
+    async def create_store(
+        self, data: JSONBody[NewStore], caller: CallerDep, engine: EngineDep
+    ) -> StoreInfo:
         """A new store owned by the caller."""
         async with write_transaction(engine) as conn:
             store_id = await accounts.create_store(conn, caller.user_id, data.name)

@@ -5,14 +5,13 @@ from __future__ import annotations
 import time
 
 import msgspec
-from litestar import Controller, Request, Response, post
+from litestar import Controller, Response, post
 from litestar.exceptions import HTTPException
-from litestar.params import Body
-from sqlalchemy.ext.asyncio import AsyncEngine
+from litestar.params import FromPath, JSONBody, RawBody
 
 import sync
-from server.accounts import Caller
 from server.database import write_transaction
+from server.deps import CallerDep, EngineDep
 from server.storage import HISTORY_DAYS, SqlBackend, prune_text_history, pull_changes
 from server.stores import require_role
 
@@ -39,24 +38,22 @@ class SyncController(Controller):
     )
     async def push(
         self,
-        request: Request,
-        store_id: str,
-        caller: Caller,
-        engine: AsyncEngine,
-        data: bytes = Body(media_type="application/json", description="a PushRequest"),
+        store_id: FromPath[str],
+        caller: CallerDep,
+        engine: EngineDep,
+        body: RawBody,
     ) -> Response[sync.PushResponse | sync.PushError]:
         """Apply a batch of mutations in one transaction (protocol v1, docs/protocol.md).
 
         Envelope errors (malformed JSON, over 1,000 mutations or 5 MB, a gap in mutation ids)
         refuse the whole batch and apply nothing; content errors reject one mutation.
         """
-        del request
-        if len(data) > sync.MAX_BODY_BYTES:
+        if len(body) > sync.MAX_BODY_BYTES:
             return _envelope_error(
-                413, f"push body is {len(data):,} bytes; the limit is {sync.MAX_BODY_BYTES:,}", None
+                413, f"push body is {len(body):,} bytes; the limit is {sync.MAX_BODY_BYTES:,}", None
             )
         try:
-            push = msgspec.json.decode(data, type=sync.PushRequest)
+            push = msgspec.json.decode(body, type=sync.PushRequest)
         except msgspec.ValidationError as exc:
             return _envelope_error(400, f"invalid push: {exc}", None)
         except msgspec.DecodeError as exc:
@@ -74,7 +71,11 @@ class SyncController(Controller):
 
     @post("/pull", status_code=200)
     async def pull(
-        self, store_id: str, data: sync.PullRequest, caller: Caller, engine: AsyncEngine
+        self,
+        store_id: FromPath[str],
+        data: JSONBody[sync.PullRequest],
+        caller: CallerDep,
+        engine: EngineDep,
     ) -> sync.PullResponse:
         """Changes after a cursor, each record once at its latest state, paged by `limit`.
 
@@ -93,7 +94,7 @@ class SyncController(Controller):
             )
 
 
-async def _maybe_prune(engine: AsyncEngine) -> None:
+async def _maybe_prune(engine: EngineDep) -> None:
     global _last_prune
     if time.monotonic() - _last_prune < _PRUNE_EVERY_S:
         return

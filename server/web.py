@@ -8,7 +8,9 @@ from pathlib import Path
 
 from litestar import Request, Response, get
 from litestar.exceptions import NotFoundException
+from litestar.params import FromPath
 
+from server.deps import SettingsDep
 from server.settings import Settings
 
 TYPES = {
@@ -58,9 +60,19 @@ def _resolve(root: Path, relative: str) -> Path | None:
     return candidate
 
 
-@get(["/", "/{path:path}"], include_in_schema=False, sync_to_thread=False)
-def serve_web(request: Request, settings: Settings, path: str = "") -> Response[bytes]:
+@get("/", include_in_schema=False, sync_to_thread=False)
+def serve_root(request: Request, settings: SettingsDep) -> Response[bytes]:
+    """The app shell."""
+    return _serve(request, settings, "")
+
+
+@get("/{path:path}", include_in_schema=False, sync_to_thread=False)
+def serve_web(request: Request, settings: SettingsDep, path: FromPath[str]) -> Response[bytes]:
     """A file of web/, or the app shell (index.html) for a client-side route."""
+    return _serve(request, settings, path)
+
+
+def _serve(request: Request, settings: Settings, path: str) -> Response[bytes]:
     relative = path.lstrip("/")
     if relative.split("/", 1)[0] in _SERVER_PATHS:
         raise NotFoundException(f"no route {request.url.path}")
