@@ -138,5 +138,8 @@ class TextHistory(Base):
     record_id: Mapped[str] = mapped_column(ID, primary_key=True)
     field: Mapped[str] = mapped_column(String(64), primary_key=True)
     version: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    value: Mapped[str | None] = mapped_column(Text)
+    client_id: Mapped[str] = mapped_column(String(100))
+    value: Mapped[str | None] = mapped_column(Text)  # NULL: pruned, unknown
+    # The text as the client sent it, when a merge stored something else: its own base later.
+    written: Mapped[str | None] = mapped_column(Text)
     created_ms: Mapped[int] = mapped_column(BigInteger, index=True)

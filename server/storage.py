@@ -6,7 +6,7 @@ from collections.abc import Collection, Sequence
 from typing import Any
 
 import msgspec
-from sqlalchemy import insert, select, text, update
+from sqlalchemy import insert, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -104,15 +104,15 @@ class SqlBackend:
             ids.extend(r.id for r in rows)
         return ids
 
-    async def text_at(self, record_id: str, field: str, version: int) -> Any:
+    async def text_at(self, record_id: str, field: str, version: int, client_id: str) -> Any:
         row = (
             await self.conn.execute(
-                select(TextHistory.value)
+                select(TextHistory.version, TextHistory.value, TextHistory.written)
                 .where(
                     TextHistory.store_id == self.store_id,
                     TextHistory.record_id == record_id,
                     TextHistory.field == field,
-                    TextHistory.version <= version,
+                    or_(TextHistory.version <= version, TextHistory.client_id == client_id),
                 )
                 .order_by(TextHistory.version.desc())
                 .limit(1)
@@ -120,7 +120,9 @@ class SqlBackend:
         ).one_or_none()
         if row is None:
             return ""
-        return sync.UNKNOWN if row.value is None else row.value
+        if row.value is None:
+            return sync.UNKNOWN
+        return row.written if row.version > version and row.written is not None else row.value
 
     async def commit(
         self,
@@ -128,7 +130,7 @@ class SqlBackend:
         device_id: str,
         last_mutation_id: int,
         records: list[sync.Record],
-        history: list[tuple[str, str, int, str]],
+        history: list[tuple[str, str, int, str, str, str | None]],
     ) -> None:
         now = now_ms()
         conn = self.conn
@@ -165,7 +167,7 @@ class SqlBackend:
                     conn,
                     TextHistory.__table__,
                     ["store_id", "record_id", "field", "version"],
-                    ["value", "created_ms"],
+                    ["client_id", "value", "written", "created_ms"],
                 ),
                 [
                     {
@@ -173,10 +175,12 @@ class SqlBackend:
                         "record_id": rid,
                         "field": field,
                         "version": version,
+                        "client_id": client,
                         "value": value,
+                        "written": written,
                         "created_ms": now,
                     }
-                    for rid, field, version, value in history
+                    for rid, field, version, client, value, written in history
                 ],
             )
         if self.known_clients.get(client_id):
@@ -272,6 +276,9 @@ async def prune_text_history(conn: AsyncConnection, older_than_ms: int) -> None:
         {"cut": older_than_ms},
     )
     await conn.execute(
-        text(f"UPDATE text_history SET value = NULL WHERE created_ms < :cut AND {newer}"),
+        text(
+            "UPDATE text_history SET value = NULL, written = NULL"
+            f" WHERE created_ms < :cut AND {newer}"
+        ),
         {"cut": older_than_ms},
     )

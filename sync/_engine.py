@@ -29,7 +29,7 @@ from sync._protocol import (
     ResolveArgs,
     SetArgs,
 )
-from sync._record import DELETE_STAMP, FIELD_STAMPS, MERGED_INTO, Record
+from sync._record import DELETE_STAMP, FIELD_STAMPS, MERGED_INTO, SET_CLEARED, Record
 from sync._schema import (
     ENTITIES,
     MAX_SET_ELEMENT,
@@ -60,8 +60,12 @@ class Backend(Protocol):
     async def referrers(self, refs: Sequence[tuple[str, str]], target: str) -> list[str]:
         """Ids of records whose (entity, field) holds `target`."""
 
-    async def text_at(self, record_id: str, field: str, version: int) -> Any:
-        """The text of a field at a record version: a str, "" if empty then, or UNKNOWN."""
+    async def text_at(self, record_id: str, field: str, version: int, client_id: str) -> Any:
+        """The text a client last had of a field: a str, "" if empty, or UNKNOWN.
+
+        That is the newest of: the text at `version` (what it pulled), and the text it
+        wrote itself after that, as it wrote it (before any merge it never saw).
+        """
 
     async def commit(
         self,
@@ -69,7 +73,7 @@ class Backend(Protocol):
         device_id: str,
         last_mutation_id: int,
         records: list[Record],
-        history: list[tuple[str, str, int, str]],
+        history: list[tuple[str, str, int, str, str, str | None]],
     ) -> None:
         """Write the changed records, text history and the client's progress."""
 
@@ -253,7 +257,7 @@ class _Applier:
         self.client = client_id
         self.clock = clock
         self.cache: dict[str, Record | None] = {}
-        self.history: list[tuple[str, str, int, str]] = []
+        self.history: list[tuple[str, str, int, str, str, str | None]] = []
         self.args: dict[int, Any] = {}
 
     # ----- loading -----------------------------------------------------------------------
@@ -361,18 +365,17 @@ class _Applier:
             cleared = [f for f in entity.required if f in values and _empty(values[f])]
             if cleared:
                 raise Rejected(f"{entity.name}.{cleared[0]} is required and cannot be cleared")
-        version = record.version + 1
-        revived = self._revive(record, base, hlc)
-        changed = revived
+        # Every applied mutation takes a new version, even one that changes nothing: a later
+        # `base` then tells exactly which edits its writer had seen.
+        record.version += 1
+        self._revive(record, base, hlc)
         for name, value in values.items():
             field = entity.fields[name]
             if field.type == "set":
-                changed |= self._set_elements(record, name, value, base, hlc, version)
+                self._set_elements(record, name, value, base, hlc, record.version)
             else:
-                changed |= await self._write(record, field, value, base, hlc, version)
-        if changed or record.version == 0:
-            record.version = version
-            record.dirty = True
+                await self._write(record, field, value, base, hlc, record.version)
+        record.touched_by(self.client)
 
     def _revive(self, record: Record, base: int, hlc: str) -> bool:
         """An edit to a deleted record: concurrent with the delete it revives the record."""
@@ -392,21 +395,31 @@ class _Applier:
         name = field.name
         current = record.fields.get(name)
         stamp = record.field_stamp(name)
-        if stamp is None or base >= stamp[2] or stamp[1] == self.client:
+        if stamp is None:
             if current == value:
                 return False
             self._assign(record, field, value, [hlc, self.client, version])
             return True
-        if current == value:  # concurrent but in agreement
+        if current == value:  # agreement: no new value, but the field carries the later stamp
+            self._restamp(record, stamp, hlc)
             return False
+        own = stamp[1] == self.client and field.type != "text"  # own text edits are merged
+        if base >= stamp[2] or own:
+            # The writer saw the current value. Its stamp never goes back, as if its clock
+            # had moved past what it saw: later concurrent writes then compare the same way
+            # whatever order they arrive in.
+            self._assign(record, field, value, [max(hlc, stamp[0]), self.client, version])
+            return True
         if field.type == "text":
             base_text = await self._text_at(record, name, base)
             if base_text is not UNKNOWN:
                 merged = merge_text(base_text, current or "", value or "")
+                if merged == (current or ""):
+                    self._restamp(record, stamp, hlc)
+                    return False
                 if merged is not None:
-                    if merged == (current or ""):
-                        return False
-                    self._assign(record, field, merged, [max(hlc, stamp[0]), self.client, version])
+                    stamp = [max(hlc, stamp[0]), self.client, version]
+                    self._assign(record, field, merged, stamp, written=value or "")
                     return True
         if hlc > stamp[0]:
             self._conflict(record, name, value, current, stamp[0], stamp[1])
@@ -415,37 +428,54 @@ class _Applier:
         self._conflict(record, name, current, value, hlc, self.client)
         return False
 
-    def _assign(self, record: Record, field: Field, value: Any, stamp: list[Any]) -> None:
+    def _restamp(self, record: Record, stamp: list[Any], hlc: str) -> None:
+        if hlc > stamp[0]:
+            stamp[0], stamp[1] = hlc, self.client
+            record.dirty = True
+
+    def _assign(
+        self, record: Record, field: Field, value: Any, stamp: list[Any], written: Any = None
+    ) -> None:
+        """Set a field; `written` is the text the client sent when a merge changed it."""
         record.fields[field.name] = value
         record.meta.setdefault(FIELD_STAMPS, {})[field.name] = stamp
         record.dirty = True
         if field.type == "text":
-            self.history.append((record.id, field.name, stamp[2], value or ""))
+            entry = (record.id, field.name, stamp[2], stamp[1], value or "", written)
+            self.history.append(entry)
 
     async def _text_at(self, record: Record, name: str, version: int) -> Any:
-        for rid, fname, v, value in reversed(self.history):
-            if rid == record.id and fname == name and v <= version:
-                return value
-        return await self.backend.text_at(record.id, name, version)
+        for rid, fname, v, client, value, written in reversed(self.history):
+            if rid == record.id and fname == name and (v <= version or client == self.client):
+                return written if v > version and written is not None else value
+        return await self.backend.text_at(record.id, name, version, self.client)
 
     def _set_elements(
         self, record: Record, name: str, value: list[str], base: int, hlc: str, version: int
     ) -> bool:
-        """A whole set written: add its elements; remove only those the writer had seen."""
+        """A whole set written: each listed element is added, every other one removed, all
+        at this stamp. Per element the later stamp wins, so a concurrent `add` with a later
+        stamp survives, whichever arrives first."""
+        del base  # sets merge per element by stamp alone
+        cleared = record.meta.setdefault(SET_CLEARED, {})
+        cleared[name] = max(cleared.get(name, ""), hlc)
         stamps = record.element_stamps(name)
-        wanted = set(value)
-        for element in wanted:
-            stamp = stamps.get(element)
-            seen = stamp is None or stamp[2] <= base or stamp[3] == self.client
-            if seen or hlc >= stamp[0]:
-                stamps[element] = [hlc, 1, version, self.client]
-        for element, stamp in list(stamps.items()):
-            if element not in wanted and stamp[1] and (stamp[2] <= base or stamp[3] == self.client):
-                stamps[element] = [hlc, 0, version, self.client]
+        for element in value:
+            self._stamp_element(stamps, element, 1, hlc, version)
         return self._refresh_set(record, name)
 
+    def _stamp_element(
+        self, stamps: dict[str, list[Any]], element: str, present: int, hlc: str, version: int
+    ) -> None:
+        stamp = stamps.get(element)
+        if stamp is None or hlc > stamp[0] or (hlc == stamp[0] and present):
+            stamps[element] = [hlc, present, version, self.client]
+
     def _refresh_set(self, record: Record, name: str) -> bool:
-        visible = sorted(e for e, s in record.element_stamps(name).items() if s[1])
+        cleared = record.meta.get(SET_CLEARED, {}).get(name, "")
+        visible = sorted(
+            e for e, s in record.element_stamps(name).items() if s[1] and s[0] >= cleared
+        )
         record.dirty = True  # element stamps changed even when the visible set did not
         if visible == record.fields.get(name):
             return False
@@ -471,13 +501,11 @@ class _Applier:
         stamps = record.element_stamps(args.field)
         if element not in stamps and present and len(stamps) >= MAX_SET_SIZE:
             raise Rejected(f"{entity.name}.{args.field} is full ({MAX_SET_SIZE:,} elements)")
-        stamp = stamps.get(element)
-        version = record.version + 1
-        revived = self._revive(record, 0, hlc)
-        if stamp is None or hlc > stamp[0] or (hlc == stamp[0] and present):
-            stamps[element] = [hlc, present, version, self.client]
-        if self._refresh_set(record, args.field) or revived:
-            record.version = version
+        self._revive(record, 0, hlc)
+        record.version += 1
+        self._stamp_element(stamps, element, present, hlc, record.version)
+        self._refresh_set(record, args.field)
+        record.touched_by(self.client)
 
     async def _delete(self, args: DeleteArgs, hlc: str) -> None:
         entity = _entity(args.entity)
@@ -489,8 +517,7 @@ class _Applier:
             raise Rejected(f"{args.id} is a {record.entity}, not a {entity.name}")
         if record.deleted:  # deleted already, or merged away: nothing more to do
             return
-        unseen = [s for s in record.stamps() if s[2] > args.base and s[1] != self.client]
-        if unseen:
+        if record.edited_since(args.base, self.client):
             self._conflict(record, None, "kept", "deleted", hlc, self.client)
             return
         self._tombstone(record, hlc)
@@ -525,7 +552,7 @@ class _Applier:
                 stamps = survivor.element_stamps(name)
                 for element in theirs or []:
                     if element not in (ours or []):
-                        stamps[element] = [hlc, 1, version, self.client]
+                        self._stamp_element(stamps, element, 1, hlc, version)
                 changed |= self._refresh_set(survivor, name)
             elif _empty(theirs) or theirs == ours:
                 continue

@@ -8,7 +8,9 @@ from typing import Any
 # meta keys: per-field stamps, per-element stamps of set fields, the delete stamp.
 FIELD_STAMPS = "f"  # {field: [hlc, client_id, version]}
 ELEMENT_STAMPS = "e"  # {field: {element: [hlc, present 0|1, version, client_id]}}
+SET_CLEARED = "k"  # {field: hlc of the last whole-set write: older elements are out}
 DELETE_STAMP = "d"  # [hlc, client_id, version]
+EDITORS = "x"  # {client_id: record version as of that client's latest edit}
 MERGED_INTO = "merged_into"  # in fields of a tombstone left by `merge`
 
 
@@ -34,9 +36,15 @@ class Record:
     def element_stamps(self, name: str) -> dict[str, list[Any]]:
         return self.meta.setdefault(ELEMENT_STAMPS, {}).setdefault(name, {})
 
-    def stamps(self) -> list[tuple[str, str, int]]:
-        """Every (hlc, client, version) recorded on this record: what a delete must have seen."""
-        out = [(s[0], s[1], s[2]) for s in self.meta.get(FIELD_STAMPS, {}).values()]
-        for elements in self.meta.get(ELEMENT_STAMPS, {}).values():
-            out.extend((s[0], s[3], s[2]) for s in elements.values())
-        return out
+    def touched_by(self, client_id: str) -> None:
+        """Note that a client edited (or tried to edit) the record as of its version now."""
+        self.meta.setdefault(EDITORS, {})[client_id] = self.version
+        self.dirty = True
+
+    def edited_since(self, base: int, other_than: str) -> bool:
+        """Whether a client other than `other_than` edited it after version `base`.
+
+        Edits that changed nothing count too: whether they did depends on arrival order,
+        and what a delete must have seen must not.
+        """
+        return any(v > base for c, v in self.meta.get(EDITORS, {}).items() if c != other_than)

@@ -69,7 +69,7 @@ class MemoryBackend:
     def __init__(self) -> None:
         self.records: dict[str, sync.Record] = {}
         self.clients: dict[str, tuple[str, int]] = {}
-        self.history: dict[tuple[str, str], list[tuple[int, str]]] = {}
+        self.history: dict[tuple[str, str], list[tuple[int, str, str, str | None]]] = {}
         self.seq = 0
         self.seqs: dict[str, int] = {}
 
@@ -86,11 +86,11 @@ class MemoryBackend:
             if any(r.entity == e and r.fields.get(f) == target for e, f in refs)
         ]
 
-    async def text_at(self, record_id: str, field: str, version: int) -> Any:
+    async def text_at(self, record_id: str, field: str, version: int, client_id: str) -> Any:
         best = ""
-        for v, value in self.history.get((record_id, field), []):
-            if v <= version:
-                best = value
+        for v, client, value, written in self.history.get((record_id, field), []):
+            if v <= version or client == client_id:
+                best = written if v > version and written is not None else value
         return best
 
     async def commit(self, client_id, device_id, last_mutation_id, records, history) -> None:
@@ -99,9 +99,10 @@ class MemoryBackend:
             self.records[r.id] = copy.deepcopy(r)
             self.seq += 1
             self.seqs[r.id] = self.seq
-        for rid, field, version, value in history:
+        for rid, field, version, client, value, written in history:
             entries = self.history.setdefault((rid, field), [])
-            entries[:] = [e for e in entries if e[0] != version] + [(version, value)]
+            entry = (version, client, value, written)
+            entries[:] = [e for e in entries if e[0] != version] + [entry]
             entries.sort()
         self.clients[client_id] = (device_id, last_mutation_id)
 

@@ -147,14 +147,20 @@ async def test_set_elements_later_stamp_wins_and_add_wins_a_tie(store):
     assert await store.conflicts() == []
 
 
-async def test_writing_a_whole_set_keeps_elements_the_writer_never_saw(store):
+async def test_writing_a_whole_set_is_per_element_last_writer_wins(store):
     phone, desk = devices("phone", "desk")
     pid = uid()
     await store.apply(phone, phone.set("person", pid, 0, name="Dana", tags=["a", "b"]))
-    await store.apply(desk, desk.add("person", pid, "tags", "from-desk"))
-    # phone saw version 1 (a, b) and drops b; it never saw from-desk
-    await store.apply(phone, phone.set("person", pid, 1, tags=["a", "c"]))
-    assert (await store.one(pid))["fields"]["tags"] == ["a", "c", "from-desk"]
+    early = desk.add("person", pid, "tags", "early")  # stamped T0+1
+    desk.advance(10_000)
+    late = desk.add("person", pid, "tags", "late")  # stamped T0+10001
+    phone.advance(5_000)
+    whole = phone.set("person", pid, 1, tags=["a", "c"])  # stamped T0+5000
+    # the whole-set write arrives between them: b and early are out, late is in
+    await store.apply(desk, early)
+    await store.apply(phone, whole)
+    await store.apply(desk, late)
+    assert (await store.one(pid))["fields"]["tags"] == ["a", "c", "late"]
 
 
 async def test_delete_leaves_a_tombstone(store):

@@ -38,7 +38,9 @@ def upgrade() -> None:
         sa.Column("record_id", sa.String(length=36), nullable=False),
         sa.Column("field", sa.String(length=64), nullable=False),
         sa.Column("version", sa.BigInteger(), nullable=False),
+        sa.Column("client_id", sa.String(length=100), nullable=False),
         sa.Column("value", sa.Text(), nullable=True),
+        sa.Column("written", sa.Text(), nullable=True),
         sa.Column("created_ms", sa.BigInteger(), nullable=False),
         sa.PrimaryKeyConstraint(
             "store_id", "record_id", "field", "version", name=op.f("pk_text_history")
