@@ -77,11 +77,20 @@ async def hash_password(password: str) -> str:
     return await anyio.to_thread.run_sync(_hasher.hash, password)
 
 
+# Checked against when there is no real hash, so a wrong email costs as long as a wrong password.
+_DUMMY_HASH = _hasher.hash("not anyone's password")
+
+
 async def _password_matches(password_hash: str | None, password: str) -> bool:
     if not password_hash:
+        await anyio.to_thread.run_sync(_verify_quietly, _DUMMY_HASH, password)
         return False
+    return await anyio.to_thread.run_sync(_verify_quietly, password_hash, password)
+
+
+def _verify_quietly(password_hash: str, password: str) -> bool:
     try:
-        return await anyio.to_thread.run_sync(_hasher.verify, password_hash, password)
+        return _hasher.verify(password_hash, password)
     except (VerificationError, InvalidHashError):
         return False
 
@@ -241,7 +250,8 @@ async def login(
         if remaining > 0:
             raise LoginThrottled(remaining)
     user = await user_by_email(conn, email)
-    if user is None or not await _password_matches(user.password_hash, password):
+    matches = await _password_matches(user.password_hash if user else None, password)
+    if user is None or not matches:
         await _record_failure(conn, email, failure is not None)
         return None
     await conn.execute(delete(LoginFailure).where(LoginFailure.email == email))
@@ -250,6 +260,8 @@ async def login(
 
 
 async def _record_failure(conn: AsyncConnection, email: str, exists: bool) -> None:
+    # Failures a day old no longer slow anyone down: forget them (the table stays small).
+    await conn.execute(delete(LoginFailure).where(LoginFailure.last_ms < now_ms() - 86_400_000))
     if exists:
         await conn.execute(
             update(LoginFailure)
@@ -295,6 +307,11 @@ async def redeem_pairing_code(
 ) -> tuple[str, str, str]:
     """Use a pairing code once; returns (user_id, device_id, token)."""
     now = now_ms()
+    issuer_active = (
+        select(Device.id)
+        .where(Device.id == PairingCode.issued_by, Device.revoked_ms.is_(None))
+        .exists()
+    )
     claimed = (
         await conn.execute(
             update(PairingCode)
@@ -302,6 +319,7 @@ async def redeem_pairing_code(
                 PairingCode.code_hash == hash_token(_normalize_code(code)),
                 PairingCode.used_ms.is_(None),
                 PairingCode.expires_ms > now,
+                issuer_active,  # signing out the device that showed the code cancels it
             )
             .values(used_ms=now)
             .returning(PairingCode.user_id)

@@ -10,6 +10,7 @@ from litestar import Litestar, Request, get
 from litestar.datastructures import ResponseHeader
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -81,6 +82,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             title="Grapevine",
             version="1",
             path="/schema",
+            # JSON only: the bundled viewers load scripts from CDNs our CSP rightly refuses.
+            render_plugins=[JsonRenderPlugin()],
             description="Sync server for Grapevine, an offline-first informational networking app.",
             components=Components(
                 security_schemes={"device_token": SecurityScheme(type="http", scheme="bearer")}

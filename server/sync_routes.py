@@ -5,13 +5,15 @@ from __future__ import annotations
 import time
 
 import msgspec
-from litestar import Controller, Response, post
+from litestar import Controller, Request, Response, post
 from litestar.exceptions import HTTPException
 from litestar.params import FromPath, JSONBody, RawBody
+from sqlalchemy import select
 
 import sync
 from server.database import write_transaction
 from server.deps import CallerDep, EngineDep
+from server.models import Client
 from server.storage import HISTORY_DAYS, SqlBackend, prune_text_history, pull_changes
 from server.stores import require_role
 
@@ -21,9 +23,41 @@ _PRUNE_EVERY_S = 3600
 _last_prune = 0.0
 
 
+# A body over this is refused before it is read whole; up to it, a too-large push is still
+# answered with its client's last_mutation_id.
+_READ_LIMIT = 4 * sync.MAX_BODY_BYTES
+
+
+class _ClientOnly(msgspec.Struct):
+    client_id: str
+
+
 def _envelope_error(status: int, detail: str, last_mutation_id: int | None) -> Response:
     body = sync.PushError(status_code=status, detail=detail, last_mutation_id=last_mutation_id)
     return Response(body, status_code=status)
+
+
+def _http_error_as_envelope(_: Request, exc: HTTPException) -> Response:
+    """Auth, membership and size errors on push answer in the push envelope too."""
+    response = _envelope_error(exc.status_code, exc.detail, None)
+    response.headers.update(exc.headers or {})
+    return response
+
+
+async def _last_mutation_id(engine, caller, store_id: str, body: bytes) -> int | None:  # type: ignore[no-untyped-def]
+    """The client's progress for an envelope error, when the body names a client we know."""
+    try:
+        client_id = msgspec.json.decode(body, type=_ClientOnly).client_id
+    except msgspec.MsgspecError:
+        return None
+    async with engine.connect() as conn:
+        await require_role(conn, caller, store_id, write=True)
+        row = await conn.execute(
+            select(Client.last_mutation_id).where(
+                Client.store_id == store_id, Client.client_id == client_id
+            )
+        )
+        return row.scalar_one_or_none() or 0
 
 
 class SyncController(Controller):
@@ -33,8 +67,8 @@ class SyncController(Controller):
     @post(
         "/push",
         status_code=200,
-        request_max_body_size=sync.MAX_BODY_BYTES + 1024 * 1024,
-        responses={},
+        request_max_body_size=_READ_LIMIT,
+        exception_handlers={HTTPException: _http_error_as_envelope},
     )
     async def push(
         self,
@@ -49,13 +83,14 @@ class SyncController(Controller):
         refuse the whole batch and apply nothing; content errors reject one mutation.
         """
         if len(body) > sync.MAX_BODY_BYTES:
-            return _envelope_error(
-                413, f"push body is {len(body):,} bytes; the limit is {sync.MAX_BODY_BYTES:,}", None
-            )
+            detail = f"push body is {len(body):,} bytes; the limit is {sync.MAX_BODY_BYTES:,}"
+            last = await _last_mutation_id(engine, caller, store_id, body)
+            return _envelope_error(413, detail, last)
         try:
             push = msgspec.json.decode(body, type=sync.PushRequest)
         except msgspec.ValidationError as exc:
-            return _envelope_error(400, f"invalid push: {exc}", None)
+            last = await _last_mutation_id(engine, caller, store_id, body)
+            return _envelope_error(400, f"invalid push: {exc}", last)
         except msgspec.DecodeError as exc:
             return _envelope_error(400, f"malformed JSON: {exc}", None)
         try:

@@ -151,6 +151,30 @@ async def test_an_expired_pairing_code_is_400(client, engine, account):
     assert "token" not in response.json()
 
 
+async def test_signing_out_the_device_that_showed_a_code_cancels_it(client, account):
+    code = (await client.post("/api/pairing", headers=account.auth)).json()["code"]
+    assert (await client.post("/api/logout", headers=account.auth)).status_code == 204
+    response = await client.post("/api/pair", json={"code": code})
+    assert response.status_code == 400
+    assert "token" not in response.json()
+
+
+async def test_a_wrong_email_is_checked_like_a_wrong_password(client, account, monkeypatch):
+    """An unknown email still runs argon2, so response times do not reveal who has an account."""
+    checked: list[str] = []
+    real = accounts._verify_quietly
+
+    def counting(password_hash: str, password: str) -> bool:
+        checked.append(password_hash)
+        return real(password_hash, password)
+
+    monkeypatch.setattr(accounts, "_verify_quietly", counting)
+    for email in ("nobody-here@example.com", account.email):
+        r = await client.post("/api/login", json={"email": email, "password": "wrong guess"})
+        assert r.status_code == 401
+    assert len(checked) == 2 and all(h.startswith("$argon2") for h in checked)
+
+
 async def test_logout_revokes_the_token(client, account):
     assert (await client.get("/api/stores", headers=account.auth)).status_code == 200
     response = await client.post("/api/logout", headers=account.auth)

@@ -162,10 +162,25 @@ async def test_a_push_body_over_5_mb_is_413_and_applies_nothing(client, account)
     await assert_still_healthy_and_empty(client, account)
 
 
-async def test_a_push_body_over_the_server_limit_is_413(client, account):
-    body = json.dumps({"client_id": "c-1", "mutations": mutations(1)}).encode()
-    response = await push(client, account, body + b" " * (7 * 1024 * 1024))
+async def test_an_oversize_push_reports_the_clients_progress(client, account):
+    first = json.dumps({"client_id": "c-1", "mutations": mutations(1)}).encode()
+    assert (await push(client, account, first)).json()["last_mutation_id"] == 1
+    batch = mutations(700, first_id=2, notes="n" * 8000)
+    body = json.dumps({"client_id": "c-1", "mutations": batch}).encode()
+    response = await push(client, account, body)
     assert response.status_code == 413
+    assert response.json()["last_mutation_id"] == 1
+    pulled = await client.post(
+        f"/api/stores/{account.store_id}/pull", json=PULL, headers=account.auth
+    )
+    assert len(pulled.json()["changes"]) == 1
+
+
+async def test_a_push_body_over_the_server_limit_is_413_in_the_envelope(client, account):
+    body = json.dumps({"client_id": "c-1", "mutations": mutations(1)}).encode()
+    response = await push(client, account, body + b" " * (4 * sync.MAX_BODY_BYTES))
+    assert response.status_code == 413
+    assert set(response.json()) == {"status_code", "detail", "last_mutation_id"}
     await assert_still_healthy_and_empty(client, account)
 
 
