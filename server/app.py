@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -52,6 +53,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
 
             await ensure_demo(engine)
         app.state.engine = engine
+        _tune_garbage_collector()
         try:
             yield
         finally:
@@ -92,6 +94,18 @@ def create_app(settings: Settings | None = None) -> Litestar:
         ),
         debug=False,
     )
+
+
+def _tune_garbage_collector() -> None:
+    """Keep the cycle collector off the hot path of a push.
+
+    A push builds thousands of small dicts and lists; with the default thresholds the
+    collector runs every 700 allocations and rescans the whole long-lived heap (the app,
+    SQLAlchemy's metadata), which measured at over half the engine's time. Objects alive
+    after start-up are frozen out of its scans, and young ones are collected less often.
+    """
+    gc.freeze()
+    gc.set_threshold(20_000, 50, 100)
 
 
 def _sync_routes() -> list:

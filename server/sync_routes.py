@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 import msgspec
-from litestar import Controller, Request, Response, post
+from litestar import Controller, MediaType, Request, Response, post
 from litestar.exceptions import HTTPException
 from litestar.params import FromPath, JSONBody, RawBody
 from sqlalchemy import select
@@ -111,7 +111,7 @@ class SyncController(Controller):
         data: JSONBody[sync.PullRequest],
         caller: CallerDep,
         engine: EngineDep,
-    ) -> sync.PullResponse:
+    ) -> Response[sync.PullResponse]:
         """Changes after a cursor, each record once at its latest state, paged by `limit`.
 
         `reset: true` means the cursor cannot be served: drop the local copy and pull from "".
@@ -124,9 +124,10 @@ class SyncController(Controller):
             raise HTTPException(status_code=400, detail="limit must be at least 1")
         async with engine.connect() as conn:
             await require_role(conn, caller, store_id)
-            return await pull_changes(
+            page = await pull_changes(
                 conn, store_id, data.client_id, data.cursor, data.limit, CLOCK.tick()
             )
+        return Response(page.encode(), media_type=MediaType.JSON)
 
 
 async def _maybe_prune(engine: EngineDep) -> None:

@@ -8,13 +8,14 @@ record it names in one call, merges in memory, and hands the changed records bac
 from __future__ import annotations
 
 import datetime as dt
+import re
 import uuid
 from collections.abc import Collection, Sequence
 from typing import Any, Protocol
 
 import msgspec
 
-from sync._hlc import HLC, HLCError, parse_hlc
+from sync._hlc import HLC, HLCError
 from sync._protocol import (
     ARGS,
     MAX_CLIENT_ID,
@@ -29,7 +30,15 @@ from sync._protocol import (
     ResolveArgs,
     SetArgs,
 )
-from sync._record import DELETE_STAMP, FIELD_STAMPS, MERGED_INTO, SET_CLEARED, Record
+from sync._record import (
+    DELETE_STAMP,
+    EDITORS,
+    ELEMENT_STAMPS,
+    FIELD_STAMPS,
+    MERGED_INTO,
+    SET_CLEARED,
+    Record,
+)
 from sync._schema import (
     ENTITIES,
     MAX_SET_ELEMENT,
@@ -143,7 +152,12 @@ async def push(backend: Backend, device_id: str, request: PushRequest, clock: HL
     return PushResponse(last_mutation_id=last, results=results)
 
 
+_CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
 def _canonical_id(value: Any, what: str) -> str:
+    if type(value) is str and _CANONICAL_UUID.fullmatch(value):
+        return value
     if not isinstance(value, str):
         raise Rejected(f"{what} must be a UUID string")
     try:
@@ -169,10 +183,15 @@ def check_value(entity: Entity, name: str, value: Any) -> Any:
     field = entity.fields.get(name)
     if field is None or field.server_only:
         raise Rejected(f"unknown field {entity.name}.{name}")
+    kind = field.type
+    # The common cases first, without building messages (a push may carry thousands).
+    if kind == "str" and type(value) is str and len(value) <= MAX_STR:
+        return value
+    if kind == "enum" and value in field.choices:
+        return value
     where = f"{entity.name}.{name}"
     if value is None:
-        return [] if field.type == "set" else None
-    kind = field.type
+        return [] if kind == "set" else None
     if kind in ("str", "text"):
         limit = MAX_TEXT if kind == "text" else MAX_STR
         if not isinstance(value, str):
@@ -320,25 +339,21 @@ class _Applier:
                 raise Rejected(f"unknown mutation {mutation.name!r}: use one of {', '.join(ARGS)}")
             if isinstance(args, Rejected):
                 raise args
-            handler = getattr(self, f"_{mutation.name}")
-            await handler(args, hlc)
+            await self._handlers[mutation.name](self, args, hlc)
         except Rejected as exc:
             return MutationResult(id=mutation.id, status="rejected", error=str(exc))
         return MutationResult(id=mutation.id, status="applied")
 
     def _stamp(self, hlc: str) -> str:
         try:
-            _, _, node = parse_hlc(hlc)
+            return self.clock.accept(hlc, self.client)
         except HLCError as exc:
             raise Rejected(str(exc)) from None
-        if node != self.client:
-            raise Rejected(f"hlc {hlc!r} must end with this push's client_id")
-        return self.clock.accept(hlc)
 
     async def _target(self, entity: Entity, record_id: str) -> tuple[Record | None, bool]:
         """The record a write names, followed through merges; (record, forwarded)."""
         _canonical_id(record_id, f"{entity.name} id")
-        record = await self.get(record_id)
+        record = self.cache[record_id] if record_id in self.cache else await self.get(record_id)
         forwarded = record is not None and record.merged_into is not None
         if forwarded:
             record = await self.survivor(record)
@@ -349,18 +364,19 @@ class _Applier:
     async def _set(self, args: SetArgs, hlc: str) -> None:
         entity = _entity(args.entity)
         values = {name: check_value(entity, name, v) for name, v in args.fields.items()}
-        for name, value in values.items():
-            if entity.fields[name].type == "ref" and value is not None:
-                values[name] = (await self.survivor(await self.get(value)) or _Id(value)).id
+        for name in entity.refs.intersection(values):
+            if values[name] is not None:
+                values[name] = (
+                    await self.survivor(await self.get(values[name])) or _Id(values[name])
+                ).id
         record, forwarded = await self._target(entity, args.id)
         base = 0 if forwarded else args.base
         if record is None:
             missing = [f for f in entity.required if _empty(values.get(f))]
             if missing:
                 raise Rejected(f"a new {entity.name} needs {', '.join(missing)}")
-            record = Record(entity.name, args.id, fields=entity.empty_fields())
-            record.meta = {FIELD_STAMPS: {}}
-            self.cache[args.id] = record
+            self.cache[args.id] = self._create(entity, args.id, values, hlc)
+            return
         else:
             cleared = [f for f in entity.required if f in values and _empty(values[f])]
             if cleared:
@@ -376,6 +392,25 @@ class _Applier:
             else:
                 await self._write(record, field, value, base, hlc, record.version)
         record.touched_by(self.client)
+
+    def _create(self, entity: Entity, record_id: str, values: dict[str, Any], hlc: str) -> Record:
+        """A new record: every value it is created with wins (nothing to merge with)."""
+        fields = entity.empty_fields()
+        fields.update(values)
+        client = self.client
+        meta: dict[str, Any] = {EDITORS: {client: 1}}
+        stamps = meta[FIELD_STAMPS] = {name: [hlc, client, 1] for name in values}
+        for name in entity.sets:
+            if name in values:
+                del stamps[name]
+                meta.setdefault(SET_CLEARED, {})[name] = hlc
+                meta.setdefault(ELEMENT_STAMPS, {})[name] = {
+                    e: [hlc, 1, 1, client] for e in values[name]
+                }
+        for name in entity.texts:
+            if name in values:
+                self.history.append((record_id, name, 1, client, values[name] or "", None))
+        return Record(entity.name, record_id, 1, False, fields, meta, dirty=True)
 
     def _revive(self, record: Record, base: int, hlc: str) -> bool:
         """An edit to a deleted record: concurrent with the delete it revives the record."""
@@ -655,6 +690,16 @@ class _Applier:
             },
             dirty=True,
         )
+
+
+_Applier._handlers = {
+    "set": _Applier._set,
+    "delete": _Applier._delete,
+    "add": _Applier._add,
+    "remove": _Applier._remove,
+    "merge": _Applier._merge,
+    "resolve": _Applier._resolve,
+}
 
 
 class _Id:

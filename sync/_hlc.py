@@ -55,17 +55,24 @@ class HLC:
     def observe(self, stamp: str) -> None:
         """Move past a stamp seen from elsewhere (never past the drift limit)."""
         ms, counter, _ = parse_hlc(stamp)
-        if ms > self._now() + MAX_DRIFT_MS:
-            return
-        if (ms, counter) > (self.ms, self.counter):
-            self.ms, self.counter = ms, counter
+        self._observe(ms, counter)
 
-    def accept(self, stamp: str) -> str:
-        """A client's stamp as the server records it: clamped when too far ahead, else as is."""
-        ms, _, node = parse_hlc(stamp)
+    def _observe(self, ms: int, counter: int) -> bool:
         if ms > self._now() + MAX_DRIFT_MS:
-            now = self.tick()
-            ms_now, counter, _ = parse_hlc(now)
-            return format_hlc(ms_now, counter, node)
-        self.observe(stamp)
-        return stamp
+            return False
+        if ms > self.ms or (ms == self.ms and counter > self.counter):
+            self.ms, self.counter = ms, counter
+        return True
+
+    def accept(self, stamp: str, node: str | None = None) -> str:
+        """A client's stamp as the server records it: clamped when too far ahead, else as is.
+
+        With `node`, the stamp must also name that client (HLCError otherwise).
+        """
+        ms, counter, stamp_node = parse_hlc(stamp)
+        if node is not None and stamp_node != node:
+            raise HLCError(f"hlc {stamp!r} must end with this push's client_id")
+        if self._observe(ms, counter):
+            return stamp
+        self.tick()
+        return format_hlc(self.ms, self.counter, stamp_node)

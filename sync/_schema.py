@@ -31,17 +31,24 @@ class Entity:
     name: str
     fields: dict[str, Field] = field(default_factory=dict)
     server_only: bool = False
-
-    @property
-    def required(self) -> tuple[str, ...]:
-        return tuple(f.name for f in self.fields.values() if f.required)
+    required: tuple[str, ...] = ()
+    refs: frozenset[str] = frozenset()  # fields holding another record's id
+    sets: tuple[str, ...] = ()  # set-typed fields
+    texts: tuple[str, ...] = ()  # text-typed fields
 
     def empty_fields(self) -> dict[str, object]:
-        return {f.name: ([] if f.type == "set" else None) for f in self.fields.values()}
+        fields = dict.fromkeys(self.fields)
+        for name in self.sets:
+            fields[name] = []
+        return fields
 
 
 def _entity(name: str, *fields: Field, server_only: bool = False) -> Entity:
-    return Entity(name, {f.name: f for f in fields}, server_only)
+    required = tuple(f.name for f in fields if f.required)
+    refs = frozenset(f.name for f in fields if f.type == "ref")
+    sets = tuple(f.name for f in fields if f.type == "set")
+    texts = tuple(f.name for f in fields if f.type == "text")
+    return Entity(name, {f.name: f for f in fields}, server_only, required, refs, sets, texts)
 
 
 def _enum(name: str, *choices: str, required: bool = False) -> Field:

@@ -178,7 +178,9 @@ class SqlStore(Store):
         cursor = ""
         while True:
             async with self.engine.connect() as conn:
-                page = await pull_changes(conn, self.store_id, client_id, cursor, limit, "h")
+                page = (
+                    await pull_changes(conn, self.store_id, client_id, cursor, limit, "h")
+                ).decoded()
             assert not page.reset
             changes.extend(page.changes)
             cursor = page.cursor

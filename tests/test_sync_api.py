@@ -189,7 +189,9 @@ async def test_concurrent_pushes_never_let_a_puller_skip_a_change(store):
         while True:
             finished = done.is_set()
             async with store.engine.connect() as conn:
-                page = await pull_changes(conn, store.store_id, "reader", cursor, 7, "h")
+                page = (
+                    await pull_changes(conn, store.store_id, "reader", cursor, 7, "h")
+                ).decoded()
             assert not page.reset
             for change in page.changes:
                 seen[change.id] = change.version
