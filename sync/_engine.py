@@ -534,7 +534,8 @@ class _Applier:
         if record is None:
             raise Rejected(f"no {entity.name} {args.id}")
         stamps = record.element_stamps(args.field)
-        if element not in stamps and present and len(stamps) >= MAX_SET_SIZE:
+        visible = record.fields.get(args.field) or []
+        if present and element not in visible and len(visible) >= MAX_SET_SIZE:
             raise Rejected(f"{entity.name}.{args.field} is full ({MAX_SET_SIZE:,} elements)")
         self._revive(record, 0, hlc)
         record.version += 1
@@ -646,6 +647,8 @@ class _Applier:
                     raise Rejected("choose value needs a value")
                 chosen = conflict.fields["lost"] if args.choose == "lost" else args.value
                 value = check_value(entity, name, chosen)
+                if name in entity.required and _empty(value):
+                    raise Rejected(f"{entity.name}.{name} is required and cannot be cleared")
                 if entity.fields[name].type == "set":
                     changed = self._set_elements(
                         target, name, value, target.version, hlc, target.version + 1

@@ -275,6 +275,20 @@ async def test_resolve_closes_a_conflict(store, choose):
     assert again.status == "rejected" and "resolved already" in again.error
 
 
+async def test_resolving_with_a_value_cannot_clear_a_required_field(store):
+    phone, desk = devices("phone", "desk")
+    pid = uid()
+    await store.apply(phone, phone.set("person", pid, 0, name="Dana"))
+    await store.apply(phone, phone.set("person", pid, 1, name="Dana Ortiz"))
+    desk.advance(10)
+    await store.apply(desk, desk.set("person", pid, 1, name="Dana O."))
+    (conflict,) = await store.conflicts()
+    (result,) = await store.apply(desk, desk.resolve(conflict["id"], "value", value=None))
+    assert result.status == "rejected" and "person.name is required" in result.error
+    assert (await store.one(pid))["fields"]["name"] == "Dana O."
+    assert len(await store.conflicts()) == 1
+
+
 async def test_a_clock_more_than_a_minute_fast_is_clamped(store):
     (desk,) = devices("desk")
     pid = uid()
