@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import msgspec
+import segno
 from litestar import Controller, Request, Response, delete, get, post
 from litestar.exceptions import NotAuthorizedException, NotFoundException
 from litestar.params import FromPath, JSONBody
@@ -63,6 +64,8 @@ class PairingCode(msgspec.Struct):
     """Milliseconds since the epoch."""
     url: str
     """Open this link on the new device to pair it."""
+    qr: str
+    """The link as a QR code: an SVG `data:` URI, for an <img>."""
 
 
 class DeviceInfo(msgspec.Struct):
@@ -98,7 +101,8 @@ class AuthController(Controller):
         async with write_transaction(engine) as conn:
             code, expires = await accounts.create_pairing_code(conn, caller)
         url = f"{str(request.base_url).rstrip('/')}/pair#{code}"
-        return PairingCode(code=code, expires_at=expires, url=url)
+        qr = segno.make(url, error="m").svg_data_uri(scale=6, border=2, dark="#2d1b4e")
+        return PairingCode(code=code, expires_at=expires, url=url, qr=qr)
 
     @post("/pair", status_code=200)
     async def pair(self, data: JSONBody[PairRequest], engine: EngineDep) -> DeviceToken:

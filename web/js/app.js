@@ -1,0 +1,150 @@
+/** Wires the app together: storage, sync, routes, the service worker and its updates. */
+
+import { api } from "./api.js";
+import { Db } from "./db.js";
+import { h, mount } from "./dom.js";
+import { openConflicts } from "./model.js";
+import { State } from "./state.js";
+import { Syncer } from "./sync.js";
+import { conflictsView } from "./views/conflicts.js";
+import { peopleView } from "./views/people.js";
+import { personView } from "./views/person.js";
+import { settingsView } from "./views/settings.js";
+import { signinView } from "./views/signin.js";
+
+const main = document.getElementById("main");
+const indicator = document.getElementById("sync-status");
+const nav = document.getElementById("nav");
+const banner = document.getElementById("banner");
+const conflictCount = document.getElementById("conflict-count");
+
+const db = await Db.open();
+const syncer = new Syncer(db);
+const state = new State(db, syncer);
+const app = { storage: { persisted: null }, signOut, view: null };
+
+function go(path) {
+  history.pushState(null, "", path);
+  route();
+}
+
+async function onSession(token) {
+  await db.startSession({
+    token: token.token, user_id: token.user_id, device_id: token.device_id,
+    store_id: token.store_id, store_name: token.store_name, role: token.role,
+  });
+  await state.load();
+  syncer.soon(0);
+  go("/");
+}
+
+async function signOut() {
+  try {
+    await api("/api/logout", { method: "POST", token: state.session.token });
+  } catch {
+    // offline or already revoked: forgetting the token here is what matters
+  }
+  await db.clearAll();
+  await state.load();
+  go("/");
+}
+
+function route() {
+  const path = location.pathname;
+  nav.hidden = !state.session;
+  for (const link of nav.querySelectorAll("a")) {
+    const active = link.getAttribute("href") === "/" ? path === "/" || path.startsWith("/people")
+      : path.startsWith(link.getAttribute("href"));
+    if (active) link.setAttribute("aria-current", "page");
+    else link.removeAttribute("aria-current");
+  }
+  let view;
+  if (!state.session) {
+    const code = path === "/pair" ? decodeURIComponent(location.hash.slice(1)) : "";
+    view = { el: signinView({ onSession, code }) };
+  } else if (path.startsWith("/people/")) {
+    view = personView(state, path.slice("/people/".length), go);
+  } else if (path === "/conflicts") {
+    view = conflictsView(state);
+  } else if (path === "/settings") {
+    view = settingsView(state, app);
+  } else {
+    view = peopleView(state, go);
+  }
+  app.view = view;
+  mount(main, view.el);
+  main.focus({ preventScroll: true });
+}
+
+function renderChrome() {
+  indicator.textContent = syncer.describe(state.pending.length);
+  indicator.dataset.status = syncer.status;
+  const open = state.session ? openConflicts(state.records).length : 0;
+  conflictCount.textContent = open ? String(open) : "";
+  conflictCount.hidden = open === 0;
+  const refused = state.refused.length;
+  mount(banner, refused
+    ? h("p", { class: "banner warn" },
+      `${refused === 1 ? "An edit was" : `${refused} edits were`} refused by the server. `,
+      h("a", { href: "/settings", "data-link": true }, "See what and why"))
+    : null);
+}
+
+document.addEventListener("click", (event) => {
+  const link = event.target.closest("a[data-link]");
+  if (!link || event.metaKey || event.ctrlKey) return;
+  event.preventDefault();
+  go(link.getAttribute("href"));
+});
+addEventListener("popstate", route);
+
+state.addEventListener("change", () => {
+  renderChrome();
+  app.view?.update?.();
+});
+syncer.addEventListener("status", renderChrome);
+syncer.addEventListener("change", async () => {
+  const signedIn = Boolean(state.session);
+  await state.load();
+  if (syncer.status === "signed-out" && signedIn) {
+    await db.clearAll();
+    await state.load();
+    route();
+  }
+});
+
+async function askForPersistence() {
+  if (!navigator.storage?.persist) return;
+  app.storage.persisted = (await navigator.storage.persisted()) || (await navigator.storage.persist());
+  app.view?.update?.();
+}
+
+function watchForUpdates(registration) {
+  const offer = (worker) => {
+    mount(banner, h("p", { class: "banner" }, "A new version of Grapevine is ready. ",
+      h("button", { type: "button", onclick: () => worker.postMessage("skip-waiting") }, "Reload to update")));
+  };
+  if (registration.waiting && navigator.serviceWorker.controller) offer(registration.waiting);
+  registration.addEventListener("updatefound", () => {
+    const worker = registration.installing;
+    worker?.addEventListener("statechange", () => {
+      if (worker.state === "installed" && navigator.serviceWorker.controller) offer(worker);
+    });
+  });
+  // The first worker takes control without a reload; only an update reloads the page.
+  let reloading = !navigator.serviceWorker.controller;
+  navigator.serviceWorker.addEventListener("controllerchange", () => {
+    if (reloading) return;
+    reloading = true;
+    location.reload();
+  });
+}
+
+await state.load();
+route();
+renderChrome();
+syncer.start();
+askForPersistence();
+if ("serviceWorker" in navigator) {
+  navigator.serviceWorker.register("/sw.js", { scope: "/" }).then(watchForUpdates);
+}

@@ -1,0 +1,138 @@
+/**
+ * What the app shows: the server's copy of each record with the pending mutations applied.
+ * Pure functions over plain objects; the server remains the authority and its next pull
+ * replaces whatever these guessed.
+ *
+ * A record: {entity, id, version, deleted, fields}. A mutation: {id, hlc, name, args}.
+ */
+
+import { ENTITIES, emptyFields } from "./schema.js";
+
+const sorted = (values) => [...new Set(values)].sort();
+
+/**
+ * Apply pending mutations over the server copy.
+ * @param {Map<string, object>} server records by id, as pulled (not modified)
+ * @param {object[]} pending mutations in id order
+ * @returns {Map<string, object>} the records to show (unchanged ones are shared)
+ */
+export function view(server, pending) {
+  const records = new Map(server);
+  for (const mutation of pending) applyMutation(records, mutation);
+  return records;
+}
+
+/**
+ * Apply one mutation to `records` in place, copying each record it touches first.
+ * @param {Map<string, object>} records
+ * @param {{name: string, args: object}} mutation
+ */
+export function applyMutation(records, { name, args }) {
+  const touch = (id) => {
+    const record = records.get(id);
+    if (!record) return undefined;
+    const copy = { ...record, fields: { ...record.fields } };
+    records.set(id, copy);
+    return copy;
+  };
+  const survivor = (id) => {
+    let record = records.get(id);
+    const seen = new Set();
+    while (record && record.deleted && record.fields.merged_into && !seen.has(record.id)) {
+      seen.add(record.id);
+      record = records.get(record.fields.merged_into);
+    }
+    return record;
+  };
+  switch (name) {
+    case "set": {
+      const target = survivor(args.id);
+      let record = target ? touch(target.id) : undefined;
+      if (!record) {
+        record = { entity: args.entity, id: args.id, version: 0, deleted: false,
+          fields: emptyFields(args.entity) };
+        records.set(args.id, record);
+      }
+      record.deleted = false;
+      for (const [field, value] of Object.entries(args.fields)) {
+        const spec = ENTITIES[record.entity][field];
+        if (!spec) continue;
+        record.fields[field] = spec.type === "set" ? sorted(value ?? []) : value;
+      }
+      return;
+    }
+    case "delete": {
+      const record = records.get(args.id);
+      if (record && !record.deleted) touch(args.id).deleted = true;
+      return;
+    }
+    case "add":
+    case "remove": {
+      const target = survivor(args.id);
+      if (!target) return;
+      const record = touch(target.id);
+      const current = record.fields[args.field] ?? [];
+      record.fields[args.field] =
+        name === "add" ? sorted([...current, args.value]) : current.filter((v) => v !== args.value);
+      return;
+    }
+    case "merge": {
+      const duplicate = survivor(args.id);
+      const into = survivor(args.into);
+      if (!duplicate || !into || duplicate === into) return;
+      const kept = touch(into.id);
+      for (const [field, spec] of Object.entries(ENTITIES[kept.entity])) {
+        const theirs = duplicate.fields[field];
+        const ours = kept.fields[field];
+        if (spec.type === "set") kept.fields[field] = sorted([...(ours ?? []), ...(theirs ?? [])]);
+        else if (isEmpty(ours) && !isEmpty(theirs)) kept.fields[field] = theirs;
+      }
+      for (const record of [...records.values()]) {
+        for (const [field, spec] of Object.entries(ENTITIES[record.entity] ?? {})) {
+          if (spec.type === "ref" && spec.ref === kept.entity && record.fields[field] === duplicate.id) {
+            touch(record.id).fields[field] = kept.id;
+          }
+        }
+      }
+      const gone = touch(duplicate.id);
+      gone.deleted = true;
+      gone.fields.merged_into = kept.id;
+      return;
+    }
+    case "resolve": {
+      const conflict = records.get(args.conflict);
+      if (!conflict || conflict.fields.status !== "open") return;
+      const { record_id: recordId, field, lost } = conflict.fields;
+      touch(args.conflict).fields.status = "resolved";
+      const target = survivor(recordId);
+      if (!target || args.choose === "kept") return;
+      const record = touch(target.id);
+      if (field === null) record.deleted = true;
+      else record.fields[field] = args.choose === "lost" ? lost : args.value;
+      return;
+    }
+    default:
+  }
+}
+
+/** @param {unknown} value */
+export function isEmpty(value) {
+  return value === null || value === undefined || value === "" ||
+    (Array.isArray(value) && value.length === 0);
+}
+
+/** Records of one entity, not deleted, from a view. */
+export function live(records, entity) {
+  const out = [];
+  for (const record of records.values()) {
+    if (record.entity === entity && !record.deleted) out.push(record);
+  }
+  return out;
+}
+
+/** Open conflicts, each with the record it is about (if that record is known). */
+export function openConflicts(records) {
+  return live(records, "conflict")
+    .filter((c) => c.fields.status === "open")
+    .map((conflict) => ({ conflict, record: records.get(conflict.fields.record_id) }));
+}

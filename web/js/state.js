@@ -1,0 +1,58 @@
+/**
+ * The app's state: the server copy and the outbox from IndexedDB, and the view of both.
+ * Views read `state.records`; edits go through `state.edit`, which queues first, then shows.
+ */
+
+import { view } from "./model.js";
+
+export class State extends EventTarget {
+  /** @param {import('./db.js').Db} db @param {import('./sync.js').Syncer} syncer */
+  constructor(db, syncer) {
+    super();
+    this.db = db;
+    this.syncer = syncer;
+    this.server = new Map();
+    this.pending = [];
+    this.refused = [];
+    this.records = new Map();
+    this.session = null;
+  }
+
+  async load() {
+    const [records, pending, refused, session] = await Promise.all([
+      this.db.all("records"),
+      this.db.all("outbox"),
+      this.db.all("refused"),
+      this.db.get("meta", "session"),
+    ]);
+    this.server = new Map(records.map((r) => [r.id, r]));
+    this.pending = pending.sort((a, b) => a.id - b.id);
+    this.refused = refused;
+    this.session = session ?? null;
+    this.records = view(this.server, this.pending);
+    this.dispatchEvent(new Event("change"));
+  }
+
+  /** The version of a record this client last pulled: the `base` of its writes. */
+  base(id) {
+    return this.server.get(id)?.version ?? 0;
+  }
+
+  /**
+   * Queue a mutation (durably, before anything else), show it, and sync soon.
+   * @param {string} name
+   * @param {object} args
+   */
+  async edit(name, args) {
+    await this.db.enqueue(name, args);
+    this.pending = (await this.db.all("outbox")).sort((a, b) => a.id - b.id);
+    this.records = view(this.server, this.pending);
+    this.dispatchEvent(new Event("change"));
+    this.syncer.soon();
+  }
+
+  /** Set fields of a record (creating it when new). */
+  set(entity, id, fields) {
+    return this.edit("set", { entity, id, base: this.base(id), fields });
+  }
+}

@@ -1,0 +1,166 @@
+/**
+ * The sync loop: push the outbox, then pull every page, on start, when back online, when the
+ * page becomes visible, shortly after each edit and on a timer; backing off after failures.
+ */
+
+import { ApiError, api } from "./api.js";
+import { refusals } from "./outbox.js";
+
+const BATCH = 500;
+const PAGE = 1000;
+const EVERY_MS = 60_000;
+const MAX_BACKOFF_MS = 5 * 60_000;
+
+export class Syncer extends EventTarget {
+  /** @param {import('./db.js').Db} db */
+  constructor(db) {
+    super();
+    this.db = db;
+    this.status = "idle"; // idle | syncing | offline | error | signed-out
+    this.error = "";
+    this.lastSyncedAt = null;
+    this.failures = 0;
+    this.running = null;
+    this.again = false;
+    this.timer = null;
+  }
+
+  start() {
+    addEventListener("online", () => this.soon(0));
+    addEventListener("offline", () => this.set("offline"));
+    document.addEventListener("visibilitychange", () => {
+      if (document.visibilityState === "visible") this.soon(0);
+    });
+    this.soon(0);
+  }
+
+  /** Sync after `delay` ms (an earlier request wins). */
+  soon(delay = 800) {
+    if (this.timer && this.timerAt <= Date.now() + delay) return;
+    clearTimeout(this.timer);
+    this.timerAt = Date.now() + delay;
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      this.sync();
+    }, delay);
+  }
+
+  set(status, error = "") {
+    this.status = status;
+    this.error = error;
+    this.dispatchEvent(new Event("status"));
+  }
+
+  /** One full round; concurrent calls share it and ask for one more round after. */
+  async sync() {
+    if (this.running) {
+      this.again = true;
+      return this.running;
+    }
+    this.running = this.round().finally(() => {
+      this.running = null;
+      if (this.again) {
+        this.again = false;
+        this.soon(0);
+      }
+    });
+    return this.running;
+  }
+
+  async round() {
+    const session = await this.db.get("meta", "session");
+    if (!session) return this.set("signed-out");
+    if (!navigator.onLine) {
+      this.set("offline");
+      return this.soon(EVERY_MS);
+    }
+    this.set("syncing");
+    try {
+      await this.push(session);
+      await this.pull(session);
+      this.failures = 0;
+      this.lastSyncedAt = new Date();
+      this.set("idle");
+      this.soon(EVERY_MS);
+    } catch (error) {
+      this.failures += 1;
+      const wait = Math.min(MAX_BACKOFF_MS, 2000 * 2 ** (this.failures - 1));
+      if (error instanceof ApiError && error.status === 401) {
+        this.set("signed-out", "This device was signed out. Sign in again.");
+        return;
+      }
+      if (error instanceof TypeError || !navigator.onLine) this.set("offline");
+      else this.set("error", error.message);
+      this.soon(wait);
+    } finally {
+      this.dispatchEvent(new Event("change"));
+    }
+  }
+
+  async push(session) {
+    const client = await this.db.get("meta", "client");
+    let size = BATCH;
+    for (;;) {
+      const pending = (await this.db.all("outbox")).sort((a, b) => a.id - b.id);
+      if (pending.length === 0) return;
+      const batch = pending.slice(0, size);
+      await this.db.markSent(batch.at(-1).id);
+      let answer;
+      try {
+        answer = await api(`/api/stores/${session.store_id}/push`, {
+          method: "POST",
+          token: session.token,
+          body: { client_id: client.client_id, mutations: batch },
+        });
+      } catch (error) {
+        if (error instanceof ApiError && error.status === 413 && size > 1) {
+          size = Math.max(1, Math.floor(size / 2));
+          continue;
+        }
+        throw error;
+      }
+      await this.db.acknowledge(answer.last_mutation_id, refusals(batch, answer));
+      this.dispatchEvent(new Event("change"));
+    }
+  }
+
+  async pull(session) {
+    const client = await this.db.get("meta", "client");
+    let cursor = (await this.db.get("meta", "cursor")) ?? "";
+    for (;;) {
+      const page = await api(`/api/stores/${session.store_id}/pull`, {
+        method: "POST",
+        token: session.token,
+        body: { client_id: client.client_id, cursor, limit: PAGE },
+      });
+      if (page.reset) {
+        // The server cannot continue from our cursor: start over, keeping the outbox.
+        await this.db.savePull([], "", page.hlc, true);
+        cursor = "";
+        continue;
+      }
+      await this.db.savePull(page.changes, page.cursor, page.hlc, false);
+      cursor = page.cursor;
+      this.dispatchEvent(new Event("change"));
+      if (!page.more) return;
+    }
+  }
+
+  /** For the indicator: offline / syncing / synced at HH:MM / N changes waiting / error. */
+  describe(waiting) {
+    if (this.status === "offline") {
+      return waiting ? `Offline · ${plural(waiting, "change")} waiting` : "Offline";
+    }
+    if (this.status === "syncing") return "Syncing…";
+    if (this.status === "error") return `Sync error: ${this.error}`;
+    if (this.status === "signed-out") return "Signed out";
+    if (waiting) return `${plural(waiting, "change")} waiting`;
+    if (this.lastSyncedAt) {
+      const time = this.lastSyncedAt.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+      return `Synced at ${time}`;
+    }
+    return "Not synced yet";
+  }
+}
+
+export const plural = (n, word) => `${n} ${word}${n === 1 ? "" : "s"}`;

@@ -1,0 +1,65 @@
+/*
+ * Grapevine's service worker: the app shell from a versioned cache, so the installed app
+ * opens with no network. The API is never cached: data lives in IndexedDB, and sync is the
+ * app's own business. A new version waits until the page asks it to take over.
+ */
+
+const VERSION = "grapevine-v1";
+const SHELL = [
+  "/",
+  "/index.html",
+  "/manifest.webmanifest",
+  "/css/app.css",
+  "/js/api.js",
+  "/js/app.js",
+  "/js/db.js",
+  "/js/dom.js",
+  "/js/hlc.js",
+  "/js/model.js",
+  "/js/outbox.js",
+  "/js/schema.js",
+  "/js/state.js",
+  "/js/sync.js",
+  "/js/views/conflicts.js",
+  "/js/views/people.js",
+  "/js/views/person.js",
+  "/js/views/settings.js",
+  "/js/views/signin.js",
+  "/icons/icon-192.png",
+  "/icons/icon-512.png",
+  "/icons/maskable-512.png",
+  "/icons/apple-touch-icon.png",
+];
+
+self.addEventListener("install", (event) => {
+  event.waitUntil(
+    caches.open(VERSION).then((cache) => cache.addAll(SHELL.map((url) => new Request(url, { cache: "reload" })))),
+  );
+});
+
+self.addEventListener("activate", (event) => {
+  event.waitUntil(
+    (async () => {
+      for (const name of await caches.keys()) {
+        if (name !== VERSION) await caches.delete(name);
+      }
+      await self.clients.claim();
+    })(),
+  );
+});
+
+self.addEventListener("message", (event) => {
+  if (event.data === "skip-waiting") self.skipWaiting();
+});
+
+self.addEventListener("fetch", (event) => {
+  const url = new URL(event.request.url);
+  if (event.request.method !== "GET" || url.origin !== location.origin) return;
+  if (url.pathname.startsWith("/api/") || url.pathname.startsWith("/schema")) return;
+  if (event.request.mode === "navigate") {
+    // Every page of the app is the shell; the router draws the rest.
+    event.respondWith(caches.match("/index.html").then((hit) => hit ?? fetch(event.request)));
+    return;
+  }
+  event.respondWith(caches.match(url.pathname).then((hit) => hit ?? fetch(event.request)));
+});
