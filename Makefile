@@ -28,7 +28,7 @@ format: install
 
 test: install lint
 	$(BIN)/pytest -q
-	@if [ -d tests/js ]; then node --test tests/js/; fi
+	node --test tests/js/
 
 bench: install
 	$(BIN)/python -m bench
