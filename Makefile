@@ -33,5 +33,8 @@ test: install lint
 bench: install
 	$(BIN)/python -m bench
 
+lighthouse: install
+	$(BIN)/python tools/lighthouse.py
+
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache .hypothesis
