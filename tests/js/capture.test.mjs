@@ -1,0 +1,95 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+
+import { captureDefaults, parseNames, planCapture, searchPeople } from "../../web/js/capture.js";
+import { view } from "../../web/js/model.js";
+import { rec, store } from "./fixtures.mjs";
+
+const ctx = () => {
+  let i = 0;
+  return { newId: () => `new-${++i}`, today: "2026-11-26", now: "2026-11-26T13:30:00.000Z", base: () => 0 };
+};
+const apply = (records, plan) =>
+  view(records, plan.mutations.map((m, i) => ({ id: i + 1, hlc: "h", ...m })));
+
+test("a lunch defaults when a place is given, a call otherwise", () => {
+  const now = new Date("2026-11-26T12:31:45Z");
+  assert.equal(captureDefaults({ now, place: "APS March Meeting" }).kind, "lunch");
+  assert.equal(captureDefaults({ now }).kind, "call");
+  assert.equal(captureDefaults({ now }).at, "2026-11-26T12:31:00.000Z");
+});
+
+test("search finds people by name start, word start, then organization", () => {
+  const helios = rec("organization", { name: "Helios Photonics" });
+  const records = store(helios,
+    rec("person", { name: "Dana Ortiz" }),
+    rec("person", { name: "Sam Danvers" }),
+    rec("person", { name: "Lee Park", organization_id: helios.id }),
+    { ...rec("person", { name: "Dan Deleted" }), deleted: true });
+  assert.deepEqual(searchPeople(records, "dan").map((p) => p.fields.name), ["Dana Ortiz", "Sam Danvers"]);
+  assert.deepEqual(searchPeople(records, "helios").map((p) => p.fields.name), ["Lee Park"]);
+  assert.deepEqual(searchPeople(records, "  "), []);
+});
+
+test("names split on lines and commas, without repeats", () => {
+  assert.deepEqual(parseNames("Ruth Castellano\n  tomasz W , ruth castellano;\n"), ["Ruth Castellano", "tomasz W"]);
+});
+
+test("a lunch with a new person, two referrals and a follow-up", () => {
+  const helios = rec("organization", { name: "Helios Photonics", status: "target" });
+  const records = store(helios);
+  const plan = planCapture(records, {
+    personName: "Tomasz Wierzbicki", organizationId: helios.id, kind: "lunch",
+    at: "2026-11-26T12:30:00.000Z", place: "APS March Meeting", notes: "Met at lunch.",
+    culture: "Flat", fit: "good", referrals: ["Ruth Castellano", "Dev Raman"],
+    followups: ["thanks", "three_months"],
+  }, ctx());
+  const after = apply(records, plan);
+  const met = after.get(plan.personId);
+  assert.equal(met.fields.name, "Tomasz Wierzbicki");
+  assert.equal(met.fields.organization_id, helios.id);
+  assert.equal(met.fields.stage, "talked");
+  const conv = after.get(plan.conversationId);
+  assert.equal(conv.fields.person_id, plan.personId);
+  assert.equal(conv.fields.kind, "lunch");
+  assert.equal(conv.fields.asked_for_referrals, true);
+  assert.equal(conv.fields.culture, "Flat");
+  const refs = [...after.values()].filter((r) => r.entity === "referral");
+  assert.equal(refs.length, 2);
+  for (const r of refs) {
+    assert.equal(r.fields.from_person_id, plan.personId);
+    assert.equal(r.fields.conversation_id, plan.conversationId);
+    const to = after.get(r.fields.to_person_id);
+    assert.equal(to.fields.found_via, "referral");
+    assert.equal(to.fields.stage, "identified");
+    assert.equal(to.fields.organization_id, helios.id);
+    assert.match(to.fields.found_via_detail, /Tomasz/);
+  }
+  const dues = [...after.values()].filter((r) => r.entity === "followup").map((f) => [f.fields.kind, f.fields.due]).sort();
+  assert.deepEqual(dues, [["follow_up", "2027-02-26"], ["thank_you", "2026-11-26"]]);
+});
+
+test("a referral to someone already known links them instead of duplicating", () => {
+  const ruth = rec("person", { name: "Ruth Castellano", stage: "identified" });
+  const dana = rec("person", { name: "Dana", stage: "contacted" });
+  const records = store(ruth, dana);
+  const plan = planCapture(records, { personId: dana.id, kind: "call", at: "2026-11-26T10:00:00Z",
+    referrals: ["ruth castellano"], followups: [] }, ctx());
+  const after = apply(records, plan);
+  assert.equal([...after.values()].filter((r) => r.entity === "person").length, 2);
+  const ref = [...after.values()].find((r) => r.entity === "referral");
+  assert.equal(ref.fields.to_person_id, ruth.id);
+  assert.equal(after.get(dana.id).fields.stage, "talked");
+});
+
+test("talking with someone resets their open follow-up", () => {
+  const dana = rec("person", { name: "Dana", stage: "following_up" });
+  const due = rec("followup", { person_id: dana.id, kind: "follow_up", due: "2026-11-20" });
+  const thanks = rec("followup", { person_id: dana.id, kind: "thank_you", due: "2026-11-20" });
+  const records = store(dana, due, thanks);
+  const after = apply(records, planCapture(records, { personId: dana.id, kind: "call",
+    at: "2026-11-26T10:00:00Z", followups: [] }, ctx()));
+  assert.equal(after.get(due.id).fields.done_at, "2026-11-26T13:30:00.000Z");
+  assert.equal(after.get(thanks.id).fields.done_at, null);
+  assert.equal(after.get(dana.id).fields.stage, "following_up");
+});

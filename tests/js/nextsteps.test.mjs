@@ -1,0 +1,93 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+
+import { nextSteps } from "../../web/js/nextsteps.js";
+import { rec, store } from "./fixtures.mjs";
+
+const when = { today: "2026-11-26", now: "2026-11-26T15:00:00.000Z" };
+const keys = (records) => nextSteps(records, when).map((a) => a.key.split(":")[0]);
+
+test("a target organization with nobody known: find a connection", () => {
+  const org = rec("organization", { name: "Helios", status: "target" });
+  const actions = nextSteps(store(org), when);
+  assert.equal(actions[0].key, `find:${org.id}`);
+  assert.match(actions[0].title, /Find a connection at Helios/);
+});
+
+test("identified but not contacted: reach out", () => {
+  const p = rec("person", { name: "Dana", stage: "identified", found_via: "alumni" });
+  const [action] = nextSteps(store(p), when);
+  assert.equal(action.key, `reach:${p.id}`);
+  assert.match(action.why, /connection/);
+  assert.deepEqual(action.quick.mutations[0].fields, { stage: "contacted" });
+});
+
+test("a conversation tomorrow: do your homework; prepared stops it", () => {
+  const org = rec("organization", { name: "Helios", status: "exploring" });
+  const p = rec("person", { name: "Ruth", stage: "scheduled", organization_id: org.id });
+  const c = rec("conversation", { person_id: p.id, at: "2026-11-27T17:00:00.000Z" });
+  const actions = nextSteps(store(org, p, c), when);
+  assert.equal(actions[0].key, `homework:${c.id}`);
+  assert.match(actions[0].title, /homework on Helios/);
+  c.fields.prepared = true;
+  assert.ok(!keys(store(org, p, c)).includes("homework"));
+});
+
+test("talked but not thanked, and no referral asked: thank them, ask who else", () => {
+  const p = rec("person", { name: "Lena", stage: "talked" });
+  const c = rec("conversation", { person_id: p.id, at: "2026-11-25T12:00:00.000Z" });
+  const actions = nextSteps(store(p, c), when);
+  assert.deepEqual(actions.map((a) => a.key.split(":")[0]), ["thank", "ask"]);
+  c.fields.thanked_at = "2026-11-25";
+  c.fields.asked_for_referrals = true;
+  assert.deepEqual(keys(store(p, c)), []);
+});
+
+test("a referral named but not contacted: contact them and tell the referrer", () => {
+  const a = rec("person", { name: "Lena", stage: "thanked" });
+  const b = rec("person", { name: "Tomasz", stage: "identified", found_via: "referral" });
+  const r = rec("referral", { from_person_id: a.id, to_person_id: b.id, status: "suggested" });
+  const actions = nextSteps(store(a, b, r), when);
+  assert.equal(actions[0].key, `referral:${r.id}`);
+  assert.match(actions[0].title, /Contact Tomasz, referred by Lena/);
+  assert.match(actions[0].why, /tell Lena how it went/);
+  assert.ok(!actions.some((x) => x.key === `reach:${b.id}`));
+});
+
+test("no hiring authority known at a target: aim for the prospective supervisor", () => {
+  const org = rec("organization", { name: "Helios", status: "target" });
+  const p = rec("person", { name: "Lena", stage: "thanked", organization_id: org.id });
+  assert.ok(keys(store(org, p)).includes("aim"));
+  p.fields.hiring_authority = true;
+  assert.ok(!keys(store(org, p)).includes("aim"));
+});
+
+test("talked with a supervisor and no opening: connect and follow up in a few months", () => {
+  const p = rec("person", { name: "Ruth", stage: "thanked", hiring_authority: true });
+  const [action] = nextSteps(store(p), when);
+  assert.equal(action.key, `supervisor:${p.id}`);
+  assert.equal(action.quick.mutations[0].fields.due, "2027-02-26");
+  const f = rec("followup", { person_id: p.id, kind: "follow_up", due: "2027-02-26" });
+  assert.ok(!keys(store(p, f)).includes("supervisor"));
+});
+
+test("a chain idle for weeks: a dead end, start over", () => {
+  const org = rec("organization", { name: "Northwind", status: "target" });
+  const p = rec("person", { name: "Hannah", stage: "thanked", organization_id: org.id, hiring_authority: true });
+  const c = rec("conversation", { person_id: p.id, organization_id: org.id, at: "2026-10-01T12:00:00.000Z",
+    thanked_at: "2026-10-01", asked_for_referrals: true });
+  const f = rec("followup", { person_id: p.id, kind: "follow_up", due: "2027-01-01" });
+  assert.ok(!keys(store(org, p, c, f)).includes("idle"));
+  assert.ok(keys(store(org, p, c)).includes("idle"));
+});
+
+test("overdue follow-ups come first, the most overdue first", () => {
+  const p = rec("person", { name: "Dev", stage: "following_up" });
+  const soon = rec("followup", { person_id: p.id, kind: "connect", due: "2026-11-26", note: "Connect on LinkedIn" });
+  const late = rec("followup", { person_id: p.id, kind: "send_info", due: "2026-11-20", note: "Send the paper" });
+  const later = rec("followup", { person_id: p.id, kind: "follow_up", due: "2026-12-20" });
+  const actions = nextSteps(store(p, soon, late, later), when);
+  assert.deepEqual(actions.slice(0, 2).map((a) => a.key), [`followup:${late.id}`, `followup:${soon.id}`]);
+  assert.match(actions[0].why, /Overdue by 6 days/);
+  assert.ok(!actions.some((a) => a.key === `followup:${later.id}`));
+});

@@ -1,0 +1,64 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+
+import { layout, referralPaths } from "../../web/js/paths.js";
+import { rec, store } from "./fixtures.mjs";
+
+function chain() {
+  const org = rec("organization", { name: "Helios", status: "target" });
+  const alum = rec("person", { name: "Marcus (alumnus)", organization_id: org.id, found_via: "alumni", stage: "thanked", strength: 3 });
+  const friend = rec("person", { name: "Fran (friend)", found_via: "friend", stage: "talked", strength: 5 });
+  const lena = rec("person", { name: "Lena", organization_id: org.id, found_via: "referral", stage: "thanked", strength: 2 });
+  const tomasz = rec("person", { name: "Tomasz", organization_id: org.id, found_via: "referral", stage: "talked" });
+  const ruth = rec("person", { name: "Ruth", organization_id: org.id, found_via: "referral", hiring_authority: true, stage: "identified" });
+  const greg = rec("person", { name: "Greg", organization_id: org.id, found_via: "referral", stage: "identified" });
+  const elsewhere = rec("person", { name: "Other org person" });
+  const r = (from, to, status = "talked") => rec("referral", { from_person_id: from.id, to_person_id: to.id, status });
+  const records = store(org, alum, friend, lena, tomasz, ruth, greg, elsewhere,
+    r(alum, lena), r(lena, tomasz), r(tomasz, ruth, "contacted"), r(friend, tomasz), r(lena, greg, "declined"));
+  return { records, org, alum, friend, lena, tomasz, ruth, greg, elsewhere };
+}
+
+test("the chain from a first connection to the prospective supervisor", () => {
+  const { records, org, friend, tomasz, ruth } = chain();
+  const graph = referralPaths(records, org.id);
+  assert.deepEqual(graph.supervisors, [ruth.id]);
+  // two ways in (alum → lena → tomasz, friend → tomasz); the shortest warm one is via Fran
+  assert.deepEqual(graph.path, [friend.id, tomasz.id, ruth.id]);
+  const onPath = graph.edges.filter((e) => e.onPath).map((e) => `${e.from}>${e.to}`).sort();
+  assert.deepEqual(onPath, [`${friend.id}>${tomasz.id}`, `${tomasz.id}>${ruth.id}`].sort());
+});
+
+test("people outside the organization appear only when they lead into it", () => {
+  const { records, org, friend, elsewhere } = chain();
+  const ids = referralPaths(records, org.id).nodes.map((n) => n.id);
+  assert.ok(ids.includes(friend.id));
+  assert.ok(!ids.includes(elsewhere.id));
+});
+
+test("declined referrals and chains gone cold are dead ends", () => {
+  const { records, org, greg, ruth, alum } = chain();
+  const graph = referralPaths(records, org.id);
+  const node = (id) => graph.nodes.find((n) => n.id === id);
+  assert.equal(node(greg.id).deadEnd, true);
+  assert.equal(graph.edges.find((e) => e.to === greg.id).deadEnd, true);
+  assert.equal(node(ruth.id).deadEnd, false);
+  assert.equal(node(alum.id).root, true);
+  assert.equal(node(alum.id).depth, 0);
+});
+
+test("with no supervisor known there is no path, but the chain is drawn", () => {
+  const { records, org, ruth } = chain();
+  records.set(ruth.id, { ...ruth, fields: { ...ruth.fields, hiring_authority: false } });
+  const graph = referralPaths(records, org.id);
+  assert.deepEqual(graph.path, []);
+  assert.ok(graph.nodes.length >= 6);
+});
+
+test("the layout puts each depth in its own column", () => {
+  const { records, org, alum, lena, ruth } = chain();
+  const graph = referralPaths(records, org.id);
+  const { at, width, height } = layout(graph);
+  assert.ok(at.get(alum.id).x < at.get(lena.id).x && at.get(lena.id).x < at.get(ruth.id).x);
+  assert.ok(width > at.get(ruth.id).x && height > 0);
+});

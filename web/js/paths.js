@@ -1,0 +1,134 @@
+/**
+ * Referral paths at one organization: from the people you reached yourself, through each
+ * referral, to whoever has hiring authority. Dead ends are marked; the shortest warm path
+ * (fewest hops, then the strongest relationships) is picked out.
+ */
+
+import { live } from "./model.js";
+
+const COLD_STAGES = new Set(["dormant", "not_a_fit"]);
+
+/**
+ * The referral graph around an organization.
+ * @param {Map<string, object>} records
+ * @param {string} organizationId
+ * @returns {{nodes: object[], edges: object[], path: string[], supervisors: string[]}}
+ *   nodes: {id, name, title, depth, root, supervisor, deadEnd, onPath, atOrg};
+ *   edges: {from, to, status, deadEnd, onPath}
+ */
+export function referralPaths(records, organizationId) {
+  const people = new Map(live(records, "person").map((p) => [p.id, p]));
+  const referrals = live(records, "referral").filter(
+    (r) => people.has(r.fields.from_person_id) && people.has(r.fields.to_person_id),
+  );
+  const atOrg = (p) => p.fields.organization_id === organizationId;
+
+  // Who belongs in the picture: everyone at the organization, and everyone on a referral
+  // chain that leads to someone there.
+  const into = new Map();
+  for (const r of referrals) {
+    if (!into.has(r.fields.to_person_id)) into.set(r.fields.to_person_id, []);
+    into.get(r.fields.to_person_id).push(r);
+  }
+  const members = new Set([...people.values()].filter(atOrg).map((p) => p.id));
+  const stack = [...members];
+  while (stack.length) {
+    const id = stack.pop();
+    for (const r of into.get(id) ?? []) {
+      if (!members.has(r.fields.from_person_id)) {
+        members.add(r.fields.from_person_id);
+        stack.push(r.fields.from_person_id);
+      }
+    }
+  }
+  const edges = referrals
+    .filter((r) => members.has(r.fields.from_person_id) && members.has(r.fields.to_person_id))
+    .map((r) => ({
+      id: r.id, from: r.fields.from_person_id, to: r.fields.to_person_id,
+      status: r.fields.status ?? "suggested", deadEnd: r.fields.status === "declined", onPath: false,
+    }));
+  const referred = new Set(edges.map((e) => e.to));
+  const roots = [...members].filter((id) => !referred.has(id));
+
+  // Breadth first from the roots over live referrals: depth for layout, parents for paths.
+  const depth = new Map(roots.map((id) => [id, 0]));
+  const parents = new Map();
+  const out = new Map();
+  for (const e of edges) {
+    if (!out.has(e.from)) out.set(e.from, []);
+    out.get(e.from).push(e);
+  }
+  const queue = [...roots];
+  while (queue.length) {
+    const id = queue.shift();
+    for (const e of out.get(id) ?? []) {
+      if (!depth.has(e.to)) {
+        depth.set(e.to, depth.get(id) + 1);
+        queue.push(e.to);
+      }
+      if (!e.deadEnd && depth.get(e.to) === depth.get(id) + 1) {
+        if (!parents.has(e.to)) parents.set(e.to, []);
+        parents.get(e.to).push(e);
+      }
+    }
+  }
+  for (const id of members) if (!depth.has(id)) depth.set(id, 0);
+
+  const supervisors = [...members].filter(
+    (id) => atOrg(people.get(id)) && people.get(id).fields.hiring_authority === true,
+  );
+  const warmth = (id) => people.get(id).fields.strength ?? 0;
+  // The warm path: to the nearest supervisor reachable through live referrals, choosing at
+  // each step back the referrer the user knows best.
+  let path = [];
+  const reachable = supervisors.filter((id) => depth.get(id) === 0 || parents.has(id));
+  reachable.sort((a, b) => depth.get(a) - depth.get(b) || warmth(b) - warmth(a));
+  if (reachable.length) {
+    path = [reachable[0]];
+    while (parents.has(path[0])) {
+      const options = parents.get(path[0]).sort((a, b) => warmth(b.from) - warmth(a.from));
+      path.unshift(options[0].from);
+    }
+  }
+  const onPath = new Set(path);
+  for (const e of edges) {
+    e.onPath = onPath.has(e.from) && onPath.has(e.to) && path.indexOf(e.to) === path.indexOf(e.from) + 1;
+  }
+
+  // A dead end: a declined referral, someone gone cold, or a chain that stops short of a
+  // supervisor with nobody left to ask.
+  const hasLiveOut = (id) => (out.get(id) ?? []).some((e) => !e.deadEnd);
+  const nodes = [...members].map((id) => {
+    const p = people.get(id);
+    const supervisor = supervisors.includes(id);
+    const declined = (into.get(id) ?? []).some((r) => r.fields.status === "declined") &&
+      !(into.get(id) ?? []).some((r) => r.fields.status !== "declined");
+    const deadEnd = !supervisor && (COLD_STAGES.has(p.fields.stage) || declined ||
+      (!hasLiveOut(id) && ["talked", "thanked", "following_up"].includes(p.fields.stage) &&
+        !onPath.has(id)));
+    return {
+      id, name: p.fields.name, title: p.fields.title, depth: depth.get(id), root: roots.includes(id),
+      supervisor, deadEnd, onPath: onPath.has(id), atOrg: atOrg(p),
+    };
+  });
+  nodes.sort((a, b) => a.depth - b.depth || a.name.localeCompare(b.name));
+  return { nodes, edges, path, supervisors };
+}
+
+/** Grid positions for drawing: one column per depth, one row per node in that column. */
+export function layout(graph, { colWidth = 170, rowHeight = 64, margin = 12 } = {}) {
+  const columns = new Map();
+  for (const n of graph.nodes) {
+    if (!columns.has(n.depth)) columns.set(n.depth, []);
+    columns.get(n.depth).push(n);
+  }
+  const at = new Map();
+  let rows = 0;
+  for (const [d, list] of columns) {
+    list.forEach((n, i) => at.set(n.id, { x: margin + d * colWidth, y: margin + i * rowHeight }));
+    rows = Math.max(rows, list.length);
+  }
+  const width = margin * 2 + Math.max(1, columns.size) * colWidth;
+  const height = margin * 2 + Math.max(1, rows) * rowHeight;
+  return { at, width, height };
+}
