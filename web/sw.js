@@ -4,31 +4,40 @@
  * app's own business. A new version waits until the page asks it to take over.
  */
 
-const VERSION = "grapevine-v1";
+const VERSION = "grapevine-v2";
 const SHELL = [
   "/",
-  "/index.html",
-  "/manifest.webmanifest",
   "/css/app.css",
+  "/icons/apple-touch-icon.png",
+  "/icons/icon-192.png",
+  "/icons/icon-512.png",
+  "/icons/maskable-512.png",
+  "/index.html",
   "/js/api.js",
   "/js/app.js",
+  "/js/capture.js",
+  "/js/dates.js",
   "/js/db.js",
   "/js/dom.js",
   "/js/hlc.js",
   "/js/model.js",
+  "/js/nextsteps.js",
   "/js/outbox.js",
+  "/js/paths.js",
   "/js/schema.js",
   "/js/state.js",
   "/js/sync.js",
+  "/js/views/capture.js",
   "/js/views/conflicts.js",
+  "/js/views/organization.js",
+  "/js/views/organizations.js",
+  "/js/views/pathsvg.js",
   "/js/views/people.js",
   "/js/views/person.js",
   "/js/views/settings.js",
   "/js/views/signin.js",
-  "/icons/icon-192.png",
-  "/icons/icon-512.png",
-  "/icons/maskable-512.png",
-  "/icons/apple-touch-icon.png",
+  "/js/views/today.js",
+  "/manifest.webmanifest",
 ];
 
 self.addEventListener("install", (event) => {

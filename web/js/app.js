@@ -6,11 +6,15 @@ import { h, mount } from "./dom.js";
 import { openConflicts } from "./model.js";
 import { State } from "./state.js";
 import { Syncer } from "./sync.js";
+import { captureView } from "./views/capture.js";
 import { conflictsView } from "./views/conflicts.js";
+import { organizationView } from "./views/organization.js";
+import { organizationsView } from "./views/organizations.js";
 import { peopleView } from "./views/people.js";
 import { personView } from "./views/person.js";
 import { settingsView } from "./views/settings.js";
 import { signinView } from "./views/signin.js";
+import { todayView } from "./views/today.js";
 
 const main = document.getElementById("main");
 const indicator = document.getElementById("sync-status");
@@ -53,8 +57,8 @@ function route() {
   const path = location.pathname;
   nav.hidden = !state.session;
   for (const link of nav.querySelectorAll("a")) {
-    const active = link.getAttribute("href") === "/" ? path === "/" || path.startsWith("/people")
-      : path.startsWith(link.getAttribute("href"));
+    const href = link.getAttribute("href");
+    const active = href === "/" ? path === "/" || path.startsWith("/capture") : path.startsWith(href);
     if (active) link.setAttribute("aria-current", "page");
     else link.removeAttribute("aria-current");
   }
@@ -64,12 +68,20 @@ function route() {
     view = { el: signinView({ onSession, code }) };
   } else if (path.startsWith("/people/")) {
     view = personView(state, path.slice("/people/".length), go);
+  } else if (path === "/people") {
+    view = peopleView(state, go);
+  } else if (path.startsWith("/organizations/")) {
+    view = organizationView(state, path.slice("/organizations/".length));
+  } else if (path === "/organizations") {
+    view = organizationsView(state, go);
+  } else if (path === "/capture" || path.startsWith("/capture/")) {
+    view = captureView(state, go, { personId: path.split("/")[2] });
   } else if (path === "/conflicts") {
     view = conflictsView(state);
   } else if (path === "/settings") {
     view = settingsView(state, app);
   } else {
-    view = peopleView(state, go);
+    view = todayView(state, go);
   }
   app.view = view;
   mount(main, view.el);

@@ -109,9 +109,34 @@ export function planCapture(records, form, ctx) {
   });
 
   const metName = person?.fields.name ?? form.personName;
-  for (const name of referrals) {
-    let to = byName(name);
-    let toId = to?.id;
+  mutations.push(...planReferrals(records, {
+    personId, conversationId, organizationId, metName, names: referrals,
+  }, ctx));
+
+  // Talking with someone resets their follow-up: the open ones are done now.
+  for (const f of live(records, "followup")) {
+    if (f.fields.person_id === personId && !f.fields.done_at && f.fields.kind === "follow_up") {
+      set("followup", f.id, { done_at: ctx.now });
+    }
+  }
+  for (const key of form.followups ?? []) {
+    mutations.push(planFollowup({ personId, organizationId, metName, key }, ctx).mutation);
+  }
+  return { conversationId, personId, mutations };
+}
+
+/**
+ * People named under "who else should I talk to?": each a person (new, or the one of that
+ * name already known) and a referral from the person met.
+ */
+export function planReferrals(records, { personId, conversationId, organizationId, metName, names }, ctx) {
+  const mutations = [];
+  const set = (entity, id, fields) =>
+    mutations.push({ name: "set", args: { entity, id, base: ctx.base(id), fields } });
+  const people = live(records, "person");
+  for (const name of names) {
+    const known = people.find((p) => (p.fields.name ?? "").toLowerCase() === name.toLowerCase());
+    let toId = known?.id;
     if (!toId) {
       toId = ctx.newId();
       set("person", toId, {
@@ -124,21 +149,20 @@ export function planCapture(records, form, ctx) {
       status: "suggested",
     });
   }
+  return mutations;
+}
 
-  // Talking with someone resets their follow-up: the open ones are done now.
-  for (const f of live(records, "followup")) {
-    if (f.fields.person_id === personId && !f.fields.done_at && f.fields.kind === "follow_up") {
-      set("followup", f.id, { done_at: ctx.now });
-    }
-  }
-  for (const key of form.followups ?? []) {
-    const choice = FOLLOWUP_CHOICES[key];
-    set("followup", ctx.newId(), {
+/** One follow-up chip: the follow-up record it creates. */
+export function planFollowup({ personId, organizationId, metName, key }, ctx) {
+  const choice = FOLLOWUP_CHOICES[key];
+  const id = ctx.newId();
+  return {
+    id,
+    mutation: { name: "set", args: { entity: "followup", id, base: 0, fields: {
       person_id: personId, organization_id: organizationId, kind: choice.kind,
       due: choice.due(ctx.today), note: `${choice.note}: ${metName}`,
-    });
-  }
-  return { conversationId, personId, mutations };
+    } } },
+  };
 }
 
 export { isoDate };

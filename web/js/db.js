@@ -65,6 +65,15 @@ export class Db {
    * @returns {Promise<object>} the queued mutation
    */
   async enqueue(name, args) {
+    return (await this.enqueueAll([{ name, args }]))[0];
+  }
+
+  /**
+   * Queue several mutations in one transaction: a capture is saved whole or not at all.
+   * @param {{name: string, args: object}[]} edits
+   * @returns {Promise<object[]>} the queued mutations
+   */
+  async enqueueAll(edits) {
     const tx = this.idb.transaction(["meta", "outbox"], "readwrite");
     const meta = tx.objectStore("meta");
     const outbox = tx.objectStore("outbox");
@@ -75,16 +84,20 @@ export class Db {
       done(outbox.openCursor(null, "prev")).then((cursor) => cursor?.value),
     ]);
     const clock = new Clock(client.client_id, clockState ?? undefined);
-    const draft = { hlc: clock.tick(), name, args };
-    let mutation = coalesce(last ? [last] : [], draft, sent ?? 0);
-    if (!mutation) {
-      mutation = makeMutation(client, clock, name, args);
-      meta.put(client, "client");
+    const queued = [];
+    let previous = last;
+    for (const { name, args } of edits) {
+      const draft = { hlc: clock.tick(), name, args };
+      let mutation = coalesce(previous ? [previous] : [], draft, sent ?? 0);
+      if (!mutation) mutation = makeMutation(client, clock, name, args);
+      outbox.put(mutation);
+      queued.push(mutation);
+      previous = mutation;
     }
-    outbox.put(mutation);
+    meta.put(client, "client");
     meta.put(clock.toJSON(), "clock");
     await finished(tx);
-    return mutation;
+    return queued;
   }
 
   /**

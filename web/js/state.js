@@ -44,7 +44,20 @@ export class State extends EventTarget {
    * @param {object} args
    */
   async edit(name, args) {
-    await this.db.enqueue(name, args);
+    return this.run([{ name, args }]);
+  }
+
+  /**
+   * Queue mutations together. Each is {name, args}, or the short form next-step actions use:
+   * {name: "set", entity, id, fields} (base filled in; a null id makes a new record).
+   * @param {object[]} mutations
+   */
+  async run(mutations) {
+    const edits = mutations.map((m) => (m.args ? m : {
+      name: m.name,
+      args: { entity: m.entity, id: m.id ?? crypto.randomUUID(), base: this.base(m.id), fields: m.fields },
+    }));
+    await this.db.enqueueAll(edits);
     this.pending = (await this.db.all("outbox")).sort((a, b) => a.id - b.id);
     this.records = view(this.server, this.pending);
     this.dispatchEvent(new Event("change"));

@@ -1,9 +1,13 @@
-/** One person: edit the fields that matter at a lunch; notes save as you type. */
+/** One person: who they are and how you found them, the conversations, referrals, follow-ups. */
 
+import { isoDate } from "../dates.js";
 import { field, h } from "../dom.js";
-import { STAGES } from "../schema.js";
+import { live } from "../model.js";
+import { FOUND_VIA, STAGES } from "../schema.js";
 
 const label = (value) => value.replaceAll("_", " ");
+const options = (values) => [h("option", { value: "" }, "—"), ...values.map((v) => h("option", { value: v }, label(v)))];
+const when = (iso) => (iso ? new Date(iso).toLocaleDateString([], { year: "numeric", month: "short", day: "numeric" }) : "");
 
 /**
  * @param {import('../state.js').State} state
@@ -14,52 +18,127 @@ export function personView(state, id, go) {
   const record = () => state.records.get(id);
   if (!record() || record().deleted) {
     return { el: h("section", {}, h("h1", {}, "Not found"),
-      h("p", {}, "This person is not on this device (yet). ", h("a", { href: "/", "data-link": true }, "Back to people"))) };
+      h("p", {}, "This person is not on this device (yet). ", h("a", { href: "/people", "data-link": true }, "Back to people"))) };
   }
   const inputs = {
     name: h("input", { autocomplete: "off", required: true }),
+    organization_id: h("select", {}),
     title: h("input", { autocomplete: "off" }),
-    stage: h("select", {}, h("option", { value: "" }, "—"),
-      STAGES.map((s) => h("option", { value: s }, label(s)))),
-    notes: h("textarea", { rows: 8 }),
+    department: h("input", { autocomplete: "off" }),
+    stage: h("select", {}, options(STAGES)),
+    found_via: h("select", {}, options(FOUND_VIA)),
+    found_via_detail: h("input", { autocomplete: "off", placeholder: "e.g. alumni directory, class of 2019" }),
+    strength: h("select", {}, h("option", { value: "" }, "—"), [0, 1, 2, 3, 4, 5].map((n) => h("option", { value: String(n) }, String(n)))),
+    linkedin_url: h("input", { type: "url", autocomplete: "off" }),
+    notes: h("textarea", { rows: 6 }),
+  };
+  const hiring = h("input", { type: "checkbox", id: "hiring" });
+  const tags = h("input", { autocomplete: "off", placeholder: "comma separated" });
+  const read = (name, input) => {
+    if (input.value === "") return null;
+    return name === "strength" ? Number(input.value) : input.value;
   };
   // Each keystroke is queued durably; queued edits to one record fold into one mutation.
   for (const [name, input] of Object.entries(inputs)) {
-    const event = input.tagName === "SELECT" ? "change" : "input";
-    input.addEventListener(event, () => {
-      const value = input.value === "" && name !== "name" ? null : input.value;
-      if (name === "name" && !value.trim()) return;
+    input.addEventListener(input.tagName === "SELECT" ? "change" : "input", () => {
+      const value = read(name, input);
+      if (name === "name" && !value?.trim()) return;
       state.set("person", id, { [name]: value });
     });
   }
+  hiring.addEventListener("change", () => state.set("person", id, { hiring_authority: hiring.checked }));
+  tags.addEventListener("change", async () => {
+    const wanted = new Set(tags.value.split(",").map((t) => t.trim()).filter(Boolean));
+    const current = new Set(record().fields.tags ?? []);
+    const changes = [
+      ...[...wanted].filter((t) => !current.has(t)).map((value) => ({ name: "add", value })),
+      ...[...current].filter((t) => !wanted.has(t)).map((value) => ({ name: "remove", value })),
+    ];
+    for (const c of changes) await state.edit(c.name, { entity: "person", id, field: "tags", value: c.value });
+  });
+
+  const heading = h("h1", {});
+  const timeline = h("ol", { class: "timeline", "aria-label": "Conversations" });
+  const given = h("ul", { class: "list", "aria-label": "Referred you to" });
+  const received = h("ul", { class: "list", "aria-label": "Referred by" });
+  const followups = h("ul", { class: "list", "aria-label": "Follow-ups" });
   const remove = h("button", { type: "button", class: "danger" }, "Delete person");
   remove.addEventListener("click", async () => {
     if (!confirm(`Delete ${record().fields.name}?`)) return;
     await state.edit("delete", { entity: "person", id, base: state.base(id) });
-    go("/");
+    go("/people");
   });
-  const heading = h("h1", {});
+  const personLink = (pid) => {
+    const p = state.records.get(pid);
+    return h("a", { href: `/people/${pid}`, "data-link": true }, p?.fields.name ?? "someone");
+  };
 
   function update() {
     const current = record();
     if (!current) return;
     heading.textContent = current.fields.name;
+    const orgs = live(state.records, "organization").sort((a, b) => a.fields.name.localeCompare(b.fields.name));
+    if (inputs.organization_id.options.length !== orgs.length + 1) {
+      inputs.organization_id.replaceChildren(h("option", { value: "" }, "—"),
+        ...orgs.map((o) => h("option", { value: o.id }, o.fields.name)));
+    }
     for (const [name, input] of Object.entries(inputs)) {
-      // Never rewrite what the user is typing into.
-      if (document.activeElement === input) continue;
-      const value = current.fields[name] ?? "";
+      if (document.activeElement === input) continue; // never rewrite what is being typed
+      const value = current.fields[name] === null || current.fields[name] === undefined ? "" : String(current.fields[name]);
       if (input.value !== value) input.value = value;
     }
+    if (document.activeElement !== hiring) hiring.checked = current.fields.hiring_authority === true;
+    if (document.activeElement !== tags) tags.value = (current.fields.tags ?? []).join(", ");
+
+    const talks = live(state.records, "conversation").filter((c) => c.fields.person_id === id)
+      .sort((a, b) => (b.fields.at ?? "").localeCompare(a.fields.at ?? ""));
+    timeline.replaceChildren(...talks.map((c) => h("li", { class: "card" },
+      h("p", { class: "row-title" }, [when(c.fields.at), c.fields.kind, c.fields.place].filter(Boolean).join(" · ")),
+      c.fields.notes ? h("p", { class: "excerpt" }, c.fields.notes) : null,
+      h("p", { class: "hint" }, [
+        c.fields.fit && `fit: ${c.fields.fit}`,
+        c.fields.thanked_at ? `thanked ${c.fields.thanked_at}` : "not thanked yet",
+        c.fields.asked_for_referrals ? "asked who else" : null,
+      ].filter(Boolean).join(" · ")))));
+    if (talks.length === 0) timeline.append(h("li", { class: "empty" }, "No conversations yet."));
+
+    const refs = live(state.records, "referral");
+    given.replaceChildren(...refs.filter((r) => r.fields.from_person_id === id).map((r) =>
+      h("li", { class: "row" }, h("span", {}, personLink(r.fields.to_person_id), ` · ${label(r.fields.status ?? "suggested")}`))));
+    if (!given.children.length) given.append(h("li", { class: "empty" }, "Nobody yet."));
+    received.replaceChildren(...refs.filter((r) => r.fields.to_person_id === id).map((r) =>
+      h("li", { class: "row" }, h("span", {}, personLink(r.fields.from_person_id), ` · ${label(r.fields.status ?? "suggested")}`))));
+    if (!received.children.length) received.append(h("li", { class: "empty" }, "Nobody: you found them yourself."));
+
+    const fus = live(state.records, "followup").filter((f) => f.fields.person_id === id)
+      .sort((a, b) => Boolean(a.fields.done_at) - Boolean(b.fields.done_at) || a.fields.due.localeCompare(b.fields.due));
+    const today = isoDate(new Date());
+    followups.replaceChildren(...fus.map((f) => h("li", { class: "row" },
+      h("span", {}, h("span", { class: "row-title" }, f.fields.note ?? label(f.fields.kind ?? "follow up")),
+        h("span", { class: `row-sub${!f.fields.done_at && f.fields.due < today ? " overdue" : ""}` },
+          f.fields.done_at ? ` done ${when(f.fields.done_at)}` : ` due ${f.fields.due}`)),
+      f.fields.done_at ? null : h("button", { type: "button", class: "small",
+        onclick: () => state.set("followup", f.id, { done_at: new Date().toISOString() }) }, "Done"))));
+    if (fus.length === 0) followups.append(h("li", { class: "empty" }, "None."));
   }
   update();
   const el = h("section", {},
-    h("p", {}, h("a", { href: "/", "data-link": true }, "← People")),
+    h("p", {}, h("a", { href: "/people", "data-link": true }, "← People")),
     heading,
+    h("a", { href: `/capture/${id}`, "data-link": true, class: "button primary" }, "Log a conversation"),
     h("form", { class: "card", onsubmit: (e) => e.preventDefault() },
       field("Name", inputs.name),
-      field("Title", inputs.title),
-      field("Stage", inputs.stage),
+      h("div", { class: "grid2" }, field("Organization", inputs.organization_id), field("Title", inputs.title)),
+      h("div", { class: "grid2" }, field("Department", inputs.department), field("Stage", inputs.stage)),
+      h("div", { class: "grid2" }, field("How you found them", inputs.found_via), field("Found via (detail)", inputs.found_via_detail)),
+      h("div", { class: "grid2" }, field("Strength (0–5)", inputs.strength), field("LinkedIn", inputs.linkedin_url)),
+      h("div", { class: "field check" }, hiring, h("label", { for: "hiring" }, "Has hiring authority (prospective supervisor)")),
+      field("Tags", tags),
       field("Notes", inputs.notes, "Saved on this device as you type; synced when online.")),
+    h("h2", {}, "Conversations"), timeline,
+    h("h2", {}, "Referred you to"), given,
+    h("h2", {}, "Referred by"), received,
+    h("h2", {}, "Follow-ups"), followups,
     remove);
   return { el, update };
 }

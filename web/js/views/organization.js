@@ -1,0 +1,84 @@
+/** One organization: why and homework, who you know there, and the referral path. */
+
+import { field, h } from "../dom.js";
+import { live } from "../model.js";
+import { referralPaths } from "../paths.js";
+import { ORGANIZATION_STATUS } from "../schema.js";
+import { pathSvg } from "./pathsvg.js";
+
+/**
+ * @param {import('../state.js').State} state
+ * @param {string} id
+ */
+export function organizationView(state, id) {
+  const record = () => state.records.get(id);
+  if (!record() || record().deleted) {
+    return { el: h("section", {}, h("h1", {}, "Not found"), h("a", { href: "/organizations", "data-link": true }, "Organizations")) };
+  }
+  const inputs = {
+    status: h("select", {}, h("option", { value: "" }, "—"),
+      ORGANIZATION_STATUS.map((s) => h("option", { value: s }, s.replaceAll("_", " ")))),
+    field: h("input", { autocomplete: "off" }),
+    location: h("input", { autocomplete: "off" }),
+    website: h("input", { type: "url", autocomplete: "off" }),
+    why: h("textarea", { rows: 3 }),
+    homework: h("textarea", { rows: 5 }),
+  };
+  for (const [name, input] of Object.entries(inputs)) {
+    input.addEventListener(input.tagName === "SELECT" ? "change" : "input", () =>
+      state.set("organization", id, { [name]: input.value === "" ? null : input.value }));
+  }
+  const heading = h("h1", {});
+  const coverage = h("div", { class: "coverage" });
+  const picture = h("div", { class: "path", id: "referral-path" });
+
+  function update() {
+    const o = record();
+    if (!o) return;
+    heading.textContent = o.fields.name;
+    for (const [name, input] of Object.entries(inputs)) {
+      if (document.activeElement === input) continue;
+      const value = o.fields[name] ?? "";
+      if (input.value !== value) input.value = value;
+    }
+    const there = live(state.records, "person").filter((p) => p.fields.organization_id === id);
+    const departments = new Map();
+    for (const p of there) {
+      const d = p.fields.department || "Department unknown";
+      if (!departments.has(d)) departments.set(d, []);
+      departments.get(d).push(p);
+    }
+    const bosses = there.filter((p) => p.fields.hiring_authority);
+    coverage.replaceChildren(
+      h("p", { class: bosses.length ? "ok" : "form-error" }, bosses.length
+        ? `Prospective supervisor identified: ${bosses.map((p) => p.fields.name).join(", ")}`
+        : "No prospective supervisor identified yet."),
+      ...[...departments].map(([d, list]) => h("div", {}, h("h3", {}, d),
+        h("ul", { class: "list" }, list.map((p) => h("li", {}, h("a", { href: `/people/${p.id}`, "data-link": true, class: "row" },
+          h("span", { class: "row-title" }, p.fields.name),
+          h("span", { class: "row-sub" }, [p.fields.title, p.fields.stage].filter(Boolean).join(" · ")))))))),
+      ...(there.length ? [] : [h("p", { class: "empty" }, "Nobody known here yet: find a connection.")]));
+    const graph = referralPaths(state.records, id);
+    picture.replaceChildren(graph.nodes.length
+      ? h("div", { class: "svg-scroll" }, pathSvg(graph))
+      : h("p", { class: "empty" }, "No referral chain yet."));
+    if (graph.path.length) {
+      const names = graph.path.map((pid) => state.records.get(pid)?.fields.name);
+      picture.append(h("p", { class: "hint" }, `Shortest warm path: ${names.join(" → ")}`));
+    }
+  }
+  update();
+  const el = h("section", {},
+    h("p", {}, h("a", { href: "/organizations", "data-link": true }, "← Organizations")),
+    heading,
+    h("section", { class: "card", "aria-labelledby": "path-title" },
+      h("h2", { id: "path-title" }, "Referral path"), picture),
+    h("section", { class: "card", "aria-labelledby": "cov-title" },
+      h("h2", { id: "cov-title" }, "Who you know there"), coverage),
+    h("form", { class: "card", onsubmit: (e) => e.preventDefault() },
+      field("Status", inputs.status), field("Field", inputs.field),
+      field("Location", inputs.location), field("Website", inputs.website),
+      field("Why this organization", inputs.why),
+      field("Homework", inputs.homework, "What to read before you talk to anyone there.")));
+  return { el, update };
+}

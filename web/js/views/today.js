@@ -1,0 +1,50 @@
+/** Today: capture a conversation, then the next steps, most urgent first, each one tap away. */
+
+import { isoDate } from "../dates.js";
+import { h } from "../dom.js";
+import { live } from "../model.js";
+import { nextSteps } from "../nextsteps.js";
+
+/**
+ * @param {import('../state.js').State} state
+ * @param {(path: string) => void} go
+ */
+export function todayView(state, go) {
+  const steps = h("ol", { class: "steps", "aria-label": "Next steps" });
+  const upcoming = h("ul", { class: "list", "aria-label": "Upcoming follow-ups" });
+
+  function render() {
+    const now = new Date();
+    const when = { today: isoDate(now), now: now.toISOString() };
+    const actions = nextSteps(state.records, when);
+    steps.replaceChildren(...actions.slice(0, 25).map((a) =>
+      h("li", { class: "card step", "data-key": a.key },
+        h("p", { class: "step-title" }, a.path
+          ? h("a", { href: a.path, "data-link": true }, a.title) : a.title),
+        h("p", { class: "hint" }, a.why),
+        a.quick ? h("button", { type: "button", class: "small",
+          onclick: () => state.run(a.quick.mutations) }, a.quick.label) : null)));
+    if (actions.length === 0) {
+      steps.append(h("li", { class: "empty" },
+        "Nothing pressing. Add an organization you are curious about, or someone you could ask for their story."));
+    }
+    const soon = live(state.records, "followup")
+      .filter((f) => !f.fields.done_at && f.fields.due > when.today)
+      .sort((a, b) => a.fields.due.localeCompare(b.fields.due))
+      .slice(0, 10);
+    upcoming.replaceChildren(...soon.map((f) => {
+      const who = state.records.get(f.fields.person_id)?.fields.name;
+      return h("li", { class: "row" }, h("span", { class: "row-title" }, f.fields.note ?? f.fields.kind),
+        h("span", { class: "row-sub" }, [f.fields.due, who].filter(Boolean).join(" · ")));
+    }));
+    if (soon.length === 0) upcoming.append(h("li", { class: "empty" }, "None scheduled."));
+  }
+  render();
+  const el = h("section", {},
+    h("h1", {}, "Today"),
+    h("a", { href: "/capture", "data-link": true, class: "button primary big", id: "capture-link" },
+      "Capture a conversation"),
+    h("h2", {}, "Next steps"), steps,
+    h("h2", {}, "Coming up"), upcoming);
+  return { el, update: render };
+}
