@@ -10,6 +10,7 @@ import msgspec
 from litestar import Litestar, Request, get
 from litestar.datastructures import ResponseHeader
 from litestar.di import Provide
+from litestar.logging import LoggingConfig
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
@@ -92,6 +93,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             ),
             security=[{"device_token": []}],
         ),
+        # A 500 is always a bug: log its traceback, never show it to the client.
+        logging_config=LoggingConfig(log_exceptions="always"),
         debug=False,
     )
 
