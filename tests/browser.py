@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from playwright.sync_api import BrowserContext, Page, expect
+from playwright.sync_api import BrowserContext, Locator, Page, expect
 
 GRAPEVINE = Path(sys.executable).parent / "grapevine"
 CHROMIUM = Path("/usr/bin/chromium")
@@ -99,7 +99,9 @@ class LiveServer:
             except (urllib.error.URLError, ConnectionError, TimeoutError):
                 pass
             time.sleep(0.1)
-        raise RuntimeError(f"grapevine serve not healthy in {timeout}s:\n{self.log_path.read_text()}")
+        raise RuntimeError(
+            f"grapevine serve not healthy in {timeout}s:\n{self.log_path.read_text()}"
+        )
 
     def stop(self) -> None:
         self.process.terminate()
@@ -114,8 +116,12 @@ class LiveServer:
         """A new user with a password (for the sign-in form) and a device token (for checks)."""
         email = f"e2e-{uuid.uuid4().hex[:10]}@example.com"
         password = f"pw-{uuid.uuid4().hex[:12]}"
-        created = cli("user", "add", "--email", email, "--password", password, database=self.database)
-        device = cli("device", "add", "--email", email, "--name", "e2e check", database=self.database)
+        created = cli(
+            "user", "add", "--email", email, "--password", password, database=self.database
+        )
+        device = cli(
+            "device", "add", "--email", email, "--name", "e2e check", database=self.database
+        )
         assert device["store_id"] == created["store_id"]
         return User(email, password, device["store_id"], device["token"])
 
@@ -146,13 +152,17 @@ class LiveServer:
         raise AssertionError("pull never finished")
 
 
-def screenshot(page: Page, name: str) -> None:
-    """Keep a picture of a key screen in test-output/ for a reviewer."""
+def screenshot(page: Page, name: str, *, full_page: bool = True) -> None:
+    """Keep a picture of a key screen in test-output/ for a reviewer.
+
+    A full-page picture draws the fixed navigation bar where the viewport ended, over the
+    content; pass full_page=False after scrolling to what matters when that hides it.
+    """
     OUTPUT.mkdir(exist_ok=True)
-    page.screenshot(path=str(OUTPUT / f"{name}.png"), full_page=True)
+    page.screenshot(path=str(OUTPUT / f"{name}.png"), full_page=full_page)
 
 
-def status(page: Page):
+def status(page: Page) -> Locator:
     return page.locator("#sync-status")
 
 
@@ -160,10 +170,29 @@ def wait_synced(page: Page) -> None:
     expect(status(page)).to_have_text(SYNCED, timeout=SYNC_TIMEOUT_MS)
 
 
+def until(page: Page, script: str, what: str, timeout_ms: int = SYNC_TIMEOUT_MS) -> None:
+    """Poll `script` (an expression or a function, maybe async) in the page until truthy.
+
+    Polled from here with `evaluate`: `wait_for_function` neither awaits a predicate's
+    promise nor polls under the app's Content-Security-Policy (it needs eval).
+    """
+    deadline = time.monotonic() + timeout_ms / 1000
+    while not page.evaluate(script):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what} (after {timeout_ms} ms; status: {status_text(page)!r})")
+        page.wait_for_timeout(100)
+
+
+def status_text(page: Page) -> str:
+    return page.evaluate("document.getElementById('sync-status')?.textContent ?? ''")
+
+
 def wait_controlled(page: Page) -> None:
-    """The service worker is active and controls this page."""
+    """The service worker is active and controls this page (it claims it: no reload)."""
     page.evaluate("navigator.serviceWorker.ready.then(() => true)")
-    page.wait_for_function("navigator.serviceWorker.controller !== null", timeout=SYNC_TIMEOUT_MS)
+    until(
+        page, "navigator.serviceWorker.controller !== null", "no service worker controls the page"
+    )
 
 
 def sign_in(page: Page, server: LiveServer, user: User) -> None:
@@ -171,8 +200,17 @@ def sign_in(page: Page, server: LiveServer, user: User) -> None:
     page.get_by_label("Email").fill(user.email)
     page.get_by_label("Password").fill(user.password)
     page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_role("heading", name="People")).to_be_visible(timeout=SYNC_TIMEOUT_MS)
+    expect(nav(page)).to_be_visible(timeout=SYNC_TIMEOUT_MS)
     wait_synced(page)
+
+
+def nav(page: Page) -> Locator:
+    return page.get_by_role("navigation", name="Sections")
+
+
+def open_people(page: Page) -> None:
+    nav(page).get_by_role("link", name="People").click()
+    expect(page.get_by_role("heading", name="People", exact=True)).to_be_visible()
 
 
 def go_offline(context: BrowserContext, page: Page) -> None:
@@ -194,9 +232,34 @@ def sync_now(page: Page) -> None:
 
 def add_person(page: Page, name: str) -> str:
     """Add a person from the people list; returns the new person's id (from the page URL)."""
+    open_people(page)
     page.get_by_label("New person's name").fill(name)
     page.get_by_role("button", name="Add person").click()
     expect(page.get_by_role("heading", name=name)).to_be_visible()
     match = re.search(r"/people/([0-9a-f-]{36})$", page.url)
     assert match, page.url
     return match.group(1)
+
+
+_OUTBOX_EMPTY_AND_SYNCED = """async () => {
+  const open = indexedDB.open("grapevine");
+  const db = await new Promise((ok, no) => { open.onsuccess = () => ok(open.result);
+    open.onerror = () => no(open.error); });
+  try {
+    const count = db.transaction("outbox").objectStore("outbox").count();
+    const n = await new Promise((ok, no) => { count.onsuccess = () => ok(count.result);
+      count.onerror = () => no(count.error); });
+    return n === 0 && document.getElementById("sync-status").textContent.startsWith("Synced at");
+  } finally {
+    db.close();
+  }
+}"""
+
+
+def wait_all_pushed(page: Page) -> None:
+    """The outbox in IndexedDB is empty and a sync round has finished since.
+
+    IndexedDB runs transactions on the same store in the order they were created, so an edit
+    queued by an event handler before this call is seen here, never missed.
+    """
+    until(page, _OUTBOX_EMPTY_AND_SYNCED, "edits still waiting in the outbox, or no sync since")
