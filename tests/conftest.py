@@ -11,12 +11,14 @@ from pathlib import Path
 import asyncpg
 import pytest
 from litestar.testing import AsyncTestClient
+from playwright.sync_api import Browser, BrowserContext, Playwright, sync_playwright
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from server import accounts
 from server.app import create_app
 from server.database import create_engine, migrate, write_transaction
 from server.settings import Settings
+from tests.browser import CHROMIUM, CHROMIUM_ARGS, SYNC_TIMEOUT_MS, LiveServer, User
 
 IN_CI = os.environ.get("CI") == "true"
 POSTGRES_ADMIN_URL = os.environ.get(
@@ -158,3 +160,57 @@ async def store(engine: AsyncEngine):
 
     acct = await make_account(engine)
     return SqlStore(engine, acct.store_id, acct.device_id)
+
+
+# ----- browser tests: a live server process and Debian's Chromium ------------------------
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    work = tmp_path_factory.mktemp("e2e")
+    live = LiveServer(work / "grapevine.db", work / "server.log")
+    try:
+        live.wait_healthy()
+        yield live
+    finally:
+        live.stop()
+
+
+@pytest.fixture
+def user(server: LiveServer) -> User:
+    return server.add_user()
+
+
+@pytest.fixture(scope="module")
+def pw() -> Iterator[Playwright]:
+    if not CHROMIUM.exists():
+        unavailable(f"Chromium is not installed at {CHROMIUM}")
+    with sync_playwright() as p:
+        yield p
+
+
+@pytest.fixture(scope="module")
+def browser(pw: Playwright) -> Iterator[Browser]:
+    browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+    yield browser
+    browser.close()
+
+
+def _context(browser: Browser, **options) -> Iterator[BrowserContext]:
+    context = browser.new_context(**options, service_workers="allow")
+    context.set_default_timeout(SYNC_TIMEOUT_MS)
+    errors: list[str] = []
+    context.on("weberror", lambda e: errors.append(str(e.error)))
+    yield context
+    context.close()
+    assert not errors, f"uncaught errors in the page: {errors}"
+
+
+@pytest.fixture
+def phone(pw: Playwright, browser: Browser) -> Iterator[BrowserContext]:
+    yield from _context(browser, **pw.devices["Pixel 7"])
+
+
+@pytest.fixture
+def desktop(browser: Browser) -> Iterator[BrowserContext]:
+    yield from _context(browser, viewport={"width": 1280, "height": 800})

@@ -10,17 +10,12 @@ Screenshots of the key screens land in test-output/.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Playwright, expect, sync_playwright
+from playwright.sync_api import expect
 
 from tests.browser import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
     SYNC_TIMEOUT_MS,
-    LiveServer,
-    User,
     add_person,
     go_offline,
     go_online,
@@ -33,60 +28,8 @@ from tests.browser import (
     wait_controlled,
     wait_synced,
 )
-from tests.conftest import unavailable
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    work = tmp_path_factory.mktemp("e2e")
-    live = LiveServer(work / "grapevine.db", work / "server.log")
-    try:
-        live.wait_healthy()
-        yield live
-    finally:
-        live.stop()
-
-
-@pytest.fixture
-def user(server: LiveServer) -> User:
-    return server.add_user()
-
-
-@pytest.fixture(scope="module")
-def pw() -> Iterator[Playwright]:
-    if not CHROMIUM.exists():
-        unavailable(f"Chromium is not installed at {CHROMIUM}")
-    with sync_playwright() as p:
-        yield p
-
-
-@pytest.fixture(scope="module")
-def browser(pw: Playwright) -> Iterator[Browser]:
-    browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-    yield browser
-    browser.close()
-
-
-def _context(browser: Browser, **options) -> Iterator[BrowserContext]:
-    context = browser.new_context(**options, service_workers="allow")
-    context.set_default_timeout(SYNC_TIMEOUT_MS)
-    errors: list[str] = []
-    context.on("weberror", lambda e: errors.append(str(e.error)))
-    yield context
-    context.close()
-    assert not errors, f"uncaught errors in the page: {errors}"
-
-
-@pytest.fixture
-def phone(pw: Playwright, browser: Browser) -> Iterator[BrowserContext]:
-    yield from _context(browser, **pw.devices["Pixel 7"])
-
-
-@pytest.fixture
-def desktop(browser: Browser) -> Iterator[BrowserContext]:
-    yield from _context(browser, viewport={"width": 1280, "height": 800})
 
 
 def test_service_worker_controls_the_page_and_the_shell_opens_offline(server, phone):

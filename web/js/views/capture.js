@@ -113,10 +113,17 @@ export function captureView(state, go, { personId: preset } = {}) {
   bind(culture, "culture");
   bind(prospects, "prospects");
   bind(projects, "projects");
+  let kindChosen = false;
   bind(kind, "kind", "change");
+  kind.addEventListener("change", () => { kindChosen = true; });
   place.addEventListener("input", () => {
-    if (!picked && place.value.trim() && kind.value === "call") kind.value = "lunch";
-    save({ place: place.value.trim() || null });
+    const fields = { place: place.value.trim() || null };
+    // A place means a meal or a meeting somewhere: lunch, unless the user said otherwise.
+    if (!kindChosen && fields.place && kind.value === "call") {
+      kind.value = "lunch";
+      fields.kind = "lunch";
+    }
+    save(fields);
   });
   at.addEventListener("change", () => at.value && save({ at: new Date(at.value).toISOString() }));
   fit.addEventListener("change", (e) => save({ fit: e.target.value }));
