@@ -13,6 +13,7 @@ import anyio.to_thread
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -230,12 +231,9 @@ async def stores_of(conn: AsyncConnection, user_id: str) -> list[dict[str, str]]
     return [{"id": r.id, "name": r.name, "role": r.role} for r in rows]
 
 
-async def login(
-    conn: AsyncConnection, email: str, password: str, device_name: str
-) -> tuple[str, str, str] | None:
-    """Check a password; returns (user_id, device_id, token), or None when it is wrong.
-
-    A wrong password is recorded, so the caller must commit even then.
+async def check_password(conn: AsyncConnection, email: str, password: str) -> str | None:
+    """The user id if the password is right, else None. Reads only: argon2's ~0.1 s must not
+    hold the database's write lock (on SQLite every push waits for it).
 
     After FREE_FAILURES consecutive failures for an email, each further attempt must wait
     twice as long as the one before (up to MAX_LOCKOUT_MS), whether or not it is right.
@@ -251,25 +249,32 @@ async def login(
             raise LoginThrottled(remaining)
     user = await user_by_email(conn, email)
     matches = await _password_matches(user.password_hash if user else None, password)
-    if user is None or not matches:
-        await _record_failure(conn, email, failure is not None)
+    return user.id if user is not None and matches else None
+
+
+async def record_login(
+    conn: AsyncConnection, email: str, user_id: str | None, device_name: str
+) -> tuple[str, str, str] | None:
+    """After check_password: a device for a right password, a counted failure for a wrong one.
+    Returns (user_id, device_id, token), or None for a failure (commit it all the same)."""
+    email = normalize_email(email)
+    now = now_ms()
+    if user_id is None:
+        # Failures a day old no longer slow anyone down: forget them (the table stays small).
+        await conn.execute(delete(LoginFailure).where(LoginFailure.last_ms < now - 86_400_000))
+        dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+        stmt = dialect.insert(LoginFailure).values(email=email, failures=1, last_ms=now)
+        # One atomic increment: parallel guesses each count, none fails on a duplicate row.
+        await conn.execute(
+            stmt.on_conflict_do_update(
+                index_elements=[LoginFailure.email],
+                set_={"failures": LoginFailure.failures + 1, "last_ms": now},
+            )
+        )
         return None
     await conn.execute(delete(LoginFailure).where(LoginFailure.email == email))
-    device_id, token = await create_device(conn, user.id, device_name)
-    return user.id, device_id, token
-
-
-async def _record_failure(conn: AsyncConnection, email: str, exists: bool) -> None:
-    # Failures a day old no longer slow anyone down: forget them (the table stays small).
-    await conn.execute(delete(LoginFailure).where(LoginFailure.last_ms < now_ms() - 86_400_000))
-    if exists:
-        await conn.execute(
-            update(LoginFailure)
-            .where(LoginFailure.email == email)
-            .values(failures=LoginFailure.failures + 1, last_ms=now_ms())
-        )
-    else:
-        await conn.execute(insert(LoginFailure).values(email=email, failures=1, last_ms=now_ms()))
+    device_id, token = await create_device(conn, user_id, device_name)
+    return user_id, device_id, token
 
 
 class LoginThrottled(AccountError):

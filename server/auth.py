@@ -86,8 +86,10 @@ class AuthController(Controller):
 
         Repeated failures for one email are slowed down (429 with Retry-After).
         """
+        async with engine.connect() as conn:
+            user_id = await accounts.check_password(conn, data.email, data.password)
         async with write_transaction(engine) as conn:
-            signed_in = await accounts.login(conn, data.email, data.password, data.device_name)
+            signed_in = await accounts.record_login(conn, data.email, user_id, data.device_name)
         if signed_in is None:
             raise accounts.AccountError("wrong email or password", 401)
         user_id, device_id, token = signed_in

@@ -53,6 +53,23 @@ def _cache_control(relative: str) -> str:
     return "no-cache"
 
 
+_SHELL_HASH = b"__SHELL_HASH__"
+_shell_hashes: dict[tuple, str] = {}
+
+
+def shell_hash(root: Path) -> str:
+    """A digest of every file of the app but the service worker, as its cache version."""
+    files = sorted(p for p in root.rglob("*") if p.is_file() and p.name != "sw.js")
+    key = tuple((str(p), p.stat().st_mtime_ns, p.stat().st_size) for p in files)
+    if key not in _shell_hashes:
+        digest = hashlib.blake2b(digest_size=8)
+        for path in files:
+            digest.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes())
+        _shell_hashes.clear()
+        _shell_hashes[key] = digest.hexdigest()
+    return _shell_hashes[key]
+
+
 def _resolve(root: Path, relative: str) -> Path | None:
     candidate = (root / relative).resolve()
     if not candidate.is_relative_to(root.resolve()) or not candidate.is_file():
@@ -85,6 +102,8 @@ def _serve(request: Request, settings: Settings, path: str) -> Response[bytes]:
         if file is None:
             raise NotFoundException("web/index.html is missing")
     body = file.read_bytes()
+    if relative == "sw.js":
+        body = body.replace(_SHELL_HASH, shell_hash(root).encode())
     etag = '"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"'
     headers = {"Cache-Control": _cache_control(relative), "ETag": etag}
     if request.headers.get("if-none-match") == etag:

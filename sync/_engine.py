@@ -35,6 +35,7 @@ from sync._record import (
     EDITORS,
     ELEMENT_STAMPS,
     FIELD_STAMPS,
+    MERGE_FLOOR,
     MERGED_INTO,
     SET_CLEARED,
     Record,
@@ -389,6 +390,11 @@ class _Applier:
             field = entity.fields[name]
             if field.type == "set":
                 self._set_elements(record, name, value, base, hlc, record.version)
+            elif forwarded and hlc <= record.meta.get(MERGE_FLOOR, {}).get(name, ""):
+                # Written to the duplicate before it was merged away: the merge kept the
+                # survivor's value over the duplicate's, and over this one too.
+                if record.fields.get(name) != value:
+                    self._conflict(record, name, record.fields.get(name), value, hlc, self.client)
             else:
                 await self._write(record, field, value, base, hlc, record.version)
         record.touched_by(self.client)
@@ -592,12 +598,26 @@ class _Applier:
                 changed |= self._refresh_set(survivor, name)
             elif _empty(theirs) or theirs == ours:
                 continue
-            elif _empty(ours):
-                self._assign(survivor, field, theirs, [hlc, self.client, version])
-                changed = True
             else:
-                lost = duplicate.field_stamp(name) or [hlc, self.client, 0]
-                self._conflict(survivor, name, ours, theirs, lost[0], lost[1])
+                # Values move with their own stamps. Where both have one, the survivor's stays
+                # unless the duplicate's was written after the merge (by the clocks) and after
+                # the survivor's; a later edit naming the duplicate is judged the same way
+                # (see MERGE_FLOOR), so the result does not depend on which arrives first.
+                their_stamp = duplicate.field_stamp(name) or [hlc, self.client, 0]
+                our_stamp = survivor.field_stamp(name)
+                moved = [their_stamp[0], their_stamp[1], version]
+                if _empty(ours):
+                    self._assign(survivor, field, theirs, moved)
+                    changed = True
+                elif their_stamp[0] > hlc and (our_stamp is None or their_stamp[0] > our_stamp[0]):
+                    kept_from = our_stamp or [hlc, self.client, 0]
+                    self._conflict(survivor, name, theirs, ours, kept_from[0], kept_from[1])
+                    self._assign(survivor, field, theirs, moved)
+                    changed = True
+                else:
+                    self._conflict(survivor, name, ours, theirs, their_stamp[0], their_stamp[1])
+                    floors = survivor.meta.setdefault(MERGE_FLOOR, {})
+                    floors[name] = max(floors.get(name, ""), hlc)
         if changed:
             survivor.version = version
         await self._repoint(entity, duplicate.id, survivor.id, hlc)

@@ -10,6 +10,7 @@ FIELD_STAMPS = "f"  # {field: [hlc, client_id, version]}
 ELEMENT_STAMPS = "e"  # {field: {element: [hlc, present 0|1, version, client_id]}}
 SET_CLEARED = "k"  # {field: hlc of the last whole-set write: older elements are out}
 DELETE_STAMP = "d"  # [hlc, client_id, version]
+MERGE_FLOOR = "mf"  # {field: hlc of a merge that kept the survivor's value over a duplicate's}
 EDITORS = "x"  # {client_id: record version as of that client's latest edit}
 MERGED_INTO = "merged_into"  # in fields of a tombstone left by `merge`
 

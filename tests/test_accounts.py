@@ -252,3 +252,29 @@ async def test_passwords_are_stored_as_argon2_hashes(engine):
         ).scalar_one()
     assert stored.startswith("$argon2")
     assert "a long secret phrase" not in stored
+
+
+async def test_parallel_wrong_guesses_are_all_counted_and_none_fails(client, engine, account):
+    import asyncio
+
+    from sqlalchemy import select
+
+    from server.models import LoginFailure
+
+    async def guess():
+        body = {"email": account.email, "password": "not the password"}
+        return (await client.post("/api/login", json=body)).status_code
+
+    codes = await asyncio.gather(*(guess() for _ in range(8)))
+    assert set(codes) <= {401, 429} and 401 in codes  # wrong, or slowed down: never a 500
+    async with engine.connect() as conn:
+        failures = (
+            await conn.execute(
+                select(LoginFailure.failures).where(LoginFailure.email == account.email)
+            )
+        ).scalar_one()
+    assert failures == codes.count(401)  # every checked guess counted, none lost in a race
+    right = await client.post(
+        "/api/login", json={"email": account.email, "password": account.password}
+    )
+    assert right.status_code == 429  # the right password waits its turn too

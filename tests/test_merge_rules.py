@@ -255,6 +255,39 @@ async def test_merge_folds_a_duplicate_into_the_survivor(store):
     assert not state[keep]["deleted"]
 
 
+@pytest.mark.parametrize("order", ["merge first", "edit first"])
+@pytest.mark.parametrize("edit_is", ["later", "earlier"])
+async def test_a_merge_and_a_concurrent_edit_of_the_duplicate_agree_in_any_order(
+    store, order, edit_is
+):
+    seed, editor, merger = devices("seed", "editor", "merger")
+    if edit_is == "later":
+        editor.advance(50)
+    else:
+        merger.advance(50)
+    keep, dup = uid(), uid()
+    await store.apply(
+        seed,
+        seed.set("person", keep, 0, name="Dana Ortiz", title="CTO"),
+        seed.set("person", dup, 0, name="Dana O.", title="Chief Tech"),
+    )
+    merge = merger.merge("person", dup, keep)
+    edit = editor.set("person", dup, 1, title="Chief Technology Officer")
+    pushes = [(merger, merge), (editor, edit)]
+    if order == "edit first":
+        pushes.reverse()
+    for device, m in pushes:
+        assert (await store.apply(device, m))[0].status == "applied"
+    state = await store.state()
+    # By the clocks: an edit after the merge wins; one before it lost to the survivor's value.
+    expected = "Chief Technology Officer" if edit_is == "later" else "CTO"
+    assert state[keep]["fields"]["title"] == expected
+    assert state[dup]["deleted"] and state[dup]["fields"]["merged_into"] == keep
+    titles = {c["lost"] for c in await store.conflicts() if c["field"] == "title"}
+    titles |= {c["kept"] for c in await store.conflicts() if c["field"] == "title"}
+    assert {"CTO", "Chief Technology Officer"} <= titles  # whichever lost is kept as a conflict
+
+
 @pytest.mark.parametrize("choose", ["kept", "lost", "value"])
 async def test_resolve_closes_a_conflict(store, choose):
     phone, desk = devices("phone", "desk")

@@ -190,3 +190,15 @@ async def test_openapi_lists_the_api(web):
     assert "/api/stores/{store_id}/pull" in paths
     assert "/api/stores" in paths
     assert not any(p in paths for p in ("/", "/{path}"))
+
+
+def test_the_service_worker_version_follows_the_apps_files(tmp_path):
+    from server.web import shell_hash
+
+    (tmp_path / "index.html").write_text("<p>one</p>")
+    (tmp_path / "sw.js").write_text('const VERSION = "grapevine-__SHELL_HASH__";')
+    first = shell_hash(tmp_path)
+    (tmp_path / "sw.js").write_text('const VERSION = "grapevine-__SHELL_HASH__"; // edited')
+    assert shell_hash(tmp_path) == first  # the worker itself is not part of the shell
+    (tmp_path / "index.html").write_text("<p>two</p>")
+    assert shell_hash(tmp_path) != first  # any app file changed: a new cache version

@@ -75,3 +75,9 @@ def test_the_clients_schema_is_the_servers(node):
                 assert tuple(spec["choices"]) == field.choices, (name, field.name)
             if field.ref:
                 assert spec["ref"] == field.ref, (name, field.name)
+
+
+async def test_the_served_worker_carries_the_shell_hash(client):
+    body = (await client.get("/sw.js")).text
+    assert "__SHELL_HASH__" not in body
+    assert re.search(r'const VERSION = "grapevine-[0-9a-f]{16}";', body)

@@ -4,7 +4,8 @@
  * app's own business. A new version waits until the page asks it to take over.
  */
 
-const VERSION = "grapevine-v2";
+// The server writes a hash of the app's files here, so every change makes a new version.
+const VERSION = "grapevine-__SHELL_HASH__";
 const SHELL = [
   "/",
   "/css/app.css",

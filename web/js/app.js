@@ -20,6 +20,7 @@ const main = document.getElementById("main");
 const indicator = document.getElementById("sync-status");
 const nav = document.getElementById("nav");
 const banner = document.getElementById("banner");
+const updateBanner = document.getElementById("update");
 const conflictCount = document.getElementById("conflict-count");
 
 const db = await Db.open();
@@ -89,13 +90,14 @@ function route() {
 }
 
 function renderChrome() {
-  indicator.textContent = syncer.describe(state.pending.length);
+  indicator.textContent = syncer.describe(state.waiting);
   indicator.dataset.status = syncer.status;
   const open = state.session ? openConflicts(state.records).length : 0;
   conflictCount.textContent = open ? String(open) : "";
   conflictCount.hidden = open === 0;
   const refused = state.refused.length;
-  mount(banner, refused
+  const note = !state.session && syncer.error ? h("p", { class: "banner warn" }, syncer.error) : null;
+  mount(banner, note, refused
     ? h("p", { class: "banner warn" },
       `${refused === 1 ? "An edit was" : `${refused} edits were`} refused by the server. `,
       h("a", { href: "/settings", "data-link": true }, "See what and why"))
@@ -118,11 +120,7 @@ syncer.addEventListener("status", renderChrome);
 syncer.addEventListener("change", async () => {
   const signedIn = Boolean(state.session);
   await state.load();
-  if (syncer.status === "signed-out" && signedIn) {
-    await db.clearAll();
-    await state.load();
-    route();
-  }
+  if (signedIn && !state.session) route(); // signed out elsewhere: back to sign-in
 });
 
 async function askForPersistence() {
@@ -132,9 +130,13 @@ async function askForPersistence() {
 }
 
 function watchForUpdates(registration) {
+  let updating = false;
   const offer = (worker) => {
-    mount(banner, h("p", { class: "banner" }, "A new version of Grapevine is ready. ",
-      h("button", { type: "button", onclick: () => worker.postMessage("skip-waiting") }, "Reload to update")));
+    mount(updateBanner, h("p", { class: "banner" }, "A new version of Grapevine is ready. ",
+      h("button", { type: "button", onclick: () => {
+        updating = true;
+        worker.postMessage("skip-waiting");
+      } }, "Reload to update")));
   };
   if (registration.waiting && navigator.serviceWorker.controller) offer(registration.waiting);
   registration.addEventListener("updatefound", () => {
@@ -143,11 +145,10 @@ function watchForUpdates(registration) {
       if (worker.state === "installed" && navigator.serviceWorker.controller) offer(worker);
     });
   });
-  // The first worker takes control without a reload; only an update reloads the page.
-  let reloading = !navigator.serviceWorker.controller;
+  // The first worker takes control without a reload; only an update the user asked for does.
   navigator.serviceWorker.addEventListener("controllerchange", () => {
-    if (reloading) return;
-    reloading = true;
+    if (!updating) return;
+    updating = false;
     location.reload();
   });
 }

@@ -122,25 +122,79 @@ export class Db {
   }
 
   /**
-   * The server has processed up to `lastMutationId`: drop those, keep refused ones aside.
+   * The next batch to push, and the note that it went out, in one transaction: an edit made
+   * meanwhile can no longer fold into a mutation that is on its way.
+   * @param {number} size
+   * @returns {Promise<object[]>}
+   */
+  async takeBatch(size) {
+    const tx = this.idb.transaction(["outbox", "meta"], "readwrite");
+    const meta = tx.objectStore("meta");
+    const [all, sent] = await Promise.all([
+      done(tx.objectStore("outbox").getAll()),
+      done(meta.get("sent")),
+    ]);
+    const batch = all.filter((m) => !m.acked).slice(0, size);
+    if (batch.length) meta.put(Math.max(sent ?? 0, batch.at(-1).id), "sent");
+    await finished(tx);
+    return batch.map(({ acked, ...mutation }) => mutation);
+  }
+
+  /**
+   * The server has processed up to `lastMutationId`. Refused mutations go aside for the user;
+   * the others stay in the view, marked acknowledged, until a pull brings their result.
    * @param {number} lastMutationId
    * @param {{mutation: object, error: string}[]} refused
    */
   async acknowledge(lastMutationId, refused) {
     const tx = this.idb.transaction(["outbox", "refused"], "readwrite");
-    tx.objectStore("outbox").delete(IDBKeyRange.upperBound(lastMutationId));
+    const outbox = tx.objectStore("outbox");
+    const refusedIds = new Set(refused.map((r) => r.mutation.id));
+    for (const m of await done(outbox.getAll(IDBKeyRange.upperBound(lastMutationId)))) {
+      if (refusedIds.has(m.id)) outbox.delete(m.id);
+      else if (!m.acked) outbox.put({ ...m, acked: true });
+    }
     for (const entry of refused) {
       tx.objectStore("refused").put({ ...entry, at: new Date().toISOString() });
     }
     return finished(tx);
   }
 
-  /** Note, before a push goes out, the highest mutation id it carries. */
-  async markSent(id) {
-    const tx = this.idb.transaction("meta", "readwrite");
+  /** A pull has brought everything up to now: acknowledged mutations are in the server copy. */
+  async dropAcknowledged() {
+    const tx = this.idb.transaction("outbox", "readwrite");
+    const outbox = tx.objectStore("outbox");
+    for (const m of await done(outbox.getAll())) if (m.acked) outbox.delete(m.id);
+    return finished(tx);
+  }
+
+  /**
+   * The server has processed only up to `last` (a restored backup): number what is still
+   * pending from last + 1, so none of it is refused as a gap.
+   */
+  async renumberFrom(last) {
+    const tx = this.idb.transaction(["outbox", "meta"], "readwrite");
+    const outbox = tx.objectStore("outbox");
     const meta = tx.objectStore("meta");
-    const sent = await done(meta.get("sent"));
-    meta.put(Math.max(sent ?? 0, id), "sent");
+    const [all, client] = await Promise.all([done(outbox.getAll()), done(meta.get("client"))]);
+    outbox.clear();
+    let id = last;
+    for (const m of all) if (!m.acked) outbox.put({ ...m, id: ++id });
+    meta.put({ ...client, nextId: id + 1 }, "client");
+    meta.put(last, "sent");
+    return finished(tx);
+  }
+
+  /** Refuse what is pending, keeping it for the user (a store this user cannot write). */
+  async refusePending(error) {
+    const tx = this.idb.transaction(["outbox", "refused"], "readwrite");
+    const outbox = tx.objectStore("outbox");
+    for (const m of await done(outbox.getAll())) {
+      if (m.acked) continue;
+      outbox.delete(m.id);
+      const { acked, ...mutation } = m;
+      tx.objectStore("refused").put({ mutation, error, at: new Date().toISOString() });
+    }
     return finished(tx);
   }
 
@@ -150,7 +204,7 @@ export class Db {
     return finished(tx);
   }
 
-  /** Start over as a new install: everything goes (used at sign-out). */
+  /** Start over as a new install: everything goes (a sign-out the user confirmed). */
   async clearAll() {
     const stores = ["records", "outbox", "refused", "meta"];
     const tx = this.idb.transaction(stores, "readwrite");
@@ -158,12 +212,43 @@ export class Db {
     return finished(tx);
   }
 
-  /** Sign in: the session, and a fresh client identity for this store. */
+  /** The server no longer knows this device: forget the token, keep every unsynced edit. */
+  async endSession() {
+    const tx = this.idb.transaction("meta", "readwrite");
+    tx.objectStore("meta").delete("session");
+    return finished(tx);
+  }
+
+  /**
+   * Sign in: the session, and a fresh client identity. Edits still pending from an earlier
+   * session of the same user and store carry over (renumbered and restamped for the new
+   * client); those of anyone else are kept aside as refused, never sent to another store.
+   */
   async startSession(session) {
-    const tx = this.idb.transaction(["meta", "records", "outbox"], "readwrite");
+    const stores = ["meta", "records", "outbox", "refused"];
+    const tx = this.idb.transaction(stores, "readwrite");
     const meta = tx.objectStore("meta");
+    const outbox = tx.objectStore("outbox");
+    const [owner, pending] = await Promise.all([done(meta.get("owner")), done(outbox.getAll())]);
+    const same = owner && owner.user_id === session.user_id && owner.store_id === session.store_id;
+    const client = { client_id: `c-${crypto.randomUUID()}`, nextId: 1 };
+    const clock = new Clock(client.client_id);
+    outbox.clear();
+    for (const { acked, ...m } of pending) {
+      if (acked) continue;
+      if (same) {
+        outbox.put({ ...m, id: client.nextId++, hlc: clock.tick() });
+      } else {
+        tx.objectStore("refused").put({
+          mutation: m, at: new Date().toISOString(),
+          error: "Not sent: another account signed in on this device before it synced.",
+        });
+      }
+    }
     meta.put(session, "session");
-    meta.put({ client_id: `c-${crypto.randomUUID()}`, nextId: 1 }, "client");
+    meta.put({ user_id: session.user_id, store_id: session.store_id }, "owner");
+    meta.put(client, "client");
+    meta.put(clock.toJSON(), "clock");
     meta.put("", "cursor");
     meta.put(0, "sent");
     tx.objectStore("records").clear();

@@ -38,6 +38,11 @@ export class State extends EventTarget {
     return this.server.get(id)?.version ?? 0;
   }
 
+  /** Edits not yet acknowledged by the server. */
+  get waiting() {
+    return this.pending.filter((m) => !m.acked).length;
+  }
+
   /**
    * Queue a mutation (durably, before anything else), show it, and sync soon.
    * @param {string} name
@@ -64,8 +69,12 @@ export class State extends EventTarget {
     this.syncer.soon();
   }
 
-  /** Set fields of a record (creating it when new). */
-  set(entity, id, fields) {
-    return this.edit("set", { entity, id, base: this.base(id), fields });
+  /**
+   * Set fields of a record (creating it when new). `base` is the version the user saw the
+   * value at: a form field being typed into keeps the base it was filled at, so the server
+   * merges a pull that arrived meanwhile instead of being told it was seen.
+   */
+  set(entity, id, fields, base = this.base(id)) {
+    return this.edit("set", { entity, id, base, fields });
   }
 }

@@ -69,15 +69,25 @@ export class Syncer extends EventTarget {
 
   async round() {
     const session = await this.db.get("meta", "session");
-    if (!session) return this.set("signed-out");
+    if (!session) return this.set("signed-out", this.status === "signed-out" ? this.error : "");
     if (!navigator.onLine) {
       this.set("offline");
       return this.soon(EVERY_MS);
     }
     this.set("syncing");
     try {
-      await this.push(session);
+      // A push that fails must not stop the pull: the device still learns what others did.
+      let pushError = null;
+      try {
+        await this.push(session);
+      } catch (error) {
+        if (error instanceof TypeError || (error instanceof ApiError && error.status === 401)) {
+          throw error;
+        }
+        pushError = error;
+      }
       await this.pull(session);
+      if (pushError) throw pushError;
       this.failures = 0;
       this.lastSyncedAt = new Date();
       this.set("idle");
@@ -86,7 +96,9 @@ export class Syncer extends EventTarget {
       this.failures += 1;
       const wait = Math.min(MAX_BACKOFF_MS, 2000 * 2 ** (this.failures - 1));
       if (error instanceof ApiError && error.status === 401) {
-        this.set("signed-out", "This device was signed out. Sign in again.");
+        // Signed out elsewhere: the token goes, every unsynced edit stays for the next sign-in.
+        await this.db.endSession();
+        this.set("signed-out", "This device was signed out. Sign in again: your unsynced edits are kept.");
         return;
       }
       if (error instanceof TypeError || !navigator.onLine) this.set("offline");
@@ -101,10 +113,8 @@ export class Syncer extends EventTarget {
     const client = await this.db.get("meta", "client");
     let size = BATCH;
     for (;;) {
-      const pending = (await this.db.all("outbox")).sort((a, b) => a.id - b.id);
-      if (pending.length === 0) return;
-      const batch = pending.slice(0, size);
-      await this.db.markSent(batch.at(-1).id);
+      const batch = await this.db.takeBatch(size);
+      if (batch.length === 0) return;
       let answer;
       try {
         answer = await api(`/api/stores/${session.store_id}/push`, {
@@ -113,9 +123,20 @@ export class Syncer extends EventTarget {
           body: { client_id: client.client_id, mutations: batch },
         });
       } catch (error) {
-        if (error instanceof ApiError && error.status === 413 && size > 1) {
+        if (!(error instanceof ApiError)) throw error;
+        if (error.status === 413 && size > 1) {
           size = Math.max(1, Math.floor(size / 2));
           continue;
+        }
+        if (error.status === 409 && Number.isInteger(error.body?.last_mutation_id)) {
+          // The server lost mutations it had (a restored backup): renumber what is pending.
+          await this.db.renumberFrom(error.body.last_mutation_id);
+          continue;
+        }
+        if (error.status === 403) {
+          await this.db.refusePending(`Not saved: ${error.message}`);
+          this.dispatchEvent(new Event("change"));
+          return;
         }
         throw error;
       }
@@ -141,8 +162,13 @@ export class Syncer extends EventTarget {
       }
       await this.db.savePull(page.changes, page.cursor, page.hlc, false);
       cursor = page.cursor;
+      if (!page.more) {
+        // Everything pushed before this pull is in the server copy now.
+        await this.db.dropAcknowledged();
+        this.dispatchEvent(new Event("change"));
+        return;
+      }
       this.dispatchEvent(new Event("change"));
-      if (!page.more) return;
     }
   }
 

@@ -106,7 +106,8 @@ export function captureView(state, go, { personId: preset } = {}) {
     }
   });
 
-  const save = (fields) => picked && state.set("conversation", picked.conversationId, fields);
+  // This form made the conversation: what it types is always from the version it created.
+  const save = (fields) => picked && state.set("conversation", picked.conversationId, fields, 0);
   const bind = (input, name, event = "input") =>
     input.addEventListener(event, () => save({ [name]: input.value === "" ? null : input.value }));
   bind(notes, "notes");
@@ -138,15 +139,23 @@ export function captureView(state, go, { personId: preset } = {}) {
     }
   });
 
-  async function addReferrals() {
+  /** Names typed so far become referrals; with `finished` false, not the line being typed. */
+  async function addReferrals(finished = true) {
     if (!picked) return;
-    const names = parseNames(others.value).filter((n) => !referred.has(n.toLowerCase()));
+    const text = finished ? others.value : others.value.slice(0, others.value.lastIndexOf("\n") + 1);
+    const names = parseNames(text).filter((n) => !referred.has(n.toLowerCase()));
     if (names.length === 0) return;
     names.forEach((n) => referred.set(n.toLowerCase(), true));
     await state.run(planReferrals(state.records, { ...picked, metName: picked.name, names }, ctx()));
     await save({ asked_for_referrals: true });
   }
-  others.addEventListener("change", addReferrals);
+  others.addEventListener("change", () => addReferrals());
+  others.addEventListener("input", () => addReferrals(false));
+  // Leaving the app (switching away, locking the phone) saves the line being typed too.
+  const flush = () => {
+    if (el.isConnected && document.visibilityState === "hidden") addReferrals();
+  };
+  document.addEventListener("visibilitychange", flush);
 
   for (const [key, choice] of Object.entries(FOLLOWUP_CHOICES)) {
     const chip = h("button", { type: "button", class: "chip", "aria-pressed": "false" }, choice.label);

@@ -24,9 +24,10 @@ export function organizationView(state, id) {
     why: h("textarea", { rows: 3 }),
     homework: h("textarea", { rows: 5 }),
   };
+  const bases = {}; // the version each input was last filled from (see person.js)
   for (const [name, input] of Object.entries(inputs)) {
     input.addEventListener(input.tagName === "SELECT" ? "change" : "input", () =>
-      state.set("organization", id, { [name]: input.value === "" ? null : input.value }));
+      state.set("organization", id, { [name]: input.value === "" ? null : input.value }, bases[name]));
   }
   const heading = h("h1", {});
   const coverage = h("div", { class: "coverage" });
@@ -40,6 +41,7 @@ export function organizationView(state, id) {
       if (document.activeElement === input) continue;
       const value = o.fields[name] ?? "";
       if (input.value !== value) input.value = value;
+      bases[name] = state.base(id);
     }
     const there = live(state.records, "person").filter((p) => p.fields.organization_id === id);
     const departments = new Map();

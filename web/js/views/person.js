@@ -38,23 +38,35 @@ export function personView(state, id, go) {
     if (input.value === "") return null;
     return name === "strength" ? Number(input.value) : input.value;
   };
+  // The version each input was last filled from: the base of what is typed into it, so a
+  // pull that lands while someone types is merged by the server, never overwritten.
+  const bases = {};
   // Each keystroke is queued durably; queued edits to one record fold into one mutation.
   for (const [name, input] of Object.entries(inputs)) {
     input.addEventListener(input.tagName === "SELECT" ? "change" : "input", () => {
       const value = read(name, input);
       if (name === "name" && !value?.trim()) return;
-      state.set("person", id, { [name]: value });
+      state.set("person", id, { [name]: value }, bases[name]);
     });
   }
   hiring.addEventListener("change", () => state.set("person", id, { hiring_authority: hiring.checked }));
-  tags.addEventListener("change", async () => {
-    const wanted = new Set(tags.value.split(",").map((t) => t.trim()).filter(Boolean));
+  /** Tags typed so far are saved; with `finished` false, not the one still being typed. */
+  async function saveTags(finished = true) {
+    const typed = finished ? tags.value : tags.value.slice(0, tags.value.lastIndexOf(",") + 1);
+    const wanted = new Set(typed.split(",").map((t) => t.trim()).filter(Boolean));
     const current = new Set(record().fields.tags ?? []);
     const changes = [
       ...[...wanted].filter((t) => !current.has(t)).map((value) => ({ name: "add", value })),
-      ...[...current].filter((t) => !wanted.has(t)).map((value) => ({ name: "remove", value })),
+      // Removals wait until the field is left: mid-word, a tag is not gone yet.
+      ...(finished ? [...current].filter((t) => !wanted.has(t)).map((value) => ({ name: "remove", value })) : []),
     ];
     for (const c of changes) await state.edit(c.name, { entity: "person", id, field: "tags", value: c.value });
+  }
+  tags.addEventListener("change", () => saveTags());
+  tags.addEventListener("input", () => saveTags(false));
+  // Leaving the app (switching away, locking the phone) saves the tag being typed too.
+  document.addEventListener("visibilitychange", () => {
+    if (tags.isConnected && document.visibilityState === "hidden") saveTags();
   });
 
   const heading = h("h1", {});
@@ -86,6 +98,7 @@ export function personView(state, id, go) {
       if (document.activeElement === input) continue; // never rewrite what is being typed
       const value = current.fields[name] === null || current.fields[name] === undefined ? "" : String(current.fields[name]);
       if (input.value !== value) input.value = value;
+      bases[name] = state.base(id);
     }
     if (document.activeElement !== hiring) hiring.checked = current.fields.hiring_authority === true;
     if (document.activeElement !== tags) tags.value = (current.fields.tags ?? []).join(", ");

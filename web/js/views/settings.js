@@ -79,7 +79,7 @@ export function settingsView(state, app) {
 
   const signOut = h("button", { type: "button", class: "danger" }, "Sign out of this device");
   signOut.addEventListener("click", async () => {
-    const waiting = state.pending.length;
+    const waiting = state.waiting;
     const warning = waiting
       ? `${plural(waiting, "change")} not synced yet will be lost. Sign out anyway?`
       : "Sign out of this device?";

@@ -1,0 +1,153 @@
+"""The client's sync loop under trouble, in Chromium: nothing typed is ever lost.
+
+A device signed out from elsewhere keeps its unsynced edits for the next sign-in; an edit the
+server has acknowledged stays on screen until a pull brings it back; a failing push does not
+stop the pull; a note being typed while another device's edit arrives is merged, not
+overwritten.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import urllib.request
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.browser import (
+    add_person,
+    go_offline,
+    go_online,
+    nav,
+    screenshot,
+    sign_in,
+    status,
+    sync_now,
+    wait_all_pushed,
+)
+
+pytestmark = pytest.mark.browser
+
+
+def call(server, method: str, path: str, token: str):
+    request = urllib.request.Request(
+        f"{server.url}{path}", method=method, headers={"Authorization": f"Bearer {token}"}
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        text = response.read()
+        return json.loads(text) if text else None
+
+
+def person(server, user, person_id: str) -> dict:
+    return server.records(user)[person_id]["fields"]
+
+
+def test_a_device_signed_out_elsewhere_keeps_its_unsynced_edits(server, user, phone):
+    page = phone.new_page()
+    sign_in(page, server, user)
+    pid = add_person(page, "Ada Lovelace")
+    wait_all_pushed(page)
+    go_offline(phone, page)
+    page.get_by_label("Notes").fill("Typed offline, then the device was signed out.")
+    expect(status(page)).to_contain_text("1 change waiting")
+
+    # From the laptop (the CLI's token), sign the phone out.
+    devices = call(server, "GET", "/api/devices", user.token)
+    (phone_device,) = [d for d in devices if d["name"] == "Phone"]
+    call(server, "DELETE", f"/api/devices/{phone_device['id']}", user.token)
+
+    phone.set_offline(False)
+    sync_now(page)
+    expect(page.get_by_role("heading", name="Welcome to Grapevine")).to_be_visible()
+    expect(page.get_by_text("your unsynced edits are kept")).to_be_visible()
+    screenshot(page, "6-signed-out-elsewhere")
+    assert person(server, user, pid)["notes"] is None
+
+    sign_in(page, server, user)
+    wait_all_pushed(page)
+    assert person(server, user, pid)["notes"] == "Typed offline, then the device was signed out."
+
+
+def test_an_acknowledged_edit_stays_on_screen_when_the_pull_fails(server, user, phone):
+    page = phone.new_page()
+    sign_in(page, server, user)
+    pid = add_person(page, "Grace Hopper")
+    wait_all_pushed(page)
+    page.route(
+        re.compile(r".*/pull$"),
+        lambda route: route.fulfill(status=503, body='{"status_code":503,"detail":"restarting"}'),
+    )
+    page.get_by_label("Title").fill("Rear Admiral")
+    expect(status(page)).to_contain_text("Sync error", timeout=20_000)
+    assert person(server, user, pid)["title"] == "Rear Admiral"  # the push went through
+    page.get_by_role("link", name="← People").click()
+    row = page.get_by_role("link", name=re.compile("Grace Hopper"))
+    expect(row).to_contain_text("Rear Admiral")  # shown from the acknowledged edit
+    page.unroute(re.compile(r".*/pull$"))
+    sync_now(page)
+    wait_all_pushed(page)
+    expect(row).to_contain_text("Rear Admiral")  # and now from the server's copy
+
+
+def test_a_failing_push_does_not_stop_the_pull(server, user, phone, desktop):
+    mobile = phone.new_page()
+    sign_in(mobile, server, user)
+    laptop = desktop.new_page()
+    sign_in(laptop, server, user)
+    pid = add_person(laptop, "Katherine Johnson")
+    wait_all_pushed(laptop)
+
+    mobile.route(
+        re.compile(r".*/push$"),
+        lambda route: route.fulfill(status=500, body='{"status_code":500,"detail":"boom"}'),
+    )
+    go_offline(phone, mobile)
+    nav(mobile).get_by_role("link", name="People").click()
+    mobile.get_by_label("New person's name").fill("Dorothy Vaughan")
+    mobile.get_by_role("button", name="Add person").click()
+    phone.set_offline(False)
+    sync_now(mobile)
+    expect(status(mobile)).to_contain_text("Sync error")
+    nav(mobile).get_by_role("link", name="People").click()
+    # The desktop's person arrived although the phone's own push keeps failing.
+    expect(mobile.get_by_role("link", name=re.compile("Katherine Johnson"))).to_be_visible()
+    expect(mobile.get_by_role("link", name=re.compile("Dorothy Vaughan"))).to_be_visible()
+    assert pid in server.records(user)
+    mobile.unroute(re.compile(r".*/push$"))
+    go_online(phone, mobile)
+    wait_all_pushed(mobile)
+    names = {r["fields"]["name"] for r in server.records(user).values() if r["entity"] == "person"}
+    assert {"Katherine Johnson", "Dorothy Vaughan"} <= names
+
+
+def test_a_note_being_typed_merges_with_an_edit_that_arrives_meanwhile(
+    server, user, phone, desktop
+):
+    mobile = phone.new_page()
+    sign_in(mobile, server, user)
+    pid = add_person(mobile, "Mary Jackson")
+    notes = mobile.get_by_label("Notes")
+    notes.click()
+    mobile.keyboard.type("culture: open\nprospects: growing\nprojects: wind tunnel\nfit: good\n")
+    wait_all_pushed(mobile)
+
+    laptop = desktop.new_page()
+    sign_in(laptop, server, user)
+    laptop.goto(f"{server.url}/people/{pid}")
+    desk_notes = laptop.get_by_label("Notes")
+    expect(desk_notes).to_have_value(re.compile("wind tunnel"))
+    desk_notes.fill("culture: open, flat\nprospects: growing\nprojects: wind tunnel\nfit: good\n")
+    wait_all_pushed(laptop)
+
+    # The phone is still typing in the same note: the desktop's edit arrives underneath.
+    sync_now(mobile)
+    wait_all_pushed(mobile)
+    expect(notes).to_be_focused()
+    mobile.keyboard.type("next: ask about Q3\n")
+    wait_all_pushed(mobile)
+    merged = person(server, user, pid)["notes"]
+    assert "culture: open, flat" in merged  # the desktop's edit survived
+    assert "next: ask about Q3" in merged  # and so did what the phone typed
+    conflicts = [r for r in server.records(user).values() if r["entity"] == "conflict"]
+    assert conflicts == []
