@@ -151,3 +151,37 @@ def test_a_note_being_typed_merges_with_an_edit_that_arrives_meanwhile(
     assert "next: ask about Q3" in merged  # and so did what the phone typed
     conflicts = [r for r in server.records(user).values() if r["entity"] == "conflict"]
     assert conflicts == []
+
+
+def test_a_viewer_opens_a_shared_store_and_cannot_change_it(server, user, phone, desktop):
+    from tests.browser import cli
+
+    owner_page = desktop.new_page()
+    sign_in(owner_page, server, user)
+    add_person(owner_page, "Mentor's contact")
+    wait_all_pushed(owner_page)
+    viewer = server.add_user()
+    cli(
+        "store",
+        "share",
+        user.store_id,
+        "--email",
+        viewer.email,
+        "--role",
+        "viewer",
+        database=server.database,
+    )
+
+    page = phone.new_page()
+    sign_in(page, server, viewer)  # lands in the viewer's own store
+    nav(page).get_by_role("link", name="Settings").click()
+    page.get_by_role("list", name="Your stores").get_by_role("button", name="Open").click()
+    nav(page).get_by_role("link", name="People").click()
+    expect(page.get_by_role("link", name=re.compile("Mentor's contact"))).to_be_visible()
+
+    page.get_by_label("New person's name").fill("Should not be saved")
+    page.get_by_role("button", name="Add person").click()
+    expect(page.get_by_text("shared with you to read")).to_be_visible()
+    expect(status(page)).not_to_contain_text("waiting")
+    names = {r["fields"]["name"] for r in server.records(user).values() if r["entity"] == "person"}
+    assert names == {"Mentor's contact"}

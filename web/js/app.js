@@ -26,7 +26,7 @@ const conflictCount = document.getElementById("conflict-count");
 const db = await Db.open();
 const syncer = new Syncer(db);
 const state = new State(db, syncer);
-const app = { storage: { persisted: null }, signOut, view: null };
+const app = { storage: { persisted: null }, signOut, switchStore, view: null };
 
 function go(path) {
   history.pushState(null, "", path);
@@ -38,6 +38,14 @@ async function onSession(token) {
     token: token.token, user_id: token.user_id, device_id: token.device_id,
     store_id: token.store_id, store_name: token.store_name, role: token.role,
   });
+  await state.load();
+  syncer.soon(0);
+  go("/");
+}
+
+/** Open another store of the same user: a new client for it, a fresh copy. */
+async function switchStore(store) {
+  await db.startSession({ ...state.session, store_id: store.id, store_name: store.name, role: store.role });
   await state.load();
   syncer.soon(0);
   go("/");
@@ -112,6 +120,10 @@ document.addEventListener("click", (event) => {
 });
 addEventListener("popstate", route);
 
+state.addEventListener("readonly", () => {
+  mount(banner, h("p", { class: "banner warn" },
+    "This store is shared with you to read: changes are not saved."));
+});
 state.addEventListener("change", () => {
   renderChrome();
   app.view?.update?.();

@@ -241,7 +241,7 @@ export class Db {
       } else {
         tx.objectStore("refused").put({
           mutation: m, at: new Date().toISOString(),
-          error: "Not sent: another account signed in on this device before it synced.",
+          error: "Not sent: this device switched to another store or account before it synced.",
         });
       }
     }

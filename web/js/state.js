@@ -58,6 +58,11 @@ export class State extends EventTarget {
    * @param {object[]} mutations
    */
   async run(mutations) {
+    if (this.session?.role === "viewer") {
+      // The server would refuse it; say so now instead of queueing what cannot be saved.
+      this.dispatchEvent(new CustomEvent("readonly"));
+      return;
+    }
     const edits = mutations.map((m) => (m.args ? m : {
       name: m.name,
       args: { entity: m.entity, id: m.id ?? crypto.randomUUID(), base: this.base(m.id), fields: m.fields },

@@ -6,7 +6,8 @@ import { plural } from "../sync.js";
 
 /**
  * @param {import('../state.js').State} state
- * @param {{signOut: () => Promise<void>, storage: {persisted: boolean|null}}} app
+ * @param {{signOut: () => Promise<void>, switchStore: (store: object) => Promise<void>,
+ *   storage: {persisted: boolean|null}}} app
  */
 export function settingsView(state, app) {
   const session = state.session;
@@ -14,6 +15,25 @@ export function settingsView(state, app) {
   const pairing = h("div", { class: "pairing", "aria-live": "polite" });
   const refused = h("div", {});
   const storageNote = h("p", { id: "storage-status" });
+  const stores = h("ul", { class: "list", "aria-label": "Your stores" });
+
+  async function loadStores() {
+    try {
+      const list = await api("/api/stores", { token: session.token });
+      stores.replaceChildren(...list.map((s) => h("li", { class: "row" },
+        h("span", {}, h("span", { class: "row-title" }, s.name), h("span", { class: "row-sub" }, ` ${s.role}`)),
+        s.id === session.store_id ? h("span", { class: "hint" }, "open") : h("button", {
+          type: "button", class: "small", "aria-label": `Open ${s.name}`,
+          onclick: async () => {
+            const waiting = state.waiting;
+            if (waiting && !confirm(`${plural(waiting, "change")} not synced yet will be kept aside as refused. Switch anyway?`)) return;
+            await app.switchStore(s);
+          },
+        }, "Open"))));
+    } catch {
+      stores.replaceChildren(h("li", { class: "empty" }, "Stores show when online."));
+    }
+  }
 
   async function loadDevices() {
     try {
@@ -89,11 +109,14 @@ export function settingsView(state, app) {
   renderStorage();
   renderRefused();
   loadDevices();
+  loadStores();
   const el = h("section", {},
     h("h1", {}, "Settings"),
     h("section", { class: "card", "aria-labelledby": "acct" },
       h("h2", { id: "acct" }, "Account"),
-      h("p", {}, `Store: ${session.store_name} (${session.role})`)),
+      h("p", {}, `Store: ${session.store_name} (${session.role})`),
+      session.role === "viewer" ? h("p", { class: "hint" }, "You can read this store; its owner decides who can change it.") : null,
+      h("h3", {}, "Stores you belong to"), stores),
     h("section", { class: "card", "aria-labelledby": "stor" },
       h("h2", { id: "stor" }, "Storage on this device"), storageNote),
     h("section", { class: "card", "aria-labelledby": "refused-title" },
