@@ -367,9 +367,10 @@ class _Applier:
         values = {name: check_value(entity, name, v) for name, v in args.fields.items()}
         for name in entity.refs.intersection(values):
             if values[name] is not None:
-                values[name] = (
-                    await self.survivor(await self.get(values[name])) or _Id(values[name])
-                ).id
+                # A reference to a merged-away record names its survivor; an unknown id (a
+                # record this store does not have yet) is kept as written.
+                target = await self.survivor(await self.get(values[name]))
+                values[name] = target.id if target is not None else values[name]
         record, forwarded = await self._target(entity, args.id)
         base = 0 if forwarded else args.base
         if record is None:
@@ -723,10 +724,3 @@ _Applier._handlers = {
     "merge": _Applier._merge,
     "resolve": _Applier._resolve,
 }
-
-
-class _Id:
-    """A reference to a record this store does not have (yet): kept as written."""
-
-    def __init__(self, record_id: str) -> None:
-        self.id = record_id

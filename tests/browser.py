@@ -2,8 +2,7 @@
 
 The server runs as a real subprocess on a free port with its own SQLite file, so the service
 worker, IndexedDB and the sync loop meet the same HTTP server a phone would. Chromium is
-Debian's (/usr/bin/chromium), driven by Playwright's sync API; `playwright install` is never
-needed.
+Debian's (/usr/bin/chromium), driven by Playwright's sync API; no browser is ever downloaded.
 """
 
 from __future__ import annotations

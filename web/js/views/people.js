@@ -70,7 +70,7 @@ export function peopleView(state, go) {
         ? "Nobody matches." : "Nobody yet: add the first person you want to talk to."));
     }
   }
-  for (const control of [search]) control.addEventListener("input", render);
+  search.addEventListener("input", render);
   for (const control of [stage, org, tag, via]) control.addEventListener("change", render);
   render();
   const el = h("section", {}, h("h1", {}, "People"), add, search,
