@@ -17,7 +17,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from server.models import Client, Device, LoginFailure, Membership, PairingCode, Store, User
+from server.models import Device, LoginFailure, Membership, PairingCode, Store, User
 
 ROLES = ("owner", "editor", "viewer")
 PAIRING_TTL_MS = 10 * 60 * 1000
@@ -335,13 +335,3 @@ async def redeem_pairing_code(
     await conn.execute(delete(PairingCode).where(PairingCode.expires_ms < now - PAIRING_TTL_MS))
     device_id, token = await create_device(conn, claimed, device_name)
     return claimed, device_id, token
-
-
-async def client_device(conn: AsyncConnection, store_id: str, client_id: str) -> str | None:
-    return (
-        await conn.execute(
-            select(Client.device_id).where(
-                Client.store_id == store_id, Client.client_id == client_id
-            )
-        )
-    ).scalar_one_or_none()

@@ -118,7 +118,6 @@ class SqlBackend:
                     deleted=bool(r.deleted),
                     fields=_decode(r.fields),
                     meta=_decode(r.meta),
-                    stored=True,
                 )
         return found
 
@@ -251,15 +250,19 @@ class PulledPage(msgspec.Struct):
         return msgspec.json.decode(self.encode(), type=sync.PullResponse)
 
 
+async def client_progress(conn: AsyncConnection, store_id: str, client_id: str) -> int:
+    """The last mutation id of this client that the store has processed (0 if none)."""
+    row = await conn.execute(_CLIENT_LAST, {"store": store_id, "client": client_id})
+    return row.scalar_one_or_none() or 0
+
+
 async def pull_changes(
     conn: AsyncConnection, store_id: str, client_id: str, cursor: str, limit: int, hlc: str
 ) -> PulledPage:
     """One page of changes after `cursor`: each record once, at its latest state."""
     limit = max(1, min(limit, sync.MAX_PULL_LIMIT))
     store = (await conn.execute(_STORE_POSITION, {"store": store_id})).one()
-    last = (
-        await conn.execute(_CLIENT_LAST, {"store": store_id, "client": client_id})
-    ).scalar_one_or_none() or 0
+    last = await client_progress(conn, store_id, client_id)
     after = 0
     if cursor:
         decoded = sync.decode_cursor(cursor)

@@ -8,13 +8,17 @@ import msgspec
 from litestar import Controller, MediaType, Request, Response, post
 from litestar.exceptions import HTTPException
 from litestar.params import FromPath, JSONBody, RawBody
-from sqlalchemy import select
 
 import sync
 from server.database import write_transaction
 from server.deps import CallerDep, EngineDep
-from server.models import Client
-from server.storage import HISTORY_DAYS, SqlBackend, prune_text_history, pull_changes
+from server.storage import (
+    HISTORY_DAYS,
+    SqlBackend,
+    client_progress,
+    prune_text_history,
+    pull_changes,
+)
 from server.stores import require_role
 
 # One clock per server process: it stamps pull answers and clamps clients' fast clocks.
@@ -52,12 +56,7 @@ async def _last_mutation_id(engine, caller, store_id: str, body: bytes) -> int |
         return None
     async with engine.connect() as conn:
         await require_role(conn, caller, store_id, write=True)
-        row = await conn.execute(
-            select(Client.last_mutation_id).where(
-                Client.store_id == store_id, Client.client_id == client_id
-            )
-        )
-        return row.scalar_one_or_none() or 0
+        return await client_progress(conn, store_id, client_id)
 
 
 class SyncController(Controller):

@@ -419,16 +419,15 @@ class _Applier:
                 self.history.append((record_id, name, 1, client, values[name] or "", None))
         return Record(entity.name, record_id, 1, False, fields, meta, dirty=True)
 
-    def _revive(self, record: Record, base: int, hlc: str) -> bool:
+    def _revive(self, record: Record, base: int, hlc: str) -> None:
         """An edit to a deleted record: concurrent with the delete it revives the record."""
         if not record.deleted:
-            return False
+            return
         d_hlc, d_client, d_version = record.meta[DELETE_STAMP]
         if base >= d_version or d_client == self.client:
             raise Rejected(f"{record.entity} {record.id} was deleted")
         record.deleted = False
         self._conflict(record, None, "kept", "deleted", d_hlc, d_client)
-        return True
 
     async def _write(
         self, record: Record, field: Field, value: Any, base: int, hlc: str, version: int

@@ -23,8 +23,6 @@ class Record:
     deleted: bool = False
     fields: dict[str, Any] = field(default_factory=dict)
     meta: dict[str, Any] = field(default_factory=dict)
-    stored: bool = False
-    """Whether storage has a row for it (insert or update)."""
     dirty: bool = False
 
     @property

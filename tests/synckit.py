@@ -95,7 +95,7 @@ class MemoryBackend:
 
     async def commit(self, client_id, device_id, last_mutation_id, records, history) -> None:
         for r in records:
-            r.stored, r.dirty = True, False
+            r.dirty = False
             self.records[r.id] = copy.deepcopy(r)
             self.seq += 1
             self.seqs[r.id] = self.seq

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 
 import { Clock } from "../../web/js/hlc.js";
-import { acknowledge, coalesce, makeMutation, refusals } from "../../web/js/outbox.js";
+import { coalesce, makeMutation, refusals } from "../../web/js/outbox.js";
 
 const clock = () => new Clock("c-1", undefined, () => 1000);
 
@@ -37,12 +37,6 @@ test("a different record, base or mutation name starts a new mutation", () => {
   assert.equal(other({ entity: "person", id: "p", base: 3, fields: {} }), null);
   assert.equal(other({ entity: "person", id: "p", base: 2 }, "delete"), null);
   assert.equal(coalesce([], { hlc: "h", name: "set", args: last.args }, 0), null);
-});
-
-test("acknowledging drops what the server has processed, keeps the rest in order", () => {
-  const pending = [1, 2, 3, 4].map((id) => ({ id }));
-  assert.deepEqual(acknowledge(pending, 2).map((m) => m.id), [3, 4]);
-  assert.deepEqual(acknowledge(pending, 0).map((m) => m.id), [1, 2, 3, 4]);
 });
 
 test("refused mutations come back with their data and the server's reason", () => {

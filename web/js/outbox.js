@@ -34,15 +34,6 @@ export function coalesce(pending, mutation, sentUpTo) {
 }
 
 /**
- * What stays queued once the server has processed everything up to `lastMutationId`.
- * @param {object[]} pending
- * @param {number} lastMutationId
- */
-export function acknowledge(pending, lastMutationId) {
-  return pending.filter((m) => m.id > lastMutationId);
-}
-
-/**
  * Split a push answer into what the user must see: the refused mutations with their data.
  * @param {object[]} sent the mutations pushed
  * @param {{results: {id: number, status: string, error?: string}[]}} answer
