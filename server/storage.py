@@ -222,6 +222,7 @@ _PAGE = text(
     f"SELECT {_CHANGE_JSON} AS change, seq FROM records WHERE store_id = :store"
     " AND seq > :after AND seq <= :upto ORDER BY seq LIMIT :limit"
 )
+_COUNT = text("SELECT count(*) FROM records WHERE store_id = :store AND seq <= :upto")
 _STORE_POSITION = select(Store.seq, Store.epoch).where(Store.id == bindparam("store"))
 _CLIENT_LAST = select(Client.last_mutation_id).where(
     Client.store_id == bindparam("store"), Client.client_id == bindparam("client")
@@ -237,14 +238,16 @@ class PulledPage(msgspec.Struct):
     last_mutation_id: int
     hlc: str
     rows: list[str]
+    total: int | None = None
 
     def encode(self) -> bytes:
         head = _encode(
             sync.PullResponse(
-                self.cursor, self.more, self.reset, self.last_mutation_id, self.hlc, []
+                self.cursor, self.more, self.reset, self.last_mutation_id, self.hlc, [], self.total
             )
         )
-        return head[: -len(b"[]}")] + b"[" + ",".join(self.rows).encode() + b"]}"
+        changes = b'"changes":[' + ",".join(self.rows).encode() + b"]"
+        return head.replace(b'"changes":[]', changes, 1)
 
     def decoded(self) -> sync.PullResponse:
         return msgspec.json.decode(self.encode(), type=sync.PullResponse)
@@ -275,11 +278,19 @@ async def pull_changes(
     )
     rows = result.all()
     more = len(rows) > limit
+    total = None
     if more:
         rows = rows[:limit]
+        if not cursor:
+            # A first sync: how many records it brings, for the client's progress bar.
+            total = (
+                await conn.execute(_COUNT, {"store": store_id, "upto": store.seq})
+            ).scalar_one()
+    elif not cursor:
+        total = len(rows)
     next_seq = rows[-1][1] if more else store.seq
     cursor = sync.encode_cursor(store.epoch, next_seq)
-    return PulledPage(cursor, more, False, last, hlc, [r[0] for r in rows])
+    return PulledPage(cursor, more, False, last, hlc, [r[0] for r in rows], total)
 
 
 async def prune_text_history(conn: AsyncConnection, older_than_ms: int) -> None:

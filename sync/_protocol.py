@@ -63,13 +63,16 @@ class Change(msgspec.Struct):
     """Every field of the entity's schema, as stored: sent without decoding."""
 
 
-class PullResponse(msgspec.Struct):
+class PullResponse(msgspec.Struct, omit_defaults=True):
     cursor: str
     more: bool
     reset: bool
     last_mutation_id: int
     hlc: str
     changes: list[Change]
+    total: int | None = None
+    """On a pull from the start (cursor ""): how many changes the whole pull brings, for a
+    progress bar. Optional: absent on later pages and from older servers."""
 
 
 # Arguments of each mutation name.

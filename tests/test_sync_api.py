@@ -91,6 +91,20 @@ async def test_paging_returns_every_record_once_at_its_latest_state(client, acco
     assert latest[changed]["version"] == 2 and latest[changed]["fields"]["title"] == "CTO"
 
 
+async def test_a_pull_from_the_start_says_how_many_records_it_brings(client, account):
+    phone = Device("phone")
+    batch = people(phone, 700)
+    assert (await push(client, account, phone, batch)).status_code == 200
+    first = await pull(client, account, limit=300)
+    assert first["total"] == 700 and first["more"]
+    second = await pull(client, account, first["cursor"], 300)
+    assert "total" not in second  # later pages do not count again
+    small = await pull(client, account, limit=1000)
+    assert small["total"] == 700 and not small["more"]
+    caught_up = await pull(client, account, small["cursor"])
+    assert caught_up["changes"] == [] and "total" not in caught_up
+
+
 async def test_pull_limit_is_capped(client, account):
     phone = Device("phone")
     batch = people(phone, sync.MAX_PULL_LIMIT + 1)

@@ -30,6 +30,7 @@ const SHELL = [
   "/js/sync.js",
   "/js/views/capture.js",
   "/js/views/conflicts.js",
+  "/js/views/list.js",
   "/js/views/organization.js",
   "/js/views/organizations.js",
   "/js/views/pathsvg.js",

@@ -97,9 +97,18 @@ function route() {
   main.focus({ preventScroll: true });
 }
 
+const progressBar = h("progress", { id: "sync-progress", "aria-label": "Records synced", hidden: true });
+indicator.after(progressBar);
+
 function renderChrome() {
   indicator.textContent = syncer.describe(state.waiting);
   indicator.dataset.status = syncer.status;
+  const progress = syncer.status === "syncing" ? syncer.progress : null;
+  progressBar.hidden = !progress?.total;
+  if (progress?.total) {
+    progressBar.max = progress.total;
+    progressBar.value = Math.min(progress.received, progress.total);
+  }
   const open = state.session ? openConflicts(state.records).length : 0;
   conflictCount.textContent = open ? String(open) : "";
   conflictCount.hidden = open === 0;
@@ -124,14 +133,45 @@ state.addEventListener("readonly", () => {
   mount(banner, h("p", { class: "banner warn" },
     "This store is shared with you to read: changes are not saved."));
 });
-state.addEventListener("change", () => {
+// Views update from what changed (the event's detail, passed to `view.update`). Edits and
+// outbox changes show at once; pulled pages are gathered and shown at most every UPDATE_MS
+// while a sync runs, and only to the view on screen: a hidden page gathers them until it is
+// visible again, and views not on screen do not exist to be drawn.
+const UPDATE_MS = 400;
+let gathered = null; // {ids, entities} not yet shown (null ids: anything)
+let updateTimer = null;
+let lastUpdate = 0;
+
+function gather(detail) {
+  if (!gathered) gathered = { ids: new Set(), entities: new Set() };
+  if (!detail.ids || !gathered.ids) gathered.ids = null;
+  else for (const id of detail.ids) gathered.ids.add(id);
+  if (!detail.entities || !gathered.entities) gathered.entities = null;
+  else for (const e of detail.entities) gathered.entities.add(e);
+}
+
+function updateView() {
+  clearTimeout(updateTimer);
+  updateTimer = null;
+  if (!gathered || document.visibilityState === "hidden") return;
+  const changes = gathered;
+  gathered = null;
+  lastUpdate = performance.now();
   renderChrome();
-  app.view?.update?.();
+  app.view?.update?.(changes);
+}
+
+state.addEventListener("change", ({ detail }) => {
+  gather(detail);
+  if (detail.source !== "pull") return updateView();
+  if (updateTimer) return;
+  updateTimer = setTimeout(updateView, Math.max(0, lastUpdate + UPDATE_MS - performance.now()));
 });
+document.addEventListener("visibilitychange", updateView);
 syncer.addEventListener("status", renderChrome);
 syncer.addEventListener("change", async () => {
   const signedIn = Boolean(state.session);
-  await state.load();
+  await state.refresh();
   if (signedIn && !state.session) route(); // signed out elsewhere: back to sign-in
 });
 

@@ -10,14 +10,109 @@ import { ENTITIES, emptyFields } from "./schema.js";
 
 const sorted = (values) => [...new Set(values)].sort();
 
+/** The names of the reference fields of each entity. */
+const REFS = Object.fromEntries(Object.entries(ENTITIES).map(([entity, spec]) => [
+  entity, Object.entries(spec).filter(([, f]) => f.type === "ref").map(([name]) => name),
+]));
+
+/**
+ * Records by id, kept indexed as they change: by entity (so `live` reads one entity, not the
+ * whole store) and by what they refer to (so "this person's conversations" reads a handful).
+ * A record changed in place must be `reindex`ed; `applyMutation` does it for what it touches.
+ */
+export class Records extends Map {
+  /** @param {Iterable<[string, object]>} [entries] */
+  constructor(entries) {
+    super();
+    /** @type {Map<string, Map<string, object>>} */
+    this.entities = new Map();
+    /** @type {Map<string, Set<string>>} target id -> ids of records referring to it */
+    this.referrers = new Map();
+    /** @type {Map<string, string[]>} record id -> the targets it was indexed under */
+    this.targets = new Map();
+    if (entries) for (const [id, record] of entries) this.set(id, record);
+  }
+
+  set(id, record) {
+    const old = super.get(id);
+    if (old && old.entity !== record.entity) this.entities.get(old.entity)?.delete(id);
+    let bucket = this.entities.get(record.entity);
+    if (!bucket) this.entities.set(record.entity, (bucket = new Map()));
+    bucket.set(id, record);
+    super.set(id, record);
+    this.#index(id, record);
+    return this;
+  }
+
+  delete(id) {
+    const old = super.get(id);
+    if (!old) return false;
+    this.entities.get(old.entity)?.delete(id);
+    this.#index(id, null);
+    return super.delete(id);
+  }
+
+  clear() {
+    this.entities.clear();
+    this.referrers.clear();
+    this.targets.clear();
+    super.clear();
+  }
+
+  /** Records of one entity (deleted ones included). */
+  of(entity) {
+    return this.entities.get(entity)?.values() ?? [].values();
+  }
+
+  /** Records with a reference field holding `id` (deleted ones included). */
+  *referring(id) {
+    for (const from of this.referrers.get(id) ?? []) {
+      const record = super.get(from);
+      if (record) yield record;
+    }
+  }
+
+  /** Index again records changed in place. @param {Iterable<string>} ids */
+  reindex(ids) {
+    for (const id of ids) this.#index(id, super.get(id) ?? null);
+  }
+
+  #index(id, record) {
+    const before = this.targets.get(id);
+    const after = [];
+    if (record) {
+      for (const field of REFS[record.entity] ?? []) {
+        const target = record.fields?.[field];
+        if (typeof target === "string" && !after.includes(target)) after.push(target);
+      }
+    }
+    if (before) {
+      for (const target of before) {
+        if (after.includes(target)) continue;
+        const set = this.referrers.get(target);
+        set?.delete(id);
+        if (set?.size === 0) this.referrers.delete(target);
+      }
+    }
+    for (const target of after) {
+      if (before?.includes(target)) continue;
+      let set = this.referrers.get(target);
+      if (!set) this.referrers.set(target, (set = new Set()));
+      set.add(id);
+    }
+    if (after.length) this.targets.set(id, after);
+    else this.targets.delete(id);
+  }
+}
+
 /**
  * Apply pending mutations over the server copy.
  * @param {Map<string, object>} server records by id, as pulled (not modified)
  * @param {object[]} pending mutations in id order
- * @returns {Map<string, object>} the records to show (unchanged ones are shared)
+ * @returns {Records} the records to show (unchanged ones are shared)
  */
 export function view(server, pending) {
-  const records = new Map(server);
+  const records = new Records(server);
   for (const mutation of pending) applyMutation(records, mutation);
   return records;
 }
@@ -26,8 +121,24 @@ export function view(server, pending) {
  * Apply one mutation to `records` in place, copying each record it touches first.
  * @param {Map<string, object>} records
  * @param {{name: string, args: object}} mutation
+ * @returns {Set<string>} the ids of the records it changed
  */
-export function applyMutation(records, { name, args }) {
+export function applyMutation(records, mutation) {
+  const touched = new Set();
+  const tracked = {
+    get: (id) => records.get(id),
+    set: (id, record) => {
+      touched.add(id);
+      records.set(id, record);
+    },
+    values: () => records.values(),
+  };
+  apply(tracked, mutation);
+  records.reindex?.(touched);
+  return touched;
+}
+
+function apply(records, { name, args }) {
   const touch = (id) => {
     const record = records.get(id);
     if (!record) return undefined;
@@ -124,8 +235,21 @@ export function isEmpty(value) {
 /** Records of one entity, not deleted, from a view. */
 export function live(records, entity) {
   const out = [];
-  for (const record of records.values()) {
+  for (const record of records.of ? records.of(entity) : records.values()) {
     if (record.entity === entity && !record.deleted) out.push(record);
+  }
+  return out;
+}
+
+/**
+ * Records of `entity`, not deleted, whose `field` refers to `id`: read from the index of a
+ * `Records`, or by a scan of a plain Map.
+ */
+export function linked(records, entity, field, id) {
+  const out = [];
+  if (id === null || id === undefined) return out;
+  for (const record of records.referring ? records.referring(id) : records.values()) {
+    if (record.entity === entity && !record.deleted && record.fields[field] === id) out.push(record);
   }
   return out;
 }

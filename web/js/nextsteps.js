@@ -6,7 +6,7 @@
  */
 
 import { addMonths, dayOf, daysBetween } from "./dates.js";
-import { live } from "./model.js";
+import { linked, live } from "./model.js";
 
 const IDLE_DAYS = 21;
 
@@ -23,7 +23,6 @@ export function nextSteps(records, { today, now }) {
   const followups = live(records, "followup");
   const byId = (id) => records.get(id);
   const name = (id) => byId(id)?.fields.name ?? "someone";
-  const talksWith = (pid) => conversations.filter((c) => c.fields.person_id === pid);
   const past = (c) => c.fields.at && c.fields.at <= now;
   const openFollowups = followups.filter((f) => !f.fields.done_at);
   const actions = [];
@@ -43,11 +42,13 @@ export function nextSteps(records, { today, now }) {
     });
   }
 
+  // Read through the store's reference index: a person's follow-ups, not all of them.
+  const followupsOf = (pid) => linked(records, "followup", "person_id", pid);
   for (const c of conversations) {
-    const day = dayOf(c.fields.at);
     const pid = c.fields.person_id;
     const person = byId(pid);
     if (!person || person.deleted) continue;
+    const day = past(c) && c.fields.thanked_at ? null : dayOf(c.fields.at);
     // A conversation today or tomorrow: do your homework.
     if (day && !past(c) && daysBetween(today, day) <= 1 && !c.fields.prepared) {
       const org = byId(c.fields.organization_id ?? person.fields.organization_id);
@@ -60,12 +61,12 @@ export function nextSteps(records, { today, now }) {
       });
     }
     if (!past(c)) continue;
-    const thankedByFollowup = followups.some(
+    const thankedByFollowup = !c.fields.thanked_at && followupsOf(pid).some(
       (f) => f.fields.person_id === pid && f.fields.kind === "thank_you" && f.fields.done_at &&
         f.fields.done_at >= c.fields.at,
     );
-    if (!c.fields.thanked_at && !thankedByFollowup && !openFollowups.some(
-      (f) => f.fields.person_id === pid && f.fields.kind === "thank_you")) {
+    if (!c.fields.thanked_at && !thankedByFollowup && !followupsOf(pid).some(
+      (f) => !f.fields.done_at && f.fields.kind === "thank_you")) {
       add({
         key: `thank:${c.id}`, urgency: 80 - Math.min(daysBetween(day, today), 10),
         title: `Thank ${person.fields.name}`,
@@ -77,8 +78,8 @@ export function nextSteps(records, { today, now }) {
         ] },
       });
     }
-    const gaveNames = referrals.some((r) => r.fields.from_person_id === pid);
-    if (!c.fields.asked_for_referrals && !gaveNames && c.fields.fit !== "poor") {
+    if (!c.fields.asked_for_referrals && c.fields.fit !== "poor" &&
+      linked(records, "referral", "from_person_id", pid).length === 0) {
       add({
         key: `ask:${c.id}`, urgency: 60,
         title: `Ask ${person.fields.name} who else you should talk to`,
@@ -121,7 +122,7 @@ export function nextSteps(records, { today, now }) {
     }
     // Talked with a prospective supervisor: connect and follow up in a few months.
     if (p.fields.hiring_authority && ["talked", "thanked"].includes(p.fields.stage) &&
-      !openFollowups.some((f) => f.fields.person_id === p.id && f.fields.kind === "follow_up")) {
+      !followupsOf(p.id).some((f) => !f.fields.done_at && f.fields.kind === "follow_up")) {
       add({
         key: `supervisor:${p.id}`, urgency: 45,
         title: `Connect with ${p.fields.name} on LinkedIn and follow up in a few months`,
@@ -137,7 +138,7 @@ export function nextSteps(records, { today, now }) {
 
   for (const o of orgs) {
     if (!["target", "engaged"].includes(o.fields.status)) continue;
-    const there = people.filter((p) => p.fields.organization_id === o.id);
+    const there = linked(records, "person", "organization_id", o.id);
     if (there.length === 0) {
       add({
         key: `find:${o.id}`, urgency: 30,
@@ -155,11 +156,11 @@ export function nextSteps(records, { today, now }) {
         path: `/organizations/${o.id}`,
       });
     }
-    const lastTalk = conversations
-      .filter((c) => c.fields.organization_id === o.id || there.some((p) => p.id === c.fields.person_id))
-      .map((c) => dayOf(c.fields.at)).filter(Boolean).sort().at(-1);
-    const waiting = openFollowups.some((f) =>
-      f.fields.organization_id === o.id || there.some((p) => p.id === f.fields.person_id));
+    const talks = new Set(linked(records, "conversation", "organization_id", o.id));
+    for (const p of there) for (const c of linked(records, "conversation", "person_id", p.id)) talks.add(c);
+    const lastTalk = [...talks].map((c) => dayOf(c.fields.at)).filter(Boolean).sort().at(-1);
+    const waiting = linked(records, "followup", "organization_id", o.id).some((f) => !f.fields.done_at) ||
+      there.some((p) => followupsOf(p.id).some((f) => !f.fields.done_at));
     if (lastTalk && daysBetween(lastTalk, today) >= IDLE_DAYS && !waiting) {
       add({
         key: `idle:${o.id}`, urgency: 20,

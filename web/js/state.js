@@ -1,9 +1,16 @@
 /**
  * The app's state: the server copy and the outbox from IndexedDB, and the view of both.
  * Views read `state.records`; edits go through `state.edit`, which queues first, then shows.
+ *
+ * Nothing here reloads the whole store after the first `load()`: a pull page is applied to the
+ * maps as it arrives, an edit is applied over what is shown, and a change of the outbox (a push
+ * answered, a pull finished) re-applies only the pending mutations. Each `change` event says
+ * what changed: `event.detail` is {ids, entities, source}, where `ids` and `entities` are Sets
+ * (null after a full load: anything may have changed) and `source` is "load", "pull", "edit"
+ * or "outbox". Views and indexes update from it instead of rebuilding.
  */
 
-import { view } from "./model.js";
+import { Records, applyMutation } from "./model.js";
 
 export class State extends EventTarget {
   /** @param {import('./db.js').Db} db @param {import('./sync.js').Syncer} syncer */
@@ -11,26 +18,125 @@ export class State extends EventTarget {
     super();
     this.db = db;
     this.syncer = syncer;
+    /** @type {Map<string, object>} records as pulled */
     this.server = new Map();
     this.pending = [];
     this.refused = [];
-    this.records = new Map();
+    /** @type {Records} what is shown: the server copy with the pending mutations applied */
+    this.records = new Records();
+    /** ids whose shown record is not the server copy: pending mutations touched them */
+    this.overlaid = new Set();
     this.session = null;
+    this.queue = Promise.resolve();
+    syncer?.addEventListener("page", (event) => this.applyPage(event.detail));
   }
 
-  async load() {
-    const [records, pending, refused, session] = await Promise.all([
-      this.db.all("records"),
-      this.db.all("outbox"),
-      this.db.all("refused"),
-      this.db.get("meta", "session"),
-    ]);
-    this.server = new Map(records.map((r) => [r.id, r]));
-    this.pending = pending.sort((a, b) => a.id - b.id);
-    this.refused = refused;
-    this.session = session ?? null;
-    this.records = view(this.server, this.pending);
-    this.dispatchEvent(new Event("change"));
+  /** Run `work` after what was queued before it: outbox reads and edits never interleave. */
+  serial(work) {
+    const run = this.queue.then(work);
+    this.queue = run.catch(() => {});
+    return run;
+  }
+
+  /** Read everything from IndexedDB: at start, and after the store was swapped or cleared. */
+  load() {
+    return this.serial(async () => {
+      const [records, pending, refused, session] = await Promise.all([
+        this.db.all("records"),
+        this.db.all("outbox"),
+        this.db.all("refused"),
+        this.db.get("meta", "session"),
+      ]);
+      this.server = new Map();
+      for (const r of records) this.server.set(r.id, r);
+      this.pending = pending.sort((a, b) => a.id - b.id);
+      this.refused = refused;
+      this.session = session ?? null;
+      this.records = new Records(this.server);
+      this.overlaid = new Set();
+      this.rebase();
+      this.changed(null, null, "load");
+    });
+  }
+
+  /**
+   * The outbox, refused edits or session changed (a push was answered, a pull finished, a
+   * sign-out): read those (they are small) and apply the pending mutations again.
+   */
+  refresh() {
+    return this.serial(async () => {
+      const [pending, refused, session] = await Promise.all([
+        this.db.all("outbox"),
+        this.db.all("refused"),
+        this.db.get("meta", "session"),
+      ]);
+      this.pending = pending.sort((a, b) => a.id - b.id);
+      this.refused = refused;
+      this.session = session ?? null;
+      const { ids, entities } = this.rebase();
+      this.changed(ids, entities, "outbox");
+    });
+  }
+
+  /**
+   * A pull page the syncer has just stored: replace those records in memory and show them.
+   * @param {{changes: object[], reset: boolean}} page
+   */
+  applyPage({ changes, reset }) {
+    if (reset) {
+      this.server = new Map();
+      this.records = new Records();
+      this.overlaid = new Set();
+      this.rebase();
+      this.changed(null, null, "pull");
+      return;
+    }
+    const ids = new Set();
+    const entities = new Set();
+    for (const change of changes) {
+      this.server.set(change.id, change);
+      if (!this.overlaid.has(change.id)) this.records.set(change.id, change);
+      ids.add(change.id);
+      entities.add(change.entity);
+    }
+    if (this.pending.length || this.overlaid.size) {
+      const again = this.rebase();
+      for (const id of again.ids) ids.add(id);
+      for (const entity of again.entities) entities.add(entity);
+    }
+    this.changed(ids, entities, "pull");
+  }
+
+  /**
+   * Show the server copy again where pending mutations had changed it, then apply them all:
+   * the same as building the view anew, at the cost of the outbox, not of the store.
+   */
+  rebase() {
+    const ids = new Set(this.overlaid);
+    const entities = new Set();
+    for (const id of this.overlaid) {
+      const shown = this.records.get(id);
+      if (shown) entities.add(shown.entity);
+      const pulled = this.server.get(id);
+      if (pulled) this.records.set(id, pulled);
+      else this.records.delete(id);
+    }
+    this.overlaid = new Set();
+    for (const mutation of this.pending) this.overlay(mutation, ids, entities);
+    return { ids, entities };
+  }
+
+  /** Apply one mutation over what is shown, noting what it changed. */
+  overlay(mutation, ids, entities) {
+    for (const id of applyMutation(this.records, mutation)) {
+      this.overlaid.add(id);
+      ids.add(id);
+      entities.add(this.records.get(id).entity);
+    }
+  }
+
+  changed(ids, entities, source) {
+    this.dispatchEvent(new CustomEvent("change", { detail: { ids, entities, source } }));
   }
 
   /** The version of a record this client last pulled: the `base` of its writes. */
@@ -40,7 +146,9 @@ export class State extends EventTarget {
 
   /** Edits not yet acknowledged by the server. */
   get waiting() {
-    return this.pending.filter((m) => !m.acked).length;
+    let n = 0;
+    for (const m of this.pending) if (!m.acked) n += 1;
+    return n;
   }
 
   /**
@@ -67,10 +175,19 @@ export class State extends EventTarget {
       name: m.name,
       args: { entity: m.entity, id: m.id ?? crypto.randomUUID(), base: this.base(m.id), fields: m.fields },
     }));
-    await this.db.enqueueAll(edits);
-    this.pending = (await this.db.all("outbox")).sort((a, b) => a.id - b.id);
-    this.records = view(this.server, this.pending);
-    this.dispatchEvent(new Event("change"));
+    await this.serial(async () => {
+      const queued = await this.db.enqueueAll(edits);
+      const ids = new Set();
+      const entities = new Set();
+      for (const mutation of queued) {
+        // A keystroke folded into the last queued `set` replaces it; applying the folded one
+        // over what is shown gives what applying the outbox anew would.
+        if (this.pending.at(-1)?.id === mutation.id) this.pending[this.pending.length - 1] = mutation;
+        else this.pending.push(mutation);
+        this.overlay(mutation, ids, entities);
+      }
+      this.changed(ids, entities, "edit");
+    });
     this.syncer.soon();
   }
 

@@ -23,6 +23,8 @@ export class Syncer extends EventTarget {
     this.running = null;
     this.again = false;
     this.timer = null;
+    /** @type {{received: number, total: number|null}|null} the pull under way */
+    this.progress = null;
   }
 
   start() {
@@ -145,30 +147,52 @@ export class Syncer extends EventTarget {
     }
   }
 
+  /**
+   * Pull every page from the stored cursor. Each page is stored, then handed to listeners as a
+   * `page` event ({changes, reset}) to apply in memory; the next page is asked for while this
+   * one is being stored. `progress` counts the records of this pull ({received, total}; the
+   * total is known when the server sends it, on a pull from the start).
+   */
   async pull(session) {
     const client = await this.db.get("meta", "client");
-    let cursor = (await this.db.get("meta", "cursor")) ?? "";
-    for (;;) {
-      const page = await api(`/api/stores/${session.store_id}/pull`, {
+    const cursor = (await this.db.get("meta", "cursor")) ?? "";
+    const fetchPage = (from) => {
+      const request = api(`/api/stores/${session.store_id}/pull`, {
         method: "POST",
         token: session.token,
-        body: { client_id: client.client_id, cursor, limit: PAGE },
+        body: { client_id: client.client_id, cursor: from, limit: PAGE },
       });
-      if (page.reset) {
-        // The server cannot continue from our cursor: start over, keeping the outbox.
-        await this.db.savePull([], "", page.hlc, true);
-        cursor = "";
-        continue;
+      request.catch(() => {}); // awaited below, unless an earlier page failed first
+      return request;
+    };
+    this.progress = { received: 0, total: null };
+    let next = fetchPage(cursor);
+    try {
+      for (;;) {
+        const page = await next;
+        if (page.reset) {
+          // The server cannot continue from our cursor: start over, keeping the outbox.
+          await this.db.savePull([], "", page.hlc, true);
+          this.dispatchEvent(new CustomEvent("page", { detail: { changes: [], reset: true } }));
+          this.progress = { received: 0, total: null };
+          next = fetchPage("");
+          continue;
+        }
+        if (Number.isInteger(page.total)) this.progress.total = this.progress.received + page.total;
+        next = page.more ? fetchPage(page.cursor) : null;
+        await this.db.savePull(page.changes, page.cursor, page.hlc, false);
+        this.dispatchEvent(new CustomEvent("page", { detail: { changes: page.changes, reset: false } }));
+        this.progress.received += page.changes.length;
+        if (page.changes.length) this.dispatchEvent(new Event("status"));
+        if (!page.more) {
+          // Everything pushed before this pull is in the server copy now.
+          await this.db.dropAcknowledged();
+          this.dispatchEvent(new Event("change"));
+          return;
+        }
       }
-      await this.db.savePull(page.changes, page.cursor, page.hlc, false);
-      cursor = page.cursor;
-      if (!page.more) {
-        // Everything pushed before this pull is in the server copy now.
-        await this.db.dropAcknowledged();
-        this.dispatchEvent(new Event("change"));
-        return;
-      }
-      this.dispatchEvent(new Event("change"));
+    } finally {
+      this.progress = null;
     }
   }
 
@@ -177,7 +201,11 @@ export class Syncer extends EventTarget {
     if (this.status === "offline") {
       return waiting ? `Offline · ${plural(waiting, "change")} waiting` : "Offline";
     }
-    if (this.status === "syncing") return "Syncing…";
+    if (this.status === "syncing") {
+      const p = this.progress;
+      if (p?.total) return `Syncing… ${count(Math.min(p.received, p.total))} of ${count(p.total)}`;
+      return p?.received ? `Syncing… ${count(p.received)}` : "Syncing…";
+    }
     if (this.status === "error") return `Sync error: ${this.error}`;
     if (this.status === "signed-out") return "Signed out";
     if (waiting) return `${plural(waiting, "change")} waiting`;
@@ -188,5 +216,7 @@ export class Syncer extends EventTarget {
     return "Not synced yet";
   }
 }
+
+const count = (n) => n.toLocaleString("en-US");
 
 export const plural = (n, word) => `${n} ${word}${n === 1 ? "" : "s"}`;

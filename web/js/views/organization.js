@@ -1,7 +1,7 @@
 /** One organization: why and homework, who you know there, and the referral path. */
 
 import { field, h } from "../dom.js";
-import { live } from "../model.js";
+import { linked } from "../model.js";
 import { referralPaths } from "../paths.js";
 import { ORGANIZATION_STATUS } from "../schema.js";
 import { pathSvg } from "./pathsvg.js";
@@ -43,7 +43,7 @@ export function organizationView(state, id) {
       if (input.value !== value) input.value = value;
       bases[name] = state.base(id);
     }
-    const there = live(state.records, "person").filter((p) => p.fields.organization_id === id);
+    const there = linked(state.records, "person", "organization_id", id);
     const departments = new Map();
     for (const p of there) {
       const d = p.fields.department || "Department unknown";

@@ -1,7 +1,8 @@
 /** Organizations: status at a glance; add one in a step. */
 
 import { h } from "../dom.js";
-import { live } from "../model.js";
+import { linked, live } from "../model.js";
+import { byName, incrementalList } from "./list.js";
 
 const label = (v) => (v ? v.replaceAll("_", " ") : "no status");
 const ORDER = ["target", "engaged", "exploring", null, "not_a_fit", "archived"];
@@ -21,19 +22,24 @@ export function organizationsView(state, go) {
     await state.set("organization", id, { name: name.value.trim(), status: "exploring" });
     go(`/organizations/${id}`);
   });
-  function render() {
-    const people = live(state.records, "person");
-    const orgs = live(state.records, "organization").sort((a, b) =>
-      ORDER.indexOf(a.fields.status) - ORDER.indexOf(b.fields.status) ||
-      a.fields.name.localeCompare(b.fields.name));
-    list.replaceChildren(...orgs.map((o) => {
-      const there = people.filter((p) => p.fields.organization_id === o.id);
+  const rows = incrementalList({
+    el: list,
+    key: (o) => o.id,
+    row: (o) => {
+      const there = linked(state.records, "person", "organization_id", o.id);
       const boss = there.some((p) => p.fields.hiring_authority);
       return h("li", {}, h("a", { href: `/organizations/${o.id}`, "data-link": true, class: "row" },
         h("span", { class: "row-title" }, o.fields.name),
         h("span", { class: "row-sub" }, `${label(o.fields.status)} · ${there.length} known${boss ? " · supervisor identified" : ""}`)));
-    }));
-    if (orgs.length === 0) list.append(h("li", { class: "empty" }, "No organizations yet."));
+    },
+  });
+  /** @param {{entities: Set<string>|null}} [changes] what changed since the last render */
+  function render(changes) {
+    if (changes?.entities && !changes.entities.has("organization") && !changes.entities.has("person")) return;
+    const orgs = live(state.records, "organization").sort((a, b) =>
+      ORDER.indexOf(a.fields.status) - ORDER.indexOf(b.fields.status) || byName(a.fields.name, b.fields.name));
+    // A row shows who is known there: people changing redraw the rows, not just new ones.
+    rows.set(orgs, "No organizations yet.", { redraw: !changes?.entities || changes.entities.has("person") });
   }
   render();
   return { el: h("section", {}, h("h1", {}, "Organizations"), add, list), update: render };

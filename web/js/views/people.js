@@ -3,8 +3,19 @@
 import { h } from "../dom.js";
 import { live } from "../model.js";
 import { FOUND_VIA, STAGES } from "../schema.js";
+import { byName, incrementalList } from "./list.js";
 
 const label = (v) => v.replaceAll("_", " ");
+// One entry per person record and organization name: searched text and sort name computed once.
+const entries = new WeakMap();
+function entry(p, org) {
+  const hit = entries.get(p);
+  if (hit && hit.org === org) return hit;
+  const made = { p, org, name: p.fields.name ?? "",
+    text: `${p.fields.name} ${p.fields.title ?? ""} ${org}`.toLowerCase() };
+  entries.set(p, made);
+  return made;
+}
 
 /**
  * @param {import('../state.js').State} state
@@ -37,7 +48,7 @@ export function peopleView(state, go) {
   });
 
   function refillChoices() {
-    const orgs = live(state.records, "organization").sort((a, b) => a.fields.name.localeCompare(b.fields.name));
+    const orgs = live(state.records, "organization").sort((a, b) => byName(a.fields.name, b.fields.name));
     const keepOrg = org.value;
     org.replaceChildren(h("option", { value: "" }, "Any organization"), ...orgs.map((o) => h("option", { value: o.id }, o.fields.name)));
     org.value = keepOrg;
@@ -47,31 +58,50 @@ export function peopleView(state, go) {
     tag.value = keepTag;
   }
 
-  function render() {
-    refillChoices();
-    const query = search.value.trim().toLowerCase();
-    const orgs = new Map(live(state.records, "organization").map((o) => [o.id, o.fields.name]));
-    const people = live(state.records, "person")
-      .filter((p) => !stage.value || p.fields.stage === stage.value)
-      .filter((p) => !org.value || p.fields.organization_id === org.value)
-      .filter((p) => !tag.value || (p.fields.tags ?? []).includes(tag.value))
-      .filter((p) => !via.value || p.fields.found_via === via.value)
-      .map((p) => ({ p, org: orgs.get(p.fields.organization_id) ?? "" }))
-      .filter(({ p, org: o }) =>
-        !query || `${p.fields.name} ${p.fields.title ?? ""} ${o}`.toLowerCase().includes(query))
-      .sort((a, b) => (a.p.fields.name ?? "").localeCompare(b.p.fields.name ?? ""));
-    list.replaceChildren(...people.map(({ p, org: o }) =>
-      h("li", {}, h("a", { href: `/people/${p.id}`, "data-link": true, class: "row" },
-        h("span", { class: "row-title" }, p.fields.name, p.fields.hiring_authority ? " ★" : ""),
-        h("span", { class: "row-sub" },
-          [p.fields.title, o, p.fields.stage && label(p.fields.stage)].filter(Boolean).join(" · ") || " ")))));
-    if (people.length === 0) {
-      list.append(h("li", { class: "empty" }, query || stage.value || org.value || tag.value || via.value
-        ? "Nobody matches." : "Nobody yet: add the first person you want to talk to."));
-    }
+  const rows = incrementalList({
+    el: list,
+    key: (entry) => entry.p.id,
+    row: ({ p, org: o }) => h("li", {}, h("a", { href: `/people/${p.id}`, "data-link": true, class: "row" },
+      h("span", { class: "row-title" }, p.fields.name, p.fields.hiring_authority ? " ★" : ""),
+      h("span", { class: "row-sub" },
+        [p.fields.title, o, p.fields.stage && label(p.fields.stage)].filter(Boolean).join(" · ") || " "))),
+  });
+
+  // Everyone, sorted by name, each with the text a search looks in: kept until a person or
+  // an organization changes, so a keystroke only filters.
+  let everyone = null;
+  function sortedPeople() {
+    if (everyone) return everyone;
+    const orgs = new Map();
+    for (const o of live(state.records, "organization")) orgs.set(o.id, o.fields.name ?? "");
+    everyone = live(state.records, "person").map((p) => entry(p, orgs.get(p.fields.organization_id) ?? ""));
+    everyone.sort((a, b) => byName(a.name, b.name));
+    return everyone;
   }
-  search.addEventListener("input", render);
-  for (const control of [stage, org, tag, via]) control.addEventListener("change", render);
+
+  function filter(fromTop = false) {
+    const query = search.value.trim().toLowerCase();
+    const people = sortedPeople().filter(({ p, text }) =>
+      (!stage.value || p.fields.stage === stage.value) &&
+      (!org.value || p.fields.organization_id === org.value) &&
+      (!tag.value || (p.fields.tags ?? []).includes(tag.value)) &&
+      (!via.value || p.fields.found_via === via.value) &&
+      (!query || text.includes(query)));
+    rows.set(people, query || stage.value || org.value || tag.value || via.value
+      ? "Nobody matches." : "Nobody yet: add the first person you want to talk to.", { fromTop });
+  }
+
+  /** @param {{entities: Set<string>|null}} [changes] what changed since the last render */
+  function render(changes) {
+    const ours = !changes?.entities || changes.entities.has("person") || changes.entities.has("organization");
+    if (!ours) return;
+    everyone = null;
+    refillChoices();
+    filter();
+  }
+  const filterNow = () => filter(true);
+  search.addEventListener("input", filterNow);
+  for (const control of [stage, org, tag, via]) control.addEventListener("change", filterNow);
   render();
   const el = h("section", {}, h("h1", {}, "People"), add, search,
     h("div", { class: "filters" }, stage, org, tag, via), list);

@@ -2,7 +2,7 @@
 
 import { isoDate } from "../dates.js";
 import { field, h } from "../dom.js";
-import { live } from "../model.js";
+import { linked, live } from "../model.js";
 import { FOUND_VIA, STAGES } from "../schema.js";
 
 const label = (value) => value.replaceAll("_", " ");
@@ -85,14 +85,30 @@ export function personView(state, id, go) {
     return h("a", { href: `/people/${pid}`, "data-link": true }, p?.fields.name ?? "someone");
   };
 
-  function update() {
+  // What the last drawing showed: a change to none of it (nor to an organization, nor to a
+  // record referring to this person) leaves the page as it is.
+  let shown = new Set();
+  const relevant = (changes) => {
+    if (!changes?.ids) return true;
+    for (const changed of changes.ids) {
+      if (changed === id || shown.has(changed)) return true;
+      const r = state.records.get(changed);
+      if (r && (r.entity === "organization" || Object.values(r.fields).includes(id))) return true;
+    }
+    return false;
+  };
+
+  /** @param {{ids: Set<string>|null, entities: Set<string>|null}} [changes] */
+  function update(changes) {
     const current = record();
-    if (!current) return;
+    if (!current || !relevant(changes)) return;
     heading.textContent = current.fields.name;
-    const orgs = live(state.records, "organization").sort((a, b) => a.fields.name.localeCompare(b.fields.name));
-    if (inputs.organization_id.options.length !== orgs.length + 1) {
-      inputs.organization_id.replaceChildren(h("option", { value: "" }, "—"),
-        ...orgs.map((o) => h("option", { value: o.id }, o.fields.name)));
+    if (!changes?.entities || changes.entities.has("organization")) {
+      const orgs = live(state.records, "organization").sort((a, b) => a.fields.name.localeCompare(b.fields.name));
+      if (inputs.organization_id.options.length !== orgs.length + 1) {
+        inputs.organization_id.replaceChildren(h("option", { value: "" }, "—"),
+          ...orgs.map((o) => h("option", { value: o.id }, o.fields.name)));
+      }
     }
     for (const [name, input] of Object.entries(inputs)) {
       if (document.activeElement === input) continue; // never rewrite what is being typed
@@ -103,7 +119,7 @@ export function personView(state, id, go) {
     if (document.activeElement !== hiring) hiring.checked = current.fields.hiring_authority === true;
     if (document.activeElement !== tags) tags.value = (current.fields.tags ?? []).join(", ");
 
-    const talks = live(state.records, "conversation").filter((c) => c.fields.person_id === id)
+    const talks = linked(state.records, "conversation", "person_id", id)
       .sort((a, b) => (b.fields.at ?? "").localeCompare(a.fields.at ?? ""));
     timeline.replaceChildren(...talks.map((c) => h("li", { class: "card" },
       h("p", { class: "row-title" }, [when(c.fields.at), c.fields.kind, c.fields.place].filter(Boolean).join(" · ")),
@@ -115,15 +131,16 @@ export function personView(state, id, go) {
       ].filter(Boolean).join(" · ")))));
     if (talks.length === 0) timeline.append(h("li", { class: "empty" }, "No conversations yet."));
 
-    const refs = live(state.records, "referral");
-    given.replaceChildren(...refs.filter((r) => r.fields.from_person_id === id).map((r) =>
+    const gave = linked(state.records, "referral", "from_person_id", id);
+    const got = linked(state.records, "referral", "to_person_id", id);
+    given.replaceChildren(...gave.map((r) =>
       h("li", { class: "row" }, h("span", {}, personLink(r.fields.to_person_id), ` · ${label(r.fields.status ?? "suggested")}`))));
     if (!given.children.length) given.append(h("li", { class: "empty" }, "Nobody yet."));
-    received.replaceChildren(...refs.filter((r) => r.fields.to_person_id === id).map((r) =>
+    received.replaceChildren(...got.map((r) =>
       h("li", { class: "row" }, h("span", {}, personLink(r.fields.from_person_id), ` · ${label(r.fields.status ?? "suggested")}`))));
     if (!received.children.length) received.append(h("li", { class: "empty" }, "Nobody: you found them yourself."));
 
-    const fus = live(state.records, "followup").filter((f) => f.fields.person_id === id)
+    const fus = linked(state.records, "followup", "person_id", id)
       .sort((a, b) => Boolean(a.fields.done_at) - Boolean(b.fields.done_at) || a.fields.due.localeCompare(b.fields.due));
     const today = isoDate(new Date());
     followups.replaceChildren(...fus.map((f) => h("li", { class: "row" },
@@ -133,6 +150,8 @@ export function personView(state, id, go) {
       f.fields.done_at ? null : h("button", { type: "button", class: "small",
         onclick: () => state.set("followup", f.id, { done_at: new Date().toISOString() }) }, "Done"))));
     if (fus.length === 0) followups.append(h("li", { class: "empty" }, "None."));
+    shown = new Set([...talks, ...gave, ...got, ...fus].map((r) => r.id));
+    for (const r of [...gave, ...got]) shown.add(r.fields.from_person_id).add(r.fields.to_person_id);
   }
   update();
   const el = h("section", {},

@@ -85,7 +85,7 @@ export function settingsView(state, app) {
           h("button", { type: "button", onclick: () => navigator.clipboard?.writeText(data) }, "Copy"),
           h("button", { type: "button", onclick: async () => {
             await state.db.dismissRefused(entry.key);
-            await state.load();
+            await state.refresh();
           } }, "Dismiss")));
     }));
   }

@@ -1,0 +1,137 @@
+"""A first sync of a few thousand records applies page by page, in a phone's Chromium.
+
+The store is loaded through the push API; the phone signs in and pulls it. The test holds the
+pull after two pages: by then those records must already be searchable, the indicator must
+say how far the sync got ("Syncing… 2,000 of 4,500"), and the people list must draw a batch,
+not thousands of rows. Released, the sync finishes and the records of the last page show.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+import uuid
+
+import pytest
+from playwright.sync_api import Route, expect
+
+from tests.browser import (
+    SYNC_TIMEOUT_MS,
+    LiveServer,
+    User,
+    nav,
+    screenshot,
+    status,
+    wait_synced,
+)
+
+pytestmark = pytest.mark.browser
+
+PEOPLE = 3500
+CONVERSATIONS = 1000
+
+
+def seed(server: LiveServer, user: User) -> None:
+    """People (the first called Nadia Quill, the last Zed Lastpage), then conversations."""
+    client = f"seed-{uuid.uuid4().hex[:8]}"
+    ms = time.time_ns() // 1_000_000
+    ids = [str(uuid.uuid4()) for _ in range(PEOPLE)]
+    names = ["Nadia Quill"] + [f"Person {i:04d}" for i in range(1, PEOPLE - 1)] + ["Zed Lastpage"]
+    mutations = [
+        ("person", pid, {"name": name, "stage": "identified"})
+        for pid, name in zip(ids, names, strict=True)
+    ]
+    mutations += [
+        (
+            "conversation",
+            str(uuid.uuid4()),
+            {
+                "person_id": ids[i % 50],
+                "kind": "call",
+                "at": "2026-01-10T12:00:00Z",
+                "notes": "x" * 200,
+                "thanked_at": "2026-01-10",
+                "asked_for_referrals": True,
+            },
+        )
+        for i in range(CONVERSATIONS)
+    ]
+    batch = []
+    for n, (entity, rid, fields) in enumerate(mutations, start=1):
+        batch.append(
+            {
+                "id": n,
+                "hlc": f"{ms:013d}-{n % 0xFFFF:04x}-{client}",
+                "name": "set",
+                "args": {"entity": entity, "id": rid, "base": 0, "fields": fields},
+            }
+        )
+        if len(batch) == 500 or n == len(mutations):
+            answer = server.api(
+                f"/api/stores/{user.store_id}/push",
+                {"client_id": client, "mutations": batch},
+                user.token,
+            )
+            assert {r["status"] for r in answer["results"]} == {"applied"}
+            batch = []
+
+
+def test_a_first_sync_applies_page_by_page_and_stays_usable(server, user, phone):
+    seed(server, user)
+    total = PEOPLE + CONVERSATIONS
+    held: list[Route] = []
+    passed = 0
+    released = False
+
+    def gate(route: Route) -> None:
+        nonlocal passed
+        if passed < 2 or released:
+            passed += 1
+            route.continue_()
+        else:
+            held.append(route)
+
+    page = phone.new_page()
+    page.route(re.compile(r"/api/stores/[^/]+/pull$"), gate)
+    page.goto(server.url + "/")
+    page.get_by_label("Email").fill(user.email)
+    page.get_by_label("Password").fill(user.password)
+    page.get_by_role("button", name="Sign in").click()
+    expect(nav(page)).to_be_visible(timeout=SYNC_TIMEOUT_MS)
+
+    # Two pages in, the third held: the indicator says how far, the bar shows it.
+    expect(status(page)).to_have_text(f"Syncing… 2,000 of {total:,}", timeout=SYNC_TIMEOUT_MS)
+    bar = page.locator("#sync-progress")
+    expect(bar).to_be_visible()
+    assert page.evaluate(
+        "[document.getElementById('sync-progress').value, "
+        "document.getElementById('sync-progress').max]"
+    ) == [2000, total]
+    screenshot(page, "5-first-sync-progress", full_page=False)
+
+    # What arrived is searchable while the sync is still under way.
+    nav(page).get_by_role("link", name="People").click()
+    search = page.get_by_label("Search people")
+    search.press_sequentially("quill")
+    expect(page.get_by_role("link", name=re.compile("Nadia Quill"))).to_be_visible()
+    expect(status(page)).to_have_text(re.compile(r"^Syncing… 2,000 of"))
+    assert held, "the third page was never asked for"
+
+    # The list draws a batch of the 2,000 people, and more on demand.
+    search.fill("")
+    rows = page.get_by_role("list", name="People").locator("a.row")
+    expect(rows).to_have_count(50)
+    page.get_by_role("button", name=re.compile(r"^Show more")).click()
+    expect(rows).to_have_count(100)
+
+    # Released, the sync finishes: the bar goes, the last page's people are there.
+    released = True
+    while held:
+        held.pop(0).continue_()
+    wait_synced(page)
+    expect(bar).to_be_hidden()
+    expect(rows).to_have_count(100)  # pages arriving keep what was drawn; the rest waits
+    search.fill("lastpage")
+    expect(page.get_by_role("link", name=re.compile("Zed Lastpage"))).to_be_visible()
+    expect(rows).to_have_count(1)
+    screenshot(page, "5-first-sync-done", full_page=False)
