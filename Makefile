@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DATABASE ?= var/grapevine.db
 
-.PHONY: install run test lint format bench lighthouse clean
+.PHONY: install run test lint format bench bench-import lighthouse clean
 
 install: $(STAMP)
 
@@ -32,6 +32,9 @@ test: install lint
 
 bench: install
 	$(BIN)/python -m bench
+
+bench-import: install
+	$(BIN)/python -m bench.imports --rows 10000
 
 lighthouse: install
 	$(BIN)/python tools/lighthouse.py

@@ -84,7 +84,22 @@ def build_parser() -> argparse.ArgumentParser:
     store_list.add_argument("--email", required=True)
     _database_arg(store_list)
     _json_arg(store_list)
+    _exchange_parsers(commands)
     return parser
+
+
+def _exchange_parsers(commands: Any) -> None:
+    """import, export and restore (server/importers.py, server/exporters.py)."""
+    from server.importers import FORMATS
+
+    imp = commands.add_parser("import", help="bring people in from LinkedIn, vCard or CSV")
+    imp.add_argument("format", choices=FORMATS, metavar="FORMAT", help=" | ".join(FORMATS))
+    imp.add_argument("file", metavar="FILE")
+    imp.add_argument("--email", required=True, help="whose store")
+    imp.add_argument("--store", help="store id (default: the user's own store)")
+    imp.add_argument("--dry-run", action="store_true", help="say what would change; write nothing")
+    _database_arg(imp)
+    _json_arg(imp)
 
 
 def _run(url: str | None, work: Callable[[Any], Awaitable[dict[str, Any]]]) -> dict[str, Any]:
@@ -176,6 +191,56 @@ def cmd_store_list(args: argparse.Namespace) -> None:
     _print(args, r, "\n".join(f"{s['id']}  {s['role']:<6}  {s['name']}" for s in r["stores"]))
 
 
+async def _writable_store(conn: Any, email: str, store_id: str | None) -> tuple[str, str]:
+    """(user_id, store_id): the named store if the user may write to it, else their own."""
+    user_id = await _user_id(conn, email)
+    stores = await accounts.stores_of(conn, user_id)
+    if store_id is None:
+        owned = [s for s in stores if s["role"] == "owner"]
+        if not owned:
+            raise accounts.AccountError(f"{email} owns no store: name one with --store", 404)
+        return user_id, owned[0]["id"]
+    role = next((s["role"] for s in stores if s["id"] == store_id), None)
+    if role is None:
+        raise accounts.AccountError(f"{email} is not a member of store {store_id}", 404)
+    if role == "viewer":
+        raise accounts.AccountError(f"{email} can only read store {store_id}", 403)
+    return user_id, store_id
+
+
+def cmd_import(args: argparse.Namespace) -> None:
+    from pathlib import Path
+
+    from server import importers
+
+    data = Path(args.file).read_bytes()
+
+    async def go() -> dict[str, Any]:
+        engine = create_engine(args.database)
+        try:
+            await migrate(engine)
+            async with engine.connect() as conn:
+                user_id, store_id = await _writable_store(conn, args.email, args.store)
+            summary = await importers.import_file(
+                engine, store_id, user_id, args.format, data, dry_run=args.dry_run
+            )
+            return {"store_id": store_id, "dry_run": args.dry_run, **summary}
+        finally:
+            await engine.dispose()
+
+    r = asyncio.run(go())
+    people, orgs = r["people"], r["organizations"]
+    lines = [
+        f"{'would import' if args.dry_run else 'imported'} into store {r['store_id']}:",
+        f"people: {people['created']} created, {people['updated']} updated, "
+        f"{people['skipped']} unchanged",
+        f"organizations: {orgs['created']} created, {orgs['matched']} matched",
+    ]
+    lines += [f"refused {x['row']}: {x['reason']}" for x in r["refused"]]
+    lines += [f"rejected {x['mutation']} {x['id']}: {x['error']}" for x in r.get("rejected", [])]
+    _print(args, r, "\n".join(lines))
+
+
 def cmd_migrate(args: argparse.Namespace) -> None:
     async def go() -> None:
         engine = create_engine(args.database)
@@ -239,6 +304,7 @@ COMMANDS: dict[tuple[str, str | None], Callable[[argparse.Namespace], None]] = {
     ("store", "add"): cmd_store_add,
     ("store", "share"): cmd_store_share,
     ("store", "list"): cmd_store_list,
+    ("import", None): cmd_import,
 }
 
 
@@ -249,7 +315,7 @@ def main(argv: list[str] | None = None) -> int:
     except accounts.AccountError as exc:
         print(f"grapevine: {exc}", file=sys.stderr)
         return 1
-    except ValueError as exc:
+    except (ValueError, OSError) as exc:
         print(f"grapevine: {exc}", file=sys.stderr)
         return 2
     return 0
