@@ -101,6 +101,22 @@ def _exchange_parsers(commands: Any) -> None:
     _database_arg(imp)
     _json_arg(imp)
 
+    from server.exporters import CSV_TABLES
+
+    exp = commands.add_parser("export", help="a store as CSV, vCard 4.0 or a JSON backup")
+    exp.add_argument("format", choices=("csv", "vcard", "json"), metavar="FORMAT")
+    exp.add_argument("--email", required=True, help="whose store")
+    exp.add_argument("--store", help="store id (default: the user's own store)")
+    exp.add_argument("--table", choices=CSV_TABLES, default="people", help="for csv")
+    exp.add_argument("--output", metavar="FILE", help="write here instead of stdout")
+    _database_arg(exp)
+
+    res = commands.add_parser("restore", help="load a JSON backup into a new store")
+    res.add_argument("file", metavar="FILE")
+    res.add_argument("--email", required=True, help="who will own the new store")
+    _database_arg(res)
+    _json_arg(res)
+
 
 def _run(url: str | None, work: Callable[[Any], Awaitable[dict[str, Any]]]) -> dict[str, Any]:
     """Migrate, then run `work` in one write transaction."""
@@ -191,7 +207,9 @@ def cmd_store_list(args: argparse.Namespace) -> None:
     _print(args, r, "\n".join(f"{s['id']}  {s['role']:<6}  {s['name']}" for s in r["stores"]))
 
 
-async def _writable_store(conn: Any, email: str, store_id: str | None) -> tuple[str, str]:
+async def _writable_store(
+    conn: Any, email: str, store_id: str | None, *, read_only: bool = False
+) -> tuple[str, str]:
     """(user_id, store_id): the named store if the user may write to it, else their own."""
     user_id = await _user_id(conn, email)
     stores = await accounts.stores_of(conn, user_id)
@@ -203,7 +221,7 @@ async def _writable_store(conn: Any, email: str, store_id: str | None) -> tuple[
     role = next((s["role"] for s in stores if s["id"] == store_id), None)
     if role is None:
         raise accounts.AccountError(f"{email} is not a member of store {store_id}", 404)
-    if role == "viewer":
+    if role == "viewer" and not read_only:
         raise accounts.AccountError(f"{email} can only read store {store_id}", 403)
     return user_id, store_id
 
@@ -239,6 +257,52 @@ def cmd_import(args: argparse.Namespace) -> None:
     lines += [f"refused {x['row']}: {x['reason']}" for x in r["refused"]]
     lines += [f"rejected {x['mutation']} {x['id']}: {x['error']}" for x in r.get("rejected", [])]
     _print(args, r, "\n".join(lines))
+
+
+def cmd_export(args: argparse.Namespace) -> None:
+    from pathlib import Path
+
+    from server import exporters
+
+    async def go() -> bytes:
+        engine = create_engine(args.database)
+        try:
+            await migrate(engine)
+            async with engine.connect() as conn:
+                _, store_id = await _writable_store(conn, args.email, args.store, read_only=True)
+                return await exporters.export(conn, store_id, args.format, args.table)
+        finally:
+            await engine.dispose()
+
+    data = asyncio.run(go())
+    if args.output:
+        Path(args.output).write_bytes(data)
+    else:
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+
+
+def cmd_restore(args: argparse.Namespace) -> None:
+    from pathlib import Path
+
+    from server import exporters
+
+    data = Path(args.file).read_bytes()
+
+    async def go() -> dict[str, Any]:
+        engine = create_engine(args.database)
+        try:
+            await migrate(engine)
+            async with engine.connect() as conn:
+                user_id = await _user_id(conn, args.email)
+            return await exporters.restore(engine, user_id, data)
+        finally:
+            await engine.dispose()
+
+    r = asyncio.run(go())
+    _print(
+        args, r, f"restored {r['records']} records into a new store {r['store_id']} ({r['name']})"
+    )
 
 
 def cmd_migrate(args: argparse.Namespace) -> None:
@@ -305,6 +369,8 @@ COMMANDS: dict[tuple[str, str | None], Callable[[argparse.Namespace], None]] = {
     ("store", "share"): cmd_store_share,
     ("store", "list"): cmd_store_list,
     ("import", None): cmd_import,
+    ("export", None): cmd_export,
+    ("restore", None): cmd_restore,
 }
 
 
