@@ -69,6 +69,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             AuthController,
             StoreController,
             *_sync_routes(),
+            *_exchange_routes(),
             serve_root,
             serve_web,
         ],
@@ -117,6 +118,12 @@ def _sync_routes() -> list:
     except ImportError:
         return []
     return [SyncController]
+
+
+def _exchange_routes() -> list:
+    from server.exchange import ROUTES
+
+    return ROUTES
 
 
 app_factory = create_app

@@ -37,6 +37,9 @@ _TABLE_ENTITY = {
     "referrals": "referral",
 }
 SET_SEPARATOR = "; "
+CSV_LEFT_OUT = (
+    "not_duplicates",
+)  # record ids that mean nothing in a spreadsheet (backup has them)
 RESTORE_PREFIX = "restore-"
 _decode = msgspec.json.Decoder().decode
 _encode = msgspec.json.Encoder().encode
@@ -242,6 +245,8 @@ def csv_columns(table: str) -> list[str]:
     entity = sync.ENTITIES[_TABLE_ENTITY[table]]
     columns = ["id"]
     for name, spec in entity.fields.items():
+        if name in CSV_LEFT_OUT:
+            continue
         if spec.type == "ref" and spec.ref in ("person", "organization"):
             columns.append(name.removesuffix("_id"))
         columns.append(name)

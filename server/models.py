@@ -87,6 +87,15 @@ class PairingCode(Base):
     used_ms: Mapped[int | None] = mapped_column(BigInteger)
 
 
+class CalendarFeed(Base):
+    """A user's secret calendar feed URL: only the hash of its token is kept."""
+
+    __tablename__ = "calendar_feeds"
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_ms: Mapped[int] = mapped_column(BigInteger)
+
+
 class LoginFailure(Base):
     """Consecutive failed logins per email, to slow down password guessing."""
 

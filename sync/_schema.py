@@ -112,6 +112,8 @@ ENTITIES: dict[str, Entity] = {
             Field("strength", "int", minimum=0, maximum=5),
             Field("tags", "set"),
             Field("notes", "text"),
+            # Ids of people the user said are not this person (dismissed duplicate pairs).
+            Field("not_duplicates", "set"),
         ),
         _entity(
             "conversation",

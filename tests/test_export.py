@@ -5,9 +5,11 @@ from __future__ import annotations
 import csv
 import io
 import json
+import shutil
 from pathlib import Path
 from typing import Any
 
+import anyio
 import pytest
 import vobject
 from sqlalchemy import func, select
@@ -15,10 +17,12 @@ from sqlalchemy import func, select
 from server import exporters
 from server.demo import load_seed
 from server.models import Store
-from tests.conftest import make_account
+from tests.conftest import make_account, unavailable
 from tests.synckit import Device
 from tests.test_cli import run, run_json
 from tests.test_import import GOOGLE, LINKEDIN, SEEDS, VCARD, Imports
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 async def _store(engine) -> Imports:
@@ -250,3 +254,41 @@ def test_cli_errors_are_clear_and_change_nothing(tmp_path: Path):
     assert len(stores["stores"]) == 1
     people = run("export", "csv", "--email", "ana@example.com", database=database)
     assert people.stdout.count("\n") == 1  # the header only
+
+
+async def test_the_web_apps_offline_backup_is_byte_identical_to_the_servers(target, tmp_path):
+    """web/js/exchange.js builds the backup from the records a device pulled: same bytes."""
+    node = shutil.which("node")
+    if node is None:
+        unavailable("node is not installed")
+    await load_seed(target.engine, target.store_id, target.user_id)
+    await target.run("vcard", VCARD)
+    await target.run("csv", "Name,Email,Organization\nDana Ortiz,dana.o@mail.example,Acme\n")
+    ids = [rid for rid, p in (await target.live("person")).items() if p["name"] == "Dana Ortiz"]
+    phone = Device("c-phone")
+    await target.apply(phone, phone.merge("person", ids[1], ids[0]))  # leaves a tombstone
+    pulled = [
+        {
+            "entity": c.entity,
+            "id": c.id,
+            "version": c.version,
+            "deleted": c.deleted,
+            "fields": json.loads(bytes(c.fields)),
+        }
+        for c in await target.pull_all("c-web")
+    ]
+    async with target.engine.connect() as conn:
+        store = await conn.execute(select(Store.name).where(Store.id == target.store_id))
+        name = store.scalar_one()
+    pulled_file = tmp_path / "pulled.json"
+    pulled_file.write_text(json.dumps(pulled))
+    store_json = json.dumps({"id": target.store_id, "name": name})
+    script = (
+        "import fs from 'node:fs';"
+        "import { backupText } from './web/js/exchange.js';"
+        f"const rows = JSON.parse(fs.readFileSync({json.dumps(str(pulled_file))}));"
+        "const records = new Map(rows.map((r) => [r.id, r]));"
+        f"process.stdout.write(backupText(records, {store_json}));"
+    )
+    result = await anyio.run_process([node, "--input-type=module", "-e", script], cwd=ROOT)
+    assert result.stdout == await _export(target, "json")

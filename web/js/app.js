@@ -8,6 +8,7 @@ import { State } from "./state.js";
 import { Syncer } from "./sync.js";
 import { captureView } from "./views/capture.js";
 import { conflictsView } from "./views/conflicts.js";
+import { duplicatesView } from "./views/duplicates.js";
 import { organizationView } from "./views/organization.js";
 import { organizationsView } from "./views/organizations.js";
 import { peopleView } from "./views/people.js";
@@ -85,6 +86,8 @@ function route() {
     view = organizationsView(state, go);
   } else if (path === "/capture" || path.startsWith("/capture/")) {
     view = captureView(state, go, { personId: path.split("/")[2] });
+  } else if (path === "/duplicates") {
+    view = duplicatesView(state);
   } else if (path === "/conflicts") {
     view = conflictsView(state);
   } else if (path === "/settings") {

@@ -45,6 +45,7 @@ export const ENTITIES = {
     strength: f("int", { minimum: 0, maximum: 5 }),
     tags: f("set"),
     notes: f("text"),
+    not_duplicates: f("set"),
   },
   conversation: {
     person_id: ref("person", true),

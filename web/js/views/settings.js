@@ -3,6 +3,7 @@
 import { api } from "../api.js";
 import { h } from "../dom.js";
 import { plural } from "../sync.js";
+import { calendarCard, duplicatesCard, exportCard, importCard, restoreCard } from "./exchange.js";
 
 /**
  * @param {import('../state.js').State} state
@@ -117,6 +118,11 @@ export function settingsView(state, app) {
       h("p", {}, `Store: ${session.store_name} (${session.role})`),
       session.role === "viewer" ? h("p", { class: "hint" }, "You can read this store; its owner decides who can change it.") : null,
       h("h3", {}, "Stores you belong to"), stores),
+    session.role === "viewer" ? null : importCard(state),
+    exportCard(state),
+    restoreCard(state, app),
+    calendarCard(state),
+    duplicatesCard(),
     h("section", { class: "card", "aria-labelledby": "stor" },
       h("h2", { id: "stor" }, "Storage on this device"), storageNote),
     h("section", { class: "card", "aria-labelledby": "refused-title" },
