@@ -103,7 +103,7 @@ async def test_import_refuses_a_bad_file_a_viewer_and_a_stranger(client, engine,
 # ----- restore ----------------------------------------------------------------------------
 
 
-async def test_restore_over_http_makes_a_new_store_of_the_caller(client, account):
+async def test_restore_over_http_makes_a_new_store_of_the_caller(client, engine, account):
     org, person = _uid(), _uid()
     await _push(
         client,
@@ -121,7 +121,7 @@ async def test_restore_over_http_makes_a_new_store_of_the_caller(client, account
     )
     from server import exporters
 
-    async with client.app.state.engine.connect() as conn:
+    async with engine.connect() as conn:
         backup = await exporters.backup(conn, account.store_id)
     r = await client.post("/api/restore", content=backup, headers=account.auth)
     assert r.status_code == 201, r.text
@@ -146,8 +146,14 @@ async def test_restore_over_http_makes_a_new_store_of_the_caller(client, account
 
 
 def _events(body: bytes) -> dict[str, icalendar.Event]:
+    """The feed's events by UID, after the RFC 5545 checks a strict reader makes."""
+    assert body.endswith(b"\r\n") and b"\n" not in body.replace(b"\r\n", b"")
+    assert all(len(line) <= 75 for line in body.split(b"\r\n"))  # folded lines, in octets
     cal = icalendar.Calendar.from_ical(body)
     assert cal["version"] == "2.0" and cal["prodid"]
+    for event in cal.walk("VEVENT"):
+        assert {"UID", "DTSTAMP", "DTSTART", "SUMMARY", "SEQUENCE", "STATUS"} <= set(event)
+        assert not event.errors, event.errors
     return {str(e["uid"]): e for e in cal.walk("VEVENT")}
 
 
@@ -168,7 +174,7 @@ async def test_the_calendar_feed_carries_conversations_and_follow_ups(client, ac
                     "person_id": person,
                     "kind": "lunch",
                     "at": at,
-                    "place": "Café Lumen, 5th & Pine",
+                    "place": "Café Lumen, 5th & Pine, upstairs in the reading room by the windows",
                     "duration_min": 60,
                 },
             },
@@ -203,7 +209,7 @@ async def test_the_calendar_feed_carries_conversations_and_follow_ups(client, ac
     events = _events(feed.content)
     lunch = events[f"{conversation}.{account.store_id}@grapevine"]
     assert str(lunch["summary"]) == "Lunch with Dana Ortiz"
-    assert str(lunch["location"]) == "Café Lumen, 5th & Pine"
+    assert str(lunch["location"]).startswith("Café Lumen, 5th & Pine, upstairs")
     assert lunch.decoded("dtstart") == dt.datetime(2026, 12, 3, 12, 30, tzinfo=dt.UTC)
     assert lunch.decoded("dtend") - lunch.decoded("dtstart") == dt.timedelta(hours=1)
     assert str(lunch["status"]) == "CONFIRMED"
