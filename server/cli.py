@@ -114,6 +114,7 @@ def _exchange_parsers(commands: Any) -> None:
     res = commands.add_parser("restore", help="load a JSON backup into a new store")
     res.add_argument("file", metavar="FILE")
     res.add_argument("--email", required=True, help="who will own the new store")
+    res.add_argument("--name", help="the new store's name (default: as in the backup)")
     _database_arg(res)
     _json_arg(res)
 
@@ -295,7 +296,7 @@ def cmd_restore(args: argparse.Namespace) -> None:
             await migrate(engine)
             async with engine.connect() as conn:
                 user_id = await _user_id(conn, args.email)
-            return await exporters.restore(engine, user_id, data)
+            return await exporters.restore(engine, user_id, data, args.name)
         finally:
             await engine.dispose()
 

@@ -126,10 +126,13 @@ class ExchangeController(Controller):
     tags = ["export"]
 
     @post("/restore", status_code=201, request_max_body_size=_MAX_IMPORT_BODY)
-    async def restore(self, body: RawBody, caller: CallerDep, engine: EngineDep) -> StoreInfo:
-        """Load a JSON backup (docs/backup.md) into a new store owned by the caller."""
+    async def restore(
+        self, body: RawBody, caller: CallerDep, engine: EngineDep, name: str | None = None
+    ) -> StoreInfo:
+        """Load a JSON backup (docs/backup.md) into a new store owned by the caller, named
+        `name` (a query parameter) or as in the backup."""
         try:
-            result = await exporters.restore(engine, caller.user_id, body)
+            result = await exporters.restore(engine, caller.user_id, body, name)
         except exporters.BackupError as exc:
             raise HTTPException(status_code=400, detail=str(exc)) from None
         return StoreInfo(id=result["store_id"], name=result["name"], role="owner")

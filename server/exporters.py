@@ -154,15 +154,18 @@ def read_backup(data: bytes | str) -> dict[str, Any]:
 _ID_CHECK = sync.Entity("id", {"ref": sync.Field("ref", "ref")})
 
 
-async def restore(engine: AsyncEngine, user_id: str, data: bytes | str) -> dict[str, Any]:
+async def restore(
+    engine: AsyncEngine, user_id: str, data: bytes | str, name: str | None = None
+) -> dict[str, Any]:
     """Load a backup into a new store owned by the user; returns {store_id, name, records}.
 
+    The store is named as in the backup unless `name` says otherwise.
     Records keep their ids (they are unique within a store); the store's id is new. Every
     record goes through the sync engine as a `set` from a server-side client, all in one
     transaction: if anything is refused, nothing is kept.
     """
     document = read_backup(data)
-    name = document["store"]["name"]
+    name = (name or "").strip() or document["store"]["name"]
     records = document["records"]
     count = 0
     async with write_transaction(engine) as conn:

@@ -123,9 +123,12 @@ async def test_restore_over_http_makes_a_new_store_of_the_caller(client, engine,
 
     async with engine.connect() as conn:
         backup = await exporters.backup(conn, account.store_id)
-    r = await client.post("/api/restore", content=backup, headers=account.auth)
+    r = await client.post(
+        "/api/restore", params={"name": "Copy"}, content=backup, headers=account.auth
+    )
     assert r.status_code == 201, r.text
     store = r.json()
+    assert store["name"] == "Copy"
     assert store["role"] == "owner" and store["id"] != account.store_id
     stores = (await client.get("/api/stores", headers=account.auth)).json()
     assert store["id"] in [s["id"] for s in stores]

@@ -4,12 +4,14 @@ offline, the result on the desktop; export from the device's copy with no connec
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from playwright.sync_api import expect
 
 from tests.browser import (
     add_person,
+    cli,
     go_offline,
     go_online,
     nav,
@@ -111,3 +113,51 @@ def test_export_works_offline_from_the_devices_copy(server, user, phone):
     with page.expect_download() as caught:
         page.get_by_role("button", name="People (CSV)").click()
     assert "José Núñez-García" in caught.value.path().read_text()
+
+
+def test_desktop_dismisses_a_pair_restores_a_backup_and_manages_the_calendar_link(
+    server, user, desktop, tmp_path
+):
+    people = tmp_path / "people.csv"
+    people.write_text("Name,Organization,Email\nKim Park,Globex,kim@globex.example\nKim Park,,\n")
+    cli("import", "csv", str(people), "--email", user.email, database=server.database)
+    page = desktop.new_page()
+    page.on("dialog", lambda dialog: dialog.accept())
+    sign_in(page, server, user)
+    open_people(page)
+    page.get_by_role("link", name="Possible duplicates").click()
+    card = page.get_by_role("article", name="Possible duplicate: Kim Park and Kim Park")
+    card.get_by_role("button", name="Not the same person").click()
+    expect(page.get_by_text("No possible duplicates.")).to_be_visible()
+    wait_synced(page)
+    page.reload()  # from the server's copy now: the dismissal was stored and synced
+    expect(page.get_by_text("No possible duplicates.")).to_be_visible()
+    kims = [r for r in server.records(user).values() if r["fields"].get("name") == "Kim Park"]
+    assert sorted(len(k["fields"]["not_duplicates"]) for k in kims) == [1, 1]
+
+    # A backup downloaded from this copy becomes a new store, which opens with the people.
+    _settings(page)
+    with page.expect_download() as caught:
+        page.get_by_role("button", name="JSON backup").click()
+    backup = tmp_path / "backup.json"
+    caught.value.save_as(backup)
+    page.locator("#restore-file").set_input_files(str(backup))
+    expect(page.locator("#restore-done")).to_contain_text("(restored ")
+    page.get_by_role("button", name="Open it").click()
+    wait_synced(page)
+    open_people(page)
+    expect(page.get_by_role("list", name="People").get_by_role("link")).to_have_count(2)
+    _settings(page)
+    expect(
+        page.get_by_text(re.compile(r"Store: .*\(restored \d{4}-\d\d-\d\d\) \(owner\)"))
+    ).to_be_visible()
+
+    # The calendar link: made, readable by a calendar app, revoked.
+    page.get_by_role("button", name="Make a calendar link").click()
+    url = page.locator("#calendar-url").input_value()
+    assert url.startswith(server.url + "/calendar/cal_") and url.endswith(".ics")
+    feed = page.request.get(url)
+    assert feed.status == 200 and feed.text().startswith("BEGIN:VCALENDAR")
+    page.get_by_role("button", name="Revoke").click()
+    expect(page.get_by_role("button", name="Make a calendar link")).to_be_visible()
+    assert page.request.get(url).status == 404

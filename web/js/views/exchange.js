@@ -162,16 +162,24 @@ export function restoreCard(state, app) {
     if (!chosen) return;
     out.replaceChildren(h("p", {}, "Restoring…"));
     try {
-      const response = await fetch("/api/restore", {
+      const text = await chosen.text();
+      let backupName = "Restored store";
+      try {
+        backupName = JSON.parse(text)?.store?.name || backupName;
+      } catch {
+        // not JSON: the server says what is wrong with it
+      }
+      const name = `${backupName.slice(0, 150)} (restored ${new Date().toISOString().slice(0, 10)})`;
+      const response = await fetch(`/api/restore?name=${encodeURIComponent(name)}`, {
         method: "POST",
         headers: { "Content-Type": "application/json", Authorization: `Bearer ${state.session.token}` },
-        body: await chosen.text(),
+        body: text,
         cache: "no-store",
       });
-      const text = await response.text();
-      const data = text ? JSON.parse(text) : null;
+      const answer = await response.text();
+      const data = answer ? JSON.parse(answer) : null;
       if (!response.ok) throw new ApiError(response.status, data);
-      out.replaceChildren(h("p", {}, `Restored into a new store, “${data.name}”.`),
+      out.replaceChildren(h("p", { id: "restore-done" }, `Restored into a new store, “${data.name}”.`),
         h("button", { type: "button", class: "primary", onclick: () => app.switchStore(data) }, "Open it"));
     } catch (error) {
       out.replaceChildren(h("p", { class: "form-error" }, `Not restored: ${error.message}`));

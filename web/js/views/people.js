@@ -104,6 +104,8 @@ export function peopleView(state, go) {
   for (const control of [stage, org, tag, via]) control.addEventListener("change", filterNow);
   render();
   const el = h("section", {}, h("h1", {}, "People"), add, search,
-    h("div", { class: "filters" }, stage, org, tag, via), list);
+    h("div", { class: "filters" }, stage, org, tag, via,
+      h("a", { href: "/duplicates", "data-link": true, class: "duplicates-link" }, "Possible duplicates")),
+    list);
   return { el, update: render };
 }
