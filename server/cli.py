@@ -11,7 +11,7 @@ import sys
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from server import accounts
+from server import accounts, remote
 from server.database import create_engine, migrate, normalize_url, write_transaction
 
 
@@ -85,6 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
     _database_arg(store_list)
     _json_arg(store_list)
     _exchange_parsers(commands)
+    remote.add_parser(commands)
     return parser
 
 
@@ -377,6 +378,9 @@ COMMANDS: dict[tuple[str, str | None], Callable[[argparse.Namespace], None]] = {
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    key = (args.command, getattr(args, "action", None))
+    if key in remote.COMMANDS:
+        return remote.run(remote.COMMANDS[key], args)
     try:
         COMMANDS[(args.command, getattr(args, "action", None))](args)
     except accounts.AccountError as exc:

@@ -2,8 +2,21 @@
 
 `push` applies a batch of mutations through a storage `Backend`; the wire types, the clock and
 the domain schema are re-exported here for the server, the tests and other clients.
+`SyncClient` is a client of the protocol (httpx) over a local `Replica` (SQLite), with the web
+client's rebase (`view`), quick capture (`plan_capture`) and a Markdown `Vault`.
 """
 
+from sync._capture import Capture, plan_capture
+from sync._client import (
+    PullReport,
+    PushReport,
+    SignedOut,
+    SyncClient,
+    SyncError,
+    SyncReport,
+    Unreachable,
+    normalize_server,
+)
 from sync._engine import (
     UNKNOWN,
     Backend,
@@ -31,8 +44,11 @@ from sync._protocol import (
     encode_cursor,
 )
 from sync._record import Record
+from sync._replica import Refused, Replica, Session
 from sync._schema import ENTITIES, REFERENCES, Entity, Field
 from sync._text import merge_text
+from sync._vault import Vault, VaultReport
+from sync._view import apply_mutation, live, open_conflicts, view
 
 __all__ = [
     "DEFAULT_PULL_LIMIT",
@@ -45,6 +61,7 @@ __all__ = [
     "REFERENCES",
     "UNKNOWN",
     "Backend",
+    "Capture",
     "Change",
     "Entity",
     "EnvelopeError",
@@ -52,20 +69,38 @@ __all__ = [
     "HLCError",
     "Mutation",
     "MutationResult",
+    "PullReport",
     "PullRequest",
     "PullResponse",
     "PushError",
+    "PushReport",
     "PushRequest",
     "PushResponse",
     "Record",
+    "Refused",
     "Rejected",
+    "Replica",
+    "Session",
+    "SignedOut",
+    "SyncClient",
+    "SyncError",
+    "SyncReport",
+    "Unreachable",
+    "Vault",
+    "VaultReport",
+    "apply_mutation",
     "check_value",
     "decode_cursor",
     "encode_cursor",
     "format_hlc",
+    "live",
     "merge_text",
+    "normalize_server",
+    "open_conflicts",
     "parse_hlc",
+    "plan_capture",
     "push",
     "validate_client_id",
+    "view",
     "wall_ms",
 ]
