@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DATABASE ?= var/grapevine.db
 
-.PHONY: install run test lint format bench bench-import lighthouse clean
+.PHONY: install run test lint format bench bench-import lighthouse cassettes clean
 
 install: $(STAMP)
 
@@ -38,6 +38,10 @@ bench-import: install
 
 lighthouse: install
 	$(BIN)/python tools/lighthouse.py
+
+# Re-record the companion's HTTP exchanges (the protocol's golden files) against a live server.
+cassettes: install
+	$(BIN)/python -m tests.test_remote_cassettes
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache .hypothesis
