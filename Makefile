@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DATABASE ?= var/grapevine.db
 
-.PHONY: install run test lint format bench bench-import lighthouse cassettes clean
+.PHONY: install run test lint format bench bench-client bench-import lighthouse cassettes clean
 
 install: $(STAMP)
 
@@ -31,7 +31,10 @@ test: install lint
 	node --test tests/js/
 
 bench: install
-	$(BIN)/python -m bench
+	$(BIN)/python -m bench $(ARGS)
+
+bench-client: install
+	$(BIN)/python -m bench.client $(ARGS)
 
 bench-import: install
 	$(BIN)/python -m bench.imports --rows 10000

@@ -1,10 +1,15 @@
 """Push and pull throughput over HTTP on loopback, against a real server process.
 
     python -m bench [--engines sqlite,postgres] [--mutations 20000] [--people 10000]
+                    [--runs 5] [--devices 50] [--profile]
 
-Push: `set` mutations in batches of 500, applied per second, next to the rate at which plain
-sqlite3 `executemany` writes the same rows (the floor of what storage costs). Pull: an
-initial sync of people and conversations (pages of 5,000), records per second.
+Push: `set` mutations in batches of 500, applied per second, with the server's CPU time per
+mutation (steadier than the rate on a busy machine), next to the rate at which plain sqlite3
+`executemany` writes the same rows (the floor of what storage costs). Pull: an initial sync of
+people and conversations (pages of 5,000), records per second, min/median/max of `--runs`.
+Concurrency: `--devices` devices each pushing 20 batches of 100 at once; latency percentiles
+and errors (PostgreSQL with 4 server workers). `--profile` samples the server with py-spy
+during the push and prints where its time goes.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ import json
 import os
 import socket
 import sqlite3
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -46,15 +52,19 @@ def grapevine(*args: str) -> dict:
 
 
 class Server:
-    def __init__(self, database: str) -> None:
+    def __init__(self, database: str, workers: int = 1) -> None:
         self.database = database
+        self.workers = workers
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
 
     def __enter__(self) -> Server:
         exe = Path(sys.executable).parent / "grapevine"
+        command = [str(exe), "serve", "--port", str(self.port), "--database", self.database]
+        if self.workers > 1:
+            command += ["--workers", str(self.workers)]
         self.proc = subprocess.Popen(
-            [str(exe), "serve", "--port", str(self.port), "--database", self.database],
+            command,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             env={**os.environ, "GRAPEVINE_LOG_LEVEL": "warning"},
@@ -70,6 +80,29 @@ class Server:
     def __exit__(self, *_: object) -> None:
         self.proc.terminate()
         self.proc.wait(10)
+
+    def cpu_seconds(self) -> float:
+        """CPU time of the server and its worker processes so far (user + system)."""
+        total = 0.0
+        for pid in [self.proc.pid, *children(self.proc.pid)]:
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return total
+
+
+def children(pid: int) -> list[int]:
+    found = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            kids = (task / "children").read_text().split()
+        except OSError:
+            continue
+        for kid in map(int, kids):
+            found += [kid, *children(kid)]
+    return found
 
 
 def person_mutations(client_id: str, first: int, count: int, ms: int) -> list[dict]:
@@ -197,13 +230,22 @@ async def bench_engine(name: str, database: str, args: argparse.Namespace) -> No
         muts = person_mutations("bench-push", 1, args.mutations, ms)
         # warm up the server (imports, connections, JIT-free paths) on a separate client
         await push_all(server.url, token, store, "warm", person_mutations("warm", 1, 500, ms))
+        profiler = start_profile(server) if args.profile else None
+        cpu = server.cpu_seconds()
         seconds = await push_all(server.url, token, store, "bench-push", muts)
+        cpu = server.cpu_seconds() - cpu
         rate = len(muts) / seconds
-        line = f"{name:9} push  {rate:10,.0f} mutations/s  ({len(muts):,} in batches of {BATCH})"
+        line = (
+            f"{name:9} push  {rate:10,.0f} mutations/s  ({len(muts):,} in batches of {BATCH};"
+            f" server CPU {cpu / len(muts) * 1e6:.1f} µs per mutation,"
+            f" {len(muts) / cpu:,.0f}/s of CPU)"
+        )
         if name == "sqlite":
             raw = raw_sqlite_rate(muts)
             line += f"; raw sqlite3 executemany {raw:,.0f} rows/s; ratio {rate / raw:.2f}"
         print(line, flush=True)
+        if profiler:
+            print_profile(profiler)
 
         # pull: a fresh store with people and conversations
         other = grapevine(
@@ -216,12 +258,122 @@ async def bench_engine(name: str, database: str, args: argparse.Namespace) -> No
             "seed", len(people) + 1, [ids[i % len(ids)] for i in range(5 * args.people)], ms
         )
         await push_all(server.url, token2, store2, "seed", people + convs)
-        seconds, count = await pull_all(server.url, token2, store2)
+        rates = []
+        for _ in range(args.runs):
+            seconds, count = await pull_all(server.url, token2, store2)
+            rates.append(count / seconds)
         print(
-            f"{name:9} pull  {count / seconds:10,.0f} records/s    ({count:,} records:"
+            f"{name:9} pull  {statistics.median(rates):10,.0f} records/s    (min"
+            f" {min(rates):,.0f}, max {max(rates):,.0f} of {args.runs} runs; {count:,} records:"
             f" {args.people:,} people + {5 * args.people:,} conversations, pages of 5,000)",
             flush=True,
         )
+        if name == "sqlite":
+            await concurrent_pushes(name, server, database, args.devices)
+    if name == "postgres":
+        with Server(database, workers=4) as server:
+            await concurrent_pushes(f"{name} x4", server, database, args.devices)
+
+
+async def concurrent_pushes(name: str, server: Server, database: str, devices: int) -> None:
+    """`devices` devices of one store, each pushing 20 batches of 100 as fast as answered."""
+    email = f"bench-many-{uuid.uuid4().hex[:6]}@example.com"
+    grapevine("user", "add", "--email", email, "--database", database, "--json")
+    tokens = [
+        grapevine(
+            "device", "add", "--email", email, "--name", f"d{i}", "--database", database, "--json"
+        )
+        for i in range(devices)
+    ]
+    store = tokens[0]["store_id"]
+    ms = time.time_ns() // 1_000_000
+    latencies: list[float] = []
+    errors: list[str] = []
+
+    async def device(i: int) -> None:
+        client = f"many-{i}"
+        muts = person_mutations(client, 1, 20 * 100, ms)
+        headers = {"Authorization": f"Bearer {tokens[i]['token']}"}
+        async with httpx.AsyncClient(base_url=server.url, headers=headers, timeout=120) as http:
+            for b in range(20):
+                body = msgspec.json.encode(
+                    {"client_id": client, "mutations": muts[b * 100 : (b + 1) * 100]}
+                )
+                start = time.perf_counter()
+                r = await http.post(
+                    f"/api/stores/{store}/push",
+                    content=body,
+                    headers={"Content-Type": "application/json"},
+                )
+                latencies.append(time.perf_counter() - start)
+                if r.status_code != 200 or any(
+                    x["status"] != "applied" for x in r.json()["results"]
+                ):
+                    errors.append(f"{r.status_code} {r.text[:200]}")
+
+    start = time.perf_counter()
+    await asyncio.gather(*(device(i) for i in range(devices)))
+    took = time.perf_counter() - start
+    latencies.sort()
+    pct = lambda q: latencies[min(len(latencies) - 1, int(q * len(latencies)))] * 1000  # noqa: E731
+    print(
+        f"{name:9} many  {devices} devices x 20 pushes of 100: p50 {pct(0.5):.0f} ms,"
+        f" p99 {pct(0.99):.0f} ms, max {latencies[-1] * 1000:.0f} ms; {len(errors)} errors;"
+        f" {devices * 2000 / took:,.0f} mutations/s overall",
+        flush=True,
+    )
+    for e in errors[:3]:
+        print(f"          error: {e}")
+
+
+def start_profile(server: Server) -> tuple[subprocess.Popen, Path] | None:
+    spy = Path(sys.executable).parent / "py-spy"
+    if not spy.exists():
+        print("          (no profile: pip install py-spy)")
+        return None
+    out = Path(tempfile.mkdtemp()) / "push.txt"
+    proc = subprocess.Popen(
+        [
+            str(spy),
+            "record",
+            "--pid",
+            str(server.proc.pid),
+            "--format",
+            "raw",
+            "--threads",
+            "--rate",
+            "250",
+            "--output",
+            str(out),
+            "--nonblocking",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    time.sleep(1.0)  # py-spy attaches
+    return proc, out
+
+
+def print_profile(profiler: tuple[subprocess.Popen, Path]) -> None:
+    """Where the server's push time went: by own time of each function, the top 15."""
+    proc, out = profiler
+    proc.send_signal(2)
+    proc.wait(30)
+    own: dict[str, int] = {}
+    total = 0
+    for row in out.read_text().splitlines():
+        stack, _, count = row.rpartition(" ")
+        frames = stack.split(";")
+        if not frames or not count.isdigit():
+            continue
+        if "(idle)" in frames[-1] or ("wait" in frames[-1] and "threading" in frames[-1]):
+            continue
+        total += int(count)
+        leaf = frames[-1].split(" (")[0] + " " + frames[-1].rsplit("/", 1)[-1].rstrip(")")
+        own[leaf] = own.get(leaf, 0) + int(count)
+    print(f"          profile of the push (py-spy, {total:,} samples off idle):")
+    for leaf, count in sorted(own.items(), key=lambda kv: -kv[1])[:15]:
+        print(f"          {count / total:6.1%}  {leaf}")
 
 
 async def main() -> None:
@@ -229,6 +381,9 @@ async def main() -> None:
     parser.add_argument("--engines", default="sqlite,postgres")
     parser.add_argument("--mutations", type=int, default=20_000)
     parser.add_argument("--people", type=int, default=10_000)
+    parser.add_argument("--runs", type=int, default=5, help="pull runs (min/median/max)")
+    parser.add_argument("--devices", type=int, default=50, help="devices pushing at once")
+    parser.add_argument("--profile", action="store_true", help="sample the push with py-spy")
     args = parser.parse_args()
     print(f"Grapevine benchmarks on {os.cpu_count()} cores, Python {sys.version.split()[0]}")
     for name in args.engines.split(","):

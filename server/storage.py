@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import sqlite3
+import threading
 from collections.abc import Collection, Sequence
 from typing import Any
 
 import msgspec
-from sqlalchemy import ARRAY, String, bindparam, func, insert, or_, select, text, update
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import bindparam, select, text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 import sync
 from server.accounts import now_ms
-from server.models import Client, Record, Store, TextHistory
+from server.database import sqlite_writer
+from server.models import Client, Store
 
 _encode = msgspec.json.Encoder().encode
 _decode = msgspec.json.Decoder().decode
@@ -46,117 +49,154 @@ _UPSERT_HISTORY = _upsert_sql(
 )
 
 
-def _sql(conn: AsyncConnection, template: str) -> str:
-    if conn.dialect.name == "postgresql":
-        count = template.count("{}")
-        return template.format(*(f"${n}" for n in range(1, count + 1)))
-    return template.format(*("?" * template.count("{}")))
-
-
-# Statements of the push path, built once (SQLAlchemy then reuses their compiled form).
-_LOCK_STORE = select(Store.seq).where(Store.id == bindparam("store")).with_for_update()
-_CLIENT = select(Client.device_id, Client.last_mutation_id).where(
-    Client.store_id == bindparam("store"), Client.client_id == bindparam("client")
-)
-_LOAD_COLUMNS = (
-    Record.id,
-    Record.entity,
-    Record.version,
-    Record.deleted,
-    Record.fields,
-    Record.meta,
-)
-_LOAD = select(*_LOAD_COLUMNS).where(
-    Record.store_id == bindparam("store"), Record.id.in_(bindparam("ids", expanding=True))
-)
+# Statements of the push path, written once for both databases ("{}" marks a parameter).
+_LOCK_STORE = "SELECT seq FROM stores WHERE id = {}"
+_LOCK_STORE_PG = _LOCK_STORE + " FOR UPDATE"
+_ROLE = "SELECT role FROM memberships WHERE store_id = {} AND user_id = {}"
+_CLIENT = "SELECT device_id, last_mutation_id FROM clients WHERE store_id = {} AND client_id = {}"
+_LOAD_COLUMNS = "id, entity, version, deleted, fields, meta"
 # PostgreSQL plans `id IN (500 parameters)` anew each time; one array parameter it does not.
-_LOAD_PG = select(*_LOAD_COLUMNS).where(
-    Record.store_id == bindparam("store"),
-    Record.id == func.any(bindparam("ids", type_=ARRAY(String))),
+_LOAD_PG = f"SELECT {_LOAD_COLUMNS} FROM records WHERE store_id = {{}} AND id = ANY({{}})"
+_REFERRERS = (
+    "SELECT id FROM records WHERE store_id = {} AND entity = {}"
+    " AND json_extract(fields, '$.' || {}) = {}"
 )
-_SET_SEQ = update(Store).where(Store.id == bindparam("store")).values(seq=bindparam("seq"))
-_CLIENT_PROGRESS = (
-    update(Client)
-    .where(Client.store_id == bindparam("store"), Client.client_id == bindparam("client"))
-    .values(last_mutation_id=bindparam("last"))
+_REFERRERS_PG = (
+    "SELECT id FROM records WHERE store_id = {} AND entity = {}"
+    " AND CAST(fields AS jsonb) ->> CAST({} AS text) = {}"
 )
+_TEXT_AT = (
+    "SELECT version, value, written FROM text_history WHERE store_id = {} AND record_id = {}"
+    " AND field = {} AND (version <= {} OR client_id = {}) ORDER BY version DESC LIMIT 1"
+)
+_SET_SEQ = "UPDATE stores SET seq = {} WHERE id = {}"
+_CLIENT_PROGRESS = "UPDATE clients SET last_mutation_id = {} WHERE store_id = {} AND client_id = {}"
+_NEW_CLIENT = (
+    "INSERT INTO clients (store_id, client_id, device_id, last_mutation_id, created_ms)"
+    " VALUES ({}, {}, {}, {}, {})"
+)
+
+
+def _render(template: str, postgres: bool) -> str:
+    count = template.count("{}")
+    if postgres:
+        return template.format(*(f"${n}" for n in range(1, count + 1)))
+    return template.format(*("?" * count))
+
+
+class _Driver:
+    """Runs a statement: on a SQLAlchemy connection, or on a sqlite3 connection directly."""
+
+    postgres = False
+
+    async def rows(self, template: str, params: Sequence[Any]) -> list[Any]:
+        raise NotImplementedError
+
+    async def run(self, template: str, params: Sequence[Any]) -> None:
+        raise NotImplementedError
+
+    async def many(self, template: str, rows: list[tuple[Any, ...]]) -> None:
+        raise NotImplementedError
+
+
+class _AsyncDriver(_Driver):
+    def __init__(self, conn: AsyncConnection) -> None:
+        self.conn = conn
+        self.postgres = conn.dialect.name == "postgresql"
+
+    async def rows(self, template: str, params: Sequence[Any]) -> list[Any]:
+        result = await self.conn.exec_driver_sql(_render(template, self.postgres), tuple(params))
+        return list(result.all())
+
+    async def run(self, template: str, params: Sequence[Any]) -> None:
+        await self.conn.exec_driver_sql(_render(template, self.postgres), tuple(params))
+
+    async def many(self, template: str, rows: list[tuple[Any, ...]]) -> None:
+        await self.conn.exec_driver_sql(_render(template, self.postgres), rows)
+
+
+class _SqliteDriver(_Driver):
+    """A sqlite3 connection used on the thread that owns it. Nothing here ever suspends, so a
+    whole push (the engine's coroutine) runs to its end in one call on that thread."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self.db = db
+
+    async def rows(self, template: str, params: Sequence[Any]) -> list[Any]:
+        return self.db.execute(_render(template, False), params).fetchall()
+
+    async def run(self, template: str, params: Sequence[Any]) -> None:
+        self.db.execute(_render(template, False), params)
+
+    async def many(self, template: str, rows: list[tuple[Any, ...]]) -> None:
+        self.db.executemany(_render(template, False), rows)
 
 
 class SqlBackend:
-    """Holds the store's row lock from `lock()` until the transaction ends."""
+    """Holds the store's row lock from `lock()` until the transaction ends.
 
-    def __init__(self, conn: AsyncConnection, store_id: str) -> None:
-        self.conn = conn
+    `conn` is a SQLAlchemy connection inside a write transaction, or (the push route's fast
+    path on SQLite, see `push_sqlite`) the sqlite3 connection beneath one, on its own thread.
+    """
+
+    def __init__(self, conn: AsyncConnection | sqlite3.Connection, store_id: str) -> None:
+        self.db = (
+            _SqliteDriver(conn) if isinstance(conn, sqlite3.Connection) else _AsyncDriver(conn)
+        )
         self.store_id = store_id
         self.seq = 0
         self.known_clients: dict[str, bool] = {}
 
     async def lock(self) -> None:
         # FOR UPDATE on PostgreSQL; on SQLite the IMMEDIATE transaction holds the lock already.
-        self.seq = (await self.conn.execute(_LOCK_STORE, {"store": self.store_id})).scalar_one()
+        statement = _LOCK_STORE_PG if self.db.postgres else _LOCK_STORE
+        self.seq = (await self.db.rows(statement, (self.store_id,)))[0][0]
 
     async def client(self, client_id: str) -> tuple[str | None, int]:
-        row = (
-            await self.conn.execute(_CLIENT, {"store": self.store_id, "client": client_id})
-        ).one_or_none()
-        self.known_clients[client_id] = row is not None
-        return (row.device_id, row.last_mutation_id) if row else (None, 0)
+        rows = await self.db.rows(_CLIENT, (self.store_id, client_id))
+        self.known_clients[client_id] = bool(rows)
+        return (rows[0][0], rows[0][1]) if rows else (None, 0)
 
     async def load(self, ids: Collection[str]) -> dict[str, sync.Record]:
         found: dict[str, sync.Record] = {}
         ids = list(ids)
         for start in range(0, len(ids), _CHUNK):
-            statement = _LOAD_PG if self.conn.dialect.name == "postgresql" else _LOAD
-            rows = await self.conn.execute(
-                statement, {"store": self.store_id, "ids": ids[start : start + _CHUNK]}
-            )
-            for r in rows:
-                found[r.id] = sync.Record(
-                    entity=r.entity,
-                    id=r.id,
-                    version=r.version,
-                    deleted=bool(r.deleted),
-                    fields=_decode(r.fields),
-                    meta=_decode(r.meta),
+            chunk = ids[start : start + _CHUNK]
+            if self.db.postgres:
+                rows = await self.db.rows(_LOAD_PG, (self.store_id, chunk))
+            else:
+                marks = ", ".join("{}" for _ in chunk)
+                statement = f"SELECT {_LOAD_COLUMNS} FROM records WHERE store_id = {{}}"
+                rows = await self.db.rows(
+                    f"{statement} AND id IN ({marks})", (self.store_id, *chunk)
+                )
+            for rid, entity, version, deleted, fields, meta in rows:
+                found[rid] = sync.Record(
+                    entity=entity,
+                    id=rid,
+                    version=version,
+                    deleted=bool(deleted),
+                    fields=_decode(fields),
+                    meta=_decode(meta),
                 )
         return found
 
     async def referrers(self, refs: Sequence[tuple[str, str]], target: str) -> list[str]:
-        if self.conn.dialect.name == "postgresql":
-            value = "CAST(fields AS jsonb) ->> :field"
-        else:
-            value = "json_extract(fields, '$.' || :field)"
+        statement = _REFERRERS_PG if self.db.postgres else _REFERRERS
         ids: list[str] = []
         for entity, field in refs:
-            rows = await self.conn.execute(
-                text(
-                    f"SELECT id FROM records WHERE store_id = :store AND entity = :entity "
-                    f"AND {value} = :target"
-                ),
-                {"store": self.store_id, "entity": entity, "field": field, "target": target},
-            )
-            ids.extend(r.id for r in rows)
+            rows = await self.db.rows(statement, (self.store_id, entity, field, target))
+            ids.extend(r[0] for r in rows)
         return ids
 
     async def text_at(self, record_id: str, field: str, version: int, client_id: str) -> Any:
-        row = (
-            await self.conn.execute(
-                select(TextHistory.version, TextHistory.value, TextHistory.written)
-                .where(
-                    TextHistory.store_id == self.store_id,
-                    TextHistory.record_id == record_id,
-                    TextHistory.field == field,
-                    or_(TextHistory.version <= version, TextHistory.client_id == client_id),
-                )
-                .order_by(TextHistory.version.desc())
-                .limit(1)
-            )
-        ).one_or_none()
-        if row is None:
+        rows = await self.db.rows(_TEXT_AT, (self.store_id, record_id, field, version, client_id))
+        if not rows:
             return ""
-        if row.value is None:
+        found, value, written = rows[0]
+        if value is None:
             return sync.UNKNOWN
-        return row.written if row.version > version and row.written is not None else row.value
+        return written if found > version and written is not None else value
 
     async def commit(
         self,
@@ -167,7 +207,6 @@ class SqlBackend:
         history: list[tuple[str, str, int, str, str, str | None]],
     ) -> None:
         now = now_ms()
-        conn = self.conn
         if records:
             rows = []
             for record in records:
@@ -185,29 +224,90 @@ class SqlBackend:
                         now,
                     )
                 )
-            await conn.exec_driver_sql(_sql(conn, _UPSERT_RECORDS), rows)
-            await conn.execute(_SET_SEQ, {"store": self.store_id, "seq": self.seq})
+            await self.db.many(_UPSERT_RECORDS, rows)
+            await self.db.run(_SET_SEQ, (self.seq, self.store_id))
         if history:
             rows = [
                 (self.store_id, rid, field, version, client, value, written, now)
                 for rid, field, version, client, value, written in history
             ]
-            await conn.exec_driver_sql(_sql(conn, _UPSERT_HISTORY), rows)
+            await self.db.many(_UPSERT_HISTORY, rows)
         if self.known_clients.get(client_id):
-            await conn.execute(
-                _CLIENT_PROGRESS,
-                {"store": self.store_id, "client": client_id, "last": last_mutation_id},
-            )
+            await self.db.run(_CLIENT_PROGRESS, (last_mutation_id, self.store_id, client_id))
         else:
-            await conn.execute(
-                insert(Client).values(
-                    store_id=self.store_id,
-                    client_id=client_id,
-                    device_id=device_id,
-                    last_mutation_id=last_mutation_id,
-                    created_ms=now,
-                )
+            await self.db.run(
+                _NEW_CLIENT, (self.store_id, client_id, device_id, last_mutation_id, now)
             )
+
+
+class Refused(Exception):
+    """The caller may not write to this store: `status` 404 (not a member) or 403 (a viewer)."""
+
+    def __init__(self, status: int, role: str | None) -> None:
+        super().__init__(status, role)
+        self.status = status
+        self.role = role
+
+
+def _finish(coroutine: Any) -> Any:
+    """Run a coroutine that never suspends (every await in it is synchronous) to its result."""
+    try:
+        coroutine.send(None)
+    except StopIteration as done:
+        return done.value
+    coroutine.close()
+    raise RuntimeError("a push on the SQLite fast path suspended")
+
+
+def _push_on_thread(
+    db: sqlite3.Connection,
+    user_id: str,
+    device_id: str,
+    store_id: str,
+    request: sync.PushRequest,
+    clock: sync.HLC,
+    writers: Collection[str],
+) -> sync.PushResponse:
+    """The whole of a push on the connection's own thread: one transaction, no thread hops."""
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        rows = db.execute(_render(_ROLE, False), (store_id, user_id)).fetchall()
+        role = rows[0][0] if rows else None
+        if role not in writers:
+            raise Refused(404 if role is None else 403, role)
+        backend = SqlBackend(db, store_id)
+        _finish(backend.lock())
+        with CLOCK_LOCK:
+            result = _finish(sync.push(backend, device_id, request, clock))
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    db.execute("COMMIT")
+    return result
+
+
+# The server's clock is shared by every connection's thread and the event loop's: whoever
+# reads or moves it holds this.
+CLOCK_LOCK = threading.Lock()
+
+
+async def push_sqlite(
+    engine: AsyncEngine,
+    user_id: str,
+    device_id: str,
+    store_id: str,
+    request: sync.PushRequest,
+    clock: sync.HLC,
+    writers: Collection[str],
+) -> sync.PushResponse:
+    """A push on SQLite in one hop to the connection's thread (aiosqlite runs each statement
+    on that thread; a push would otherwise wait on it once per statement)."""
+    async with sqlite_writer(engine), engine.connect() as conn:
+        raw = await conn.get_raw_connection()
+        aio = raw.driver_connection
+        return await aio._execute(
+            _push_on_thread, aio._conn, user_id, device_id, store_id, request, clock, writers
+        )
 
 
 # One change of a pull, as JSON, built by the database: the stored `fields` text is spliced

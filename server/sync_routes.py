@@ -6,20 +6,23 @@ import time
 
 import msgspec
 from litestar import Controller, MediaType, Request, Response, post
-from litestar.exceptions import HTTPException
+from litestar.exceptions import HTTPException, NotFoundException, PermissionDeniedException
 from litestar.params import FromPath, JSONBody, RawBody
 
 import sync
-from server.database import write_transaction
+from server.database import is_sqlite, write_transaction
 from server.deps import CallerDep, EngineDep
 from server.storage import (
+    CLOCK_LOCK,
     HISTORY_DAYS,
+    Refused,
     SqlBackend,
     client_progress,
     prune_text_history,
     pull_changes,
+    push_sqlite,
 )
-from server.stores import require_role
+from server.stores import WRITERS, require_role
 
 # One clock per server process: it stamps pull answers and clamps clients' fast clocks.
 CLOCK = sync.HLC("server")
@@ -93,11 +96,14 @@ class SyncController(Controller):
         except msgspec.DecodeError as exc:
             return _envelope_error(400, f"malformed JSON: {exc}", None)
         try:
-            async with write_transaction(engine) as conn:
-                await require_role(conn, caller, store_id, write=True)
-                backend = SqlBackend(conn, store_id)
-                await backend.lock()
-                result = await sync.push(backend, caller.device_id, push, CLOCK)
+            if is_sqlite(engine):
+                result = await _push_sqlite(engine, caller, store_id, push)
+            else:
+                async with write_transaction(engine) as conn:
+                    await require_role(conn, caller, store_id, write=True)
+                    backend = SqlBackend(conn, store_id)
+                    await backend.lock()
+                    result = await sync.push(backend, caller.device_id, push, CLOCK)
         except sync.EnvelopeError as exc:
             return _envelope_error(exc.status, exc.detail, exc.last_mutation_id)
         await _maybe_prune(engine)
@@ -123,10 +129,24 @@ class SyncController(Controller):
             raise HTTPException(status_code=400, detail="limit must be at least 1")
         async with engine.connect() as conn:
             await require_role(conn, caller, store_id)
-            page = await pull_changes(
-                conn, store_id, data.client_id, data.cursor, data.limit, CLOCK.tick()
-            )
+            with CLOCK_LOCK:
+                hlc = CLOCK.tick()
+            page = await pull_changes(conn, store_id, data.client_id, data.cursor, data.limit, hlc)
         return Response(page.encode(), media_type=MediaType.JSON)
+
+
+async def _push_sqlite(engine, caller, store_id: str, push: sync.PushRequest) -> sync.PushResponse:  # type: ignore[no-untyped-def]
+    """The same push in one hop to the SQLite connection's thread (see storage.push_sqlite)."""
+    try:
+        return await push_sqlite(
+            engine, caller.user_id, caller.device_id, store_id, push, CLOCK, WRITERS
+        )
+    except Refused as refused:
+        if refused.status == 404:
+            raise NotFoundException(f"no store {store_id}") from None
+        raise PermissionDeniedException(
+            f"a {refused.role} of this store cannot write to it"
+        ) from None
 
 
 async def _maybe_prune(engine: EngineDep) -> None:

@@ -76,6 +76,10 @@ function route() {
   if (!state.session) {
     const code = path === "/pair" ? decodeURIComponent(location.hash.slice(1)) : "";
     view = { el: signinView({ onSession, code }) };
+  } else if (state.loading && path !== "/") {
+    // Records still being read: this page draws once they are all here.
+    view = { el: h("p", { class: "empty" }, "Opening your network…"),
+      update: () => { if (!state.loading) route(); } };
   } else if (path.startsWith("/people/")) {
     view = personView(state, path.slice("/people/".length), go);
   } else if (path === "/people") {
@@ -144,6 +148,7 @@ const UPDATE_MS = 400;
 let gathered = null; // {ids, entities} not yet shown (null ids: anything)
 let updateTimer = null;
 let lastUpdate = 0;
+let updateGap = UPDATE_MS; // a view slow to draw is drawn less often: at most a fifth of the time
 
 function gather(detail) {
   if (!gathered) gathered = { ids: new Set(), entities: new Set() };
@@ -159,16 +164,18 @@ function updateView() {
   if (!gathered || document.visibilityState === "hidden") return;
   const changes = gathered;
   gathered = null;
-  lastUpdate = performance.now();
+  const start = performance.now();
   renderChrome();
   app.view?.update?.(changes);
+  lastUpdate = performance.now();
+  updateGap = Math.max(UPDATE_MS, 4 * (lastUpdate - start));
 }
 
 state.addEventListener("change", ({ detail }) => {
   gather(detail);
   if (detail.source !== "pull") return updateView();
   if (updateTimer) return;
-  updateTimer = setTimeout(updateView, Math.max(0, lastUpdate + UPDATE_MS - performance.now()));
+  updateTimer = setTimeout(updateView, Math.max(0, lastUpdate + updateGap - performance.now()));
 });
 document.addEventListener("visibilitychange", updateView);
 syncer.addEventListener("status", renderChrome);
@@ -208,10 +215,12 @@ function watchForUpdates(registration) {
   });
 }
 
-await state.load();
+// The first screen draws from what is small (session, outbox, Today as last shown); the
+// records follow in chunks, then the sync starts.
+await state.open();
 route();
 renderChrome();
-syncer.start();
+state.load().then(() => syncer.start());
 askForPersistence();
 if ("serviceWorker" in navigator) {
   navigator.serviceWorker.register("/sw.js", { scope: "/" }).then(watchForUpdates);

@@ -51,6 +51,22 @@ export class Db {
     return done(this.idb.transaction(store).objectStore(store).getAll());
   }
 
+  /**
+   * Every value of a store, `size` at a time in key order, each batch its own transaction:
+   * between batches the page can answer the user.
+   * @returns {AsyncGenerator<object[]>}
+   */
+  async *chunks(store, size, keyPath = "id") {
+    let after = null;
+    for (;;) {
+      const range = after === null ? null : IDBKeyRange.lowerBound(after, true);
+      const batch = await done(this.idb.transaction(store).objectStore(store).getAll(range, size));
+      if (batch.length) yield batch;
+      if (batch.length < size) return;
+      after = batch.at(-1)[keyPath];
+    }
+  }
+
   async setMeta(key, value) {
     const tx = this.idb.transaction("meta", "readwrite");
     tx.objectStore("meta").put(value, key);

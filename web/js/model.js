@@ -17,8 +17,9 @@ const REFS = Object.fromEntries(Object.entries(ENTITIES).map(([entity, spec]) =>
 
 /**
  * Records by id, kept indexed as they change: by entity (so `live` reads one entity, not the
- * whole store) and by what they refer to (so "this person's conversations" reads a handful).
- * A record changed in place must be `reindex`ed; `applyMutation` does it for what it touches.
+ * whole store) and by what they refer to (so "this person's conversations" reads a handful;
+ * built on first use, then kept up to date). A record changed in place must be `reindex`ed
+ * with the record it replaced; `applyMutation` does it for what it touches.
  */
 export class Records extends Map {
   /** @param {Iterable<[string, object]>} [entries] */
@@ -26,10 +27,9 @@ export class Records extends Map {
     super();
     /** @type {Map<string, Map<string, object>>} */
     this.entities = new Map();
-    /** @type {Map<string, Set<string>>} target id -> ids of records referring to it */
-    this.referrers = new Map();
-    /** @type {Map<string, string[]>} record id -> the targets it was indexed under */
-    this.targets = new Map();
+    /** @type {Object<string, Object<string, Map<string, string[]>>>|null} entity -> field ->
+     * target id -> ids of the records of that entity whose field holds it */
+    this.referrers = null;
     if (entries) for (const [id, record] of entries) this.set(id, record);
   }
 
@@ -40,7 +40,7 @@ export class Records extends Map {
     if (!bucket) this.entities.set(record.entity, (bucket = new Map()));
     bucket.set(id, record);
     super.set(id, record);
-    this.#index(id, record);
+    if (this.referrers) this.#move(id, old, record);
     return this;
   }
 
@@ -48,14 +48,13 @@ export class Records extends Map {
     const old = super.get(id);
     if (!old) return false;
     this.entities.get(old.entity)?.delete(id);
-    this.#index(id, null);
+    if (this.referrers) this.#move(id, old, null);
     return super.delete(id);
   }
 
   clear() {
     this.entities.clear();
-    this.referrers.clear();
-    this.targets.clear();
+    this.referrers = null;
     super.clear();
   }
 
@@ -64,44 +63,51 @@ export class Records extends Map {
     return this.entities.get(entity)?.values() ?? [].values();
   }
 
-  /** Records with a reference field holding `id` (deleted ones included). */
-  *referring(id) {
-    for (const from of this.referrers.get(id) ?? []) {
-      const record = super.get(from);
-      if (record) yield record;
-    }
+  /** Ids of the records of `entity` whose `field` holds `id` (deleted ones included). */
+  referring(entity, field, id) {
+    if (!this.referrers) this.#build();
+    return this.referrers[entity]?.[field]?.get(id) ?? [];
   }
 
-  /** Index again records changed in place. @param {Iterable<string>} ids */
-  reindex(ids) {
-    for (const id of ids) this.#index(id, super.get(id) ?? null);
+  /**
+   * A record was changed in place after it was set: index what it refers to now instead of
+   * what `before` (the record it replaced, or undefined when new) referred to.
+   */
+  reindex(id, before) {
+    if (this.referrers) this.#move(id, before, super.get(id) ?? null);
   }
 
-  #index(id, record) {
-    const before = this.targets.get(id);
-    const after = [];
-    if (record) {
-      for (const field of REFS[record.entity] ?? []) {
-        const target = record.fields?.[field];
-        if (typeof target === "string" && !after.includes(target)) after.push(target);
+  #build() {
+    this.referrers = {};
+    for (const [entity, fields] of Object.entries(REFS)) {
+      this.referrers[entity] = Object.fromEntries(fields.map((field) => [field, new Map()]));
+    }
+    for (const [id, record] of this) this.#move(id, null, record);
+  }
+
+  #move(id, before, after) {
+    if (before && after && before.entity !== after.entity) {
+      this.#move(id, before, null);
+      before = null;
+    }
+    const entity = (after ?? before)?.entity;
+    for (const field of REFS[entity] ?? []) {
+      const was = before ? before.fields[field] : null;
+      const now = after ? after.fields[field] : null;
+      if (was === now) continue;
+      const index = this.referrers[entity][field];
+      if (typeof was === "string") {
+        const list = index.get(was);
+        const at = list ? list.indexOf(id) : -1;
+        if (at >= 0) list.splice(at, 1);
+        if (list?.length === 0) index.delete(was);
+      }
+      if (typeof now === "string") {
+        const list = index.get(now);
+        if (!list) index.set(now, [id]);
+        else if (!list.includes(id)) list.push(id);
       }
     }
-    if (before) {
-      for (const target of before) {
-        if (after.includes(target)) continue;
-        const set = this.referrers.get(target);
-        set?.delete(id);
-        if (set?.size === 0) this.referrers.delete(target);
-      }
-    }
-    for (const target of after) {
-      if (before?.includes(target)) continue;
-      let set = this.referrers.get(target);
-      if (!set) this.referrers.set(target, (set = new Set()));
-      set.add(id);
-    }
-    if (after.length) this.targets.set(id, after);
-    else this.targets.delete(id);
   }
 }
 
@@ -124,18 +130,18 @@ export function view(server, pending) {
  * @returns {Set<string>} the ids of the records it changed
  */
 export function applyMutation(records, mutation) {
-  const touched = new Set();
+  const replaced = new Map(); // id -> the record it was before this mutation (undefined: new)
   const tracked = {
     get: (id) => records.get(id),
     set: (id, record) => {
-      touched.add(id);
+      if (!replaced.has(id)) replaced.set(id, records.get(id));
       records.set(id, record);
     },
     values: () => records.values(),
   };
   apply(tracked, mutation);
-  records.reindex?.(touched);
-  return touched;
+  if (records.reindex) for (const [id, before] of replaced) records.reindex(id, before);
+  return new Set(replaced.keys());
 }
 
 function apply(records, { name, args }) {
@@ -248,7 +254,14 @@ export function live(records, entity) {
 export function linked(records, entity, field, id) {
   const out = [];
   if (id === null || id === undefined) return out;
-  for (const record of records.referring ? records.referring(id) : records.values()) {
+  if (records.referring) {
+    for (const from of records.referring(entity, field, id)) {
+      const record = records.get(from);
+      if (record && record.entity === entity && !record.deleted && record.fields[field] === id) out.push(record);
+    }
+    return out;
+  }
+  for (const record of records.values()) {
     if (record.entity === entity && !record.deleted && record.fields[field] === id) out.push(record);
   }
   return out;
@@ -259,4 +272,29 @@ export function openConflicts(records) {
   return live(records, "conflict")
     .filter((c) => c.fields.status === "open")
     .map((conflict) => ({ conflict, record: records.get(conflict.fields.record_id) }));
+}
+
+const collator = new Intl.Collator();
+
+/** Lower case of a text made of ASCII letters, digits and spaces only, else null. */
+function plainKey(text) {
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (!(c === 32 || (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122))) return null;
+  }
+  return text.toLowerCase();
+}
+
+/**
+ * Texts (names, titles) in the user's order, as `localeCompare` would put them, quickly: texts
+ * of ASCII letters, digits and spaces that differ in more than case compare without the
+ * (slower) collator.
+ */
+export function compareText(a, b) {
+  const x = a ?? "";
+  const y = b ?? "";
+  const lx = plainKey(x);
+  const ly = lx === null ? null : plainKey(y);
+  if (ly !== null && lx !== ly) return lx < ly ? -1 : 1;
+  return collator.compare(x, y);
 }

@@ -6,7 +6,7 @@
  */
 
 import { addMonths, dayOf, daysBetween } from "./dates.js";
-import { linked, live } from "./model.js";
+import { compareText, linked, live } from "./model.js";
 
 const IDLE_DAYS = 21;
 
@@ -45,6 +45,8 @@ export function nextSteps(records, { today, now }) {
   // Read through the store's reference index: a person's follow-ups, not all of them.
   const followupsOf = (pid) => linked(records, "followup", "person_id", pid);
   for (const c of conversations) {
+    // Most conversations are past, thanked and asked about: nothing to look up for them.
+    if (past(c) && c.fields.thanked_at && (c.fields.asked_for_referrals || c.fields.fit === "poor")) continue;
     const pid = c.fields.person_id;
     const person = byId(pid);
     if (!person || person.deleted) continue;
@@ -156,9 +158,16 @@ export function nextSteps(records, { today, now }) {
         path: `/organizations/${o.id}`,
       });
     }
-    const talks = new Set(linked(records, "conversation", "organization_id", o.id));
-    for (const p of there) for (const c of linked(records, "conversation", "person_id", p.id)) talks.add(c);
-    const lastTalk = [...talks].map((c) => dayOf(c.fields.at)).filter(Boolean).sort().at(-1);
+    // The latest conversation there (instants compared as numbers; its local day once).
+    let latest = null;
+    let latestAt = -Infinity;
+    const talks = linked(records, "conversation", "organization_id", o.id);
+    for (const p of there) talks.push(...linked(records, "conversation", "person_id", p.id));
+    for (const c of talks) {
+      const at = c.fields.at ? Date.parse(c.fields.at) : NaN;
+      if (at > latestAt) [latest, latestAt] = [c, at];
+    }
+    const lastTalk = latest ? dayOf(latest.fields.at) : undefined;
     const waiting = linked(records, "followup", "organization_id", o.id).some((f) => !f.fields.done_at) ||
       there.some((p) => followupsOf(p.id).some((f) => !f.fields.done_at));
     if (lastTalk && daysBetween(lastTalk, today) >= IDLE_DAYS && !waiting) {
@@ -170,6 +179,6 @@ export function nextSteps(records, { today, now }) {
       });
     }
   }
-  actions.sort((a, b) => b.urgency - a.urgency || a.title.localeCompare(b.title));
+  actions.sort((a, b) => b.urgency - a.urgency || compareText(a.title, b.title));
   return actions;
 }

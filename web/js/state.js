@@ -12,6 +12,8 @@
 
 import { Records, applyMutation } from "./model.js";
 
+const LOAD_CHUNK = 1000;
+
 export class State extends EventTarget {
   /** @param {import('./db.js').Db} db @param {import('./sync.js').Syncer} syncer */
   constructor(db, syncer) {
@@ -27,6 +29,9 @@ export class State extends EventTarget {
     /** ids whose shown record is not the server copy: pending mutations touched them */
     this.overlaid = new Set();
     this.session = null;
+    /** true until every record is read (Today then shows `today`, what it showed last) */
+    this.loading = false;
+    this.today = null;
     this.queue = Promise.resolve();
     syncer?.addEventListener("page", (event) => this.applyPage(event.detail));
   }
@@ -38,23 +43,56 @@ export class State extends EventTarget {
     return run;
   }
 
-  /** Read everything from IndexedDB: at start, and after the store was swapped or cleared. */
-  load() {
+  /**
+   * At start, before the records: the session, the outbox and what Today showed last, so the
+   * first screen draws at once. `load()` then brings the records.
+   */
+  open() {
     return this.serial(async () => {
-      const [records, pending, refused, session] = await Promise.all([
-        this.db.all("records"),
+      const [pending, refused, session, today] = await Promise.all([
+        this.db.all("outbox"),
+        this.db.all("refused"),
+        this.db.get("meta", "session"),
+        this.db.get("meta", "today"),
+      ]);
+      this.pending = pending.sort((a, b) => a.id - b.id);
+      this.refused = refused;
+      this.session = session ?? null;
+      this.today = today ?? null;
+      this.loading = true;
+      this.rebase();
+    });
+  }
+
+  /**
+   * Read every record from IndexedDB: at start, and after the store was swapped or cleared.
+   * Records come in chunks, shown as they come (like pull pages) with the page answering in
+   * between; edits made meanwhile are queued and shown as usual. Ends with one `change`.
+   */
+  async load() {
+    this.loading = true;
+    this.server = new Map();
+    this.records = new Records();
+    this.overlaid = new Set();
+    for await (const chunk of this.db.chunks("records", LOAD_CHUNK)) {
+      for (const record of chunk) {
+        this.server.set(record.id, record);
+        if (!this.overlaid.has(record.id)) this.records.set(record.id, record);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 0));
+    }
+    return this.serial(async () => {
+      const [pending, refused, session] = await Promise.all([
         this.db.all("outbox"),
         this.db.all("refused"),
         this.db.get("meta", "session"),
       ]);
-      this.server = new Map();
-      for (const r of records) this.server.set(r.id, r);
       this.pending = pending.sort((a, b) => a.id - b.id);
       this.refused = refused;
       this.session = session ?? null;
-      this.records = new Records(this.server);
-      this.overlaid = new Set();
       this.rebase();
+      this.loading = false;
+      performance.mark("grapevine:records-loaded", { detail: { records: this.server.size } });
       this.changed(null, null, "load");
     });
   }
@@ -137,6 +175,15 @@ export class State extends EventTarget {
 
   changed(ids, entities, source) {
     this.dispatchEvent(new CustomEvent("change", { detail: { ids, entities, source } }));
+  }
+
+  /** Keep what Today shows, for the next start to show before the records are read. */
+  rememberToday(today) {
+    const text = JSON.stringify(today);
+    if (text === this.todayText) return;
+    this.todayText = text;
+    this.today = today;
+    this.db.setMeta("today", today);
   }
 
   /** The version of a record this client last pulled: the `base` of its writes. */

@@ -217,6 +217,7 @@ export class Syncer extends EventTarget {
   }
 }
 
-const count = (n) => n.toLocaleString("en-US");
+const numbers = new Intl.NumberFormat("en-US");
+const count = (n) => numbers.format(n);
 
 export const plural = (n, word) => `${n} ${word}${n === 1 ? "" : "s"}`;

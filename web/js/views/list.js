@@ -5,6 +5,7 @@
  */
 
 import { h } from "../dom.js";
+import { compareText } from "../model.js";
 
 /**
  * @template T
@@ -89,17 +90,5 @@ export function incrementalList({ el, row, key = (item) => item.id, batch = 50, 
   return { set, showMore, shown: () => drawn, items: () => items };
 }
 
-const collator = new Intl.Collator();
-const plain = /^[ -~]*$/;
-
-/** Names in the user's order; plain ASCII names (most) compare without the slower collator. */
-export function byName(a, b) {
-  const x = a ?? "";
-  const y = b ?? "";
-  if (plain.test(x) && plain.test(y)) {
-    const lx = x.toLowerCase();
-    const ly = y.toLowerCase();
-    if (lx !== ly) return lx < ly ? -1 : 1;
-  }
-  return collator.compare(x, y);
-}
+/** Names in the user's order (see model.js). */
+export const byName = compareText;
