@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DATABASE ?= var/grapevine.db
 
-.PHONY: install run test lint format bench bench-client bench-import lighthouse cassettes clean
+.PHONY: install run test lint format bench bench-client bench-import lighthouse cassettes bench-vault clean
 
 install: $(STAMP)
 
@@ -41,6 +41,9 @@ bench-import: install
 
 lighthouse: install
 	$(BIN)/python tools/lighthouse.py
+
+bench-vault: install
+	$(BIN)/python -m bench.vault
 
 # Re-record the companion's HTTP exchanges (the protocol's golden files) against a live server.
 cassettes: install

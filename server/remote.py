@@ -187,17 +187,26 @@ def _push_lines(report: sync.PushReport) -> list[str]:
     return lines
 
 
-def _describe(mutation: dict[str, Any]) -> str:
+def _describe(mutation: dict[str, Any], records: dict[str, Any] | None = None) -> str:
+    """One line for a mutation: what it changes, named the way the user knows it."""
     args = mutation.get("args") or {}
     name = mutation.get("name", "?")
+    records = records or {}
+    fields = {**(records.get(args.get("id")) or {}).get("fields", {}), **(args.get("fields") or {})}
+    about = (records.get(fields.get("person_id")) or {}).get("fields", {}).get("name")
+    if fields.get("name"):
+        what = f"{args.get('entity')} {fields['name']!r}"
+    elif about:
+        what = f"{args.get('entity')} with {about!r}"
+    else:
+        what = f"{args.get('entity')} {args.get('id')}"
     if name == "set":
-        fields = ", ".join(sorted((args.get("fields") or {}).keys()))
-        return f"set {args.get('entity')} {args.get('id')} ({fields})"
+        return f"set {what}: {', '.join(sorted((args.get('fields') or {}).keys()))}"
     if name in ("add", "remove"):
-        return f"{name} {args.get('value')!r} to {args.get('entity')}.{args.get('field')}"
+        return f"{name} {args.get('value')!r} {'to' if name == 'add' else 'from'} {what}"
     if name == "resolve":
         return f"resolve conflict {args.get('conflict')} ({args.get('choose')})"
-    return f"{name} {args.get('entity', '')} {args.get('id', '')}".strip()
+    return f"{name} {what}"
 
 
 def _report_dict(report: Any) -> dict[str, Any] | None:
@@ -329,7 +338,7 @@ def cmd_status(args: argparse.Namespace) -> None:
         lines.append(f"Last sync: {_ago(last_sync, replica.now()) if last_sync else 'never'}")
         lines.append(f"Pending:  {_waiting_line(replica)}")
         for m in pending[:20]:
-            lines.append(f"  #{m['id']} {_describe(m)}")
+            lines.append(f"  #{m['id']} {_describe(m, records)}")
         if len(pending) > 20:
             lines.append(f"  … and {len(pending) - 20} more")
         if acked:
@@ -337,7 +346,7 @@ def cmd_status(args: argparse.Namespace) -> None:
         if refused:
             lines.append(f"Refused:  {_plural(len(refused), 'edit')} the server did not take:")
             for r in refused:
-                lines.append(f"  {_describe(r.mutation)}: {r.error}")
+                lines.append(f"  {_describe(r.mutation, records)}: {r.error}")
         people, orgs = counts.get("person", 0), counts.get("organization", 0)
         lines.append(
             f"Records:  {_plural(people, 'person') if people == 1 else f'{people} people'}, "
@@ -388,7 +397,10 @@ def cmd_log(args: argparse.Namespace) -> None:
             + "."
         ]
         lines += vault_lines
-        lines.append(_waiting_line(replica) + ": `grapevine remote push` sends them.")
+        lines.append(
+            _waiting_line(replica)
+            + f": `grapevine remote push` sends {'it' if replica.waiting() == 1 else 'them'}."
+        )
         _out(
             args,
             {

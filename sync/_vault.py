@@ -30,6 +30,7 @@ BESIDE = ".grapevine.md"
 MANIFEST = Path(".grapevine") / "vault.json"
 _UNSAFE = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|\[\]#^]+')
 _LINK_FIELDS = {"organization_id": "organization"}
+_Dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)  # libyaml's when built with it: faster
 
 
 def _hash(data: bytes) -> str:
@@ -211,7 +212,8 @@ def _front_matter(record: dict[str, Any], ctx: _Ctx) -> str:
             data[_LINK_FIELDS[name]] = ctx.link(value) or value
         else:
             data[name] = value
-    return "---\n" + yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=1000) + "---\n"
+    text = yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=1000)
+    return f"---\n{text}---\n"
 
 
 def _section(title: str, body: str | None) -> str:

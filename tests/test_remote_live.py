@@ -306,3 +306,57 @@ def test_log_works_offline_and_push_sends_later(live, tmp_path):
     names = {r["fields"]["name"] for r in live.records(user).values() if r["entity"] == "person"}
     assert names == {"Mary Jackson"}
     assert os.stat(down).st_mode & 0o077 == 0  # the replica holds a token: private to the user
+
+
+_INDEXEDDB = """async () => {
+  const open = indexedDB.open("grapevine");
+  const db = await new Promise((ok, no) => { open.onsuccess = () => ok(open.result);
+    open.onerror = () => no(open.error); });
+  const all = (name) => new Promise((ok, no) => {
+    const r = db.transaction(name).objectStore(name).getAll();
+    r.onsuccess = () => ok(r.result); r.onerror = () => no(r.error); });
+  try { return { records: await all("records"), outbox: await all("outbox") }; }
+  finally { db.close(); }
+}"""
+
+
+@pytest.mark.browser
+def test_the_companion_and_the_web_app_end_the_same(server, user, phone, tmp_path):
+    """A phone (the web app, offline) and the companion (offline) edit the same person; after
+    both sync, each holds exactly what the other holds, conflict included."""
+    from playwright.sync_api import expect
+
+    from tests.browser import add_person, go_online, sign_in, wait_all_pushed
+    from tests.browser import go_offline as phone_offline
+
+    page = phone.new_page()
+    sign_in(page, server, user)
+    dana = add_person(page, "Dana Ortiz")
+    wait_all_pushed(page)
+    desk = companion(tmp_path / "desk.sqlite3")
+    desk.login(server.url, user.email, user.password)
+    desk.pull()
+
+    phone_offline(phone, page)
+    page.get_by_label("Title").fill("Principal Scientist")
+    page.get_by_label("Title").blur()
+    expect(page.locator("#sync-status")).to_contain_text("1 change waiting")
+    offline = go_offline(desk)
+    person_set(offline, dana, title="Senior Scientist", department="R&D")
+    with pytest.raises(sync.Unreachable):
+        offline.push()
+    assert offline.replica.records()[dana]["fields"]["title"] == "Senior Scientist"
+
+    desk.sync()  # the companion's edit is the later one: its title wins
+    go_online(phone, page)
+    wait_all_pushed(page)
+    desk.pull()
+
+    web = page.evaluate(_INDEXEDDB)
+    assert web["outbox"] == [] and desk.replica.outbox() == []
+    assert {r["id"]: r for r in web["records"]} == desk.replica.server_records()
+    fields = desk.replica.records()[dana]["fields"]
+    assert (fields["title"], fields["department"]) == ("Senior Scientist", "R&D")
+    (conflict,) = [r for r in web["records"] if r["entity"] == "conflict"]
+    assert conflict["fields"]["lost"] == "Principal Scientist"
+    desk.close()
