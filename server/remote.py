@@ -63,7 +63,9 @@ def add_parser(commands: Any) -> None:
     log.add_argument("text", metavar="TEXT", help="what you talked about")
     log.add_argument("--person", required=True, help="a name (matched, or a new person)")
     log.add_argument("--org", help="their organization (matched, or a new one)")
-    log.add_argument("--kind", choices=CONVERSATION_KINDS, help="default: lunch with --place")
+    log.add_argument(
+        "--kind", choices=CONVERSATION_KINDS, help="default: lunch with --place, else other"
+    )
     log.add_argument("--place", help="where you met")
     log.add_argument("--at", help="when (ISO 8601; default: now)")
     log.add_argument(

@@ -268,11 +268,15 @@ def _followups(ctx: _Ctx) -> str:
 
 def _conflicts(ctx: _Ctx) -> str:
     lines = []
-    for c in ctx.conflicts:
+    for c in sorted(ctx.conflicts, key=lambda c: c["id"]):
         f = c["fields"]
-        what = f.get("field") or "the record"
+        if f.get("field") is None:
+            lines.append(
+                "- deleted on one device while edited on another: kept (resolve it in the app)"
+            )
+            continue
         lines.append(
-            f"- {what}: kept {json.dumps(f.get('kept'))}, lost {json.dumps(f.get('lost'))} "
+            f"- {f['field']}: kept {json.dumps(f.get('kept'))}, lost {json.dumps(f.get('lost'))} "
             "(resolve it in the app)"
         )
     return "\n".join(lines)

@@ -15,13 +15,13 @@ ORG, DANA, SAM, RUTH = (f"00000000-0000-4000-8000-00000000000{n}" for n in range
 TALK, REF = "00000000-0000-4000-8000-000000000010", "00000000-0000-4000-8000-000000000011"
 
 
-def rec(entity: str, record_id: str, **fields: Any) -> dict[str, Any]:
+def rec(kind: str, record_id: str, /, **fields: Any) -> dict[str, Any]:
     return {
-        "entity": entity,
+        "entity": kind,
         "id": record_id,
         "version": 1,
         "deleted": False,
-        "fields": {**sync.ENTITIES[entity].empty_fields(), **fields},
+        "fields": {**sync.ENTITIES[kind].empty_fields(), **fields},
     }
 
 
@@ -180,6 +180,41 @@ def test_names_that_collide_or_cannot_be_file_names(tmp_path):
     ]
     sam = (tmp_path / "People" / "Sam Lee.md").read_text()
     assert "[[Dana Ortiz (00000000-0000-4000-8000-000000000002)|Dana Ortiz]]" in sam
+
+
+def test_open_conflicts_are_listed_on_the_record(tmp_path):
+    records = network()
+    for n, (field, kept, lost) in enumerate(
+        [("title", "Director", "VP"), (None, "kept", "deleted")]
+    ):
+        conflict = rec(
+            "conflict",
+            f"c{n}",
+            entity="person",
+            record_id=DANA,
+            field=field,
+            kept=kept,
+            lost=lost,
+            status="open",
+        )
+        records[conflict["id"]] = conflict
+    records["c2"] = rec(
+        "conflict",
+        "c2",
+        entity="person",
+        record_id=DANA,
+        field="stage",
+        kept="talked",
+        lost="thanked",
+        status="resolved",
+    )
+    sync.Vault(tmp_path).write(records)
+    dana = (tmp_path / "People" / "Dana Ortiz.md").read_text()
+    section = dana.split("## Open conflicts\n\n")[1]
+    assert section == (
+        '- title: kept "Director", lost "VP" (resolve it in the app)\n'
+        "- deleted on one device while edited on another: kept (resolve it in the app)\n"
+    )
 
 
 def test_the_vault_shows_pending_edits_too(tmp_path: Path):
