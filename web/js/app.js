@@ -179,6 +179,7 @@ state.addEventListener("change", ({ detail }) => {
 });
 document.addEventListener("visibilitychange", updateView);
 syncer.addEventListener("status", renderChrome);
+syncer.addEventListener("stale", () => state.load());
 syncer.addEventListener("change", async () => {
   const signedIn = Boolean(state.session);
   await state.refresh();

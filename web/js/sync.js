@@ -5,6 +5,7 @@
 
 import { ApiError, api } from "./api.js";
 import { refusals } from "./outbox.js";
+import { storedPages } from "./pages.js";
 
 const BATCH = 500;
 const PAGE = 1000;
@@ -148,51 +149,85 @@ export class Syncer extends EventTarget {
   }
 
   /**
-   * Pull every page from the stored cursor. Each page is stored, then handed to listeners as a
-   * `page` event ({changes, reset}) to apply in memory; the next page is asked for while this
-   * one is being stored. `progress` counts the records of this pull ({received, total}; the
-   * total is known when the server sends it, on a pull from the start).
+   * Pull every page from the stored cursor. Each page is stored (by the pull worker), then
+   * handed to listeners as a `page` event ({changes, reset}) to apply in memory. `progress`
+   * counts the records of this pull ({received, total}; the total is known when the server
+   * sends it, on a pull from the start).
    */
   async pull(session) {
     const client = await this.db.get("meta", "client");
-    const cursor = (await this.db.get("meta", "cursor")) ?? "";
-    const fetchPage = (from) => {
-      const request = api(`/api/stores/${session.store_id}/pull`, {
-        method: "POST",
-        token: session.token,
-        body: { client_id: client.client_id, cursor: from, limit: PAGE },
-      });
-      request.catch(() => {}); // awaited below, unless an earlier page failed first
-      return request;
+    const from = {
+      storeId: session.store_id, token: session.token, clientId: client.client_id,
+      cursor: (await this.db.get("meta", "cursor")) ?? "", limit: PAGE,
     };
     this.progress = { received: 0, total: null };
-    let next = fetchPage(cursor);
     try {
-      for (;;) {
-        const page = await next;
+      for await (const page of this.pages(from)) {
         if (page.reset) {
-          // The server cannot continue from our cursor: start over, keeping the outbox.
-          await this.db.savePull([], "", page.hlc, true);
           this.dispatchEvent(new CustomEvent("page", { detail: { changes: [], reset: true } }));
           this.progress = { received: 0, total: null };
-          next = fetchPage("");
           continue;
         }
         if (Number.isInteger(page.total)) this.progress.total = this.progress.received + page.total;
-        next = page.more ? fetchPage(page.cursor) : null;
-        await this.db.savePull(page.changes, page.cursor, page.hlc, false);
         this.dispatchEvent(new CustomEvent("page", { detail: { changes: page.changes, reset: false } }));
         this.progress.received += page.changes.length;
         if (page.changes.length) this.dispatchEvent(new Event("status"));
-        if (!page.more) {
-          // Everything pushed before this pull is in the server copy now.
-          await this.db.dropAcknowledged();
-          this.dispatchEvent(new Event("change"));
-          return;
-        }
       }
+      // Everything pushed before this pull is in the server copy now.
+      await this.db.dropAcknowledged();
+      this.dispatchEvent(new Event("change"));
     } finally {
       this.progress = null;
+    }
+  }
+
+  /** Stored pull pages, from the pull worker (or from here, where workers are missing). */
+  async *pages(from) {
+    if (typeof Worker !== "function") {
+      yield* storedPages(this.db, from);
+      return;
+    }
+    this.worker ??= new Worker("/js/pull-worker.js", { type: "module" });
+    const worker = this.worker;
+    const inbox = [];
+    let wake = null;
+    worker.onmessage = ({ data }) => {
+      inbox.push(data);
+      wake?.();
+    };
+    worker.onerror = (event) => {
+      event.preventDefault();
+      inbox.push({ error: { message: event.message || "the pull worker failed" } });
+      wake?.();
+    };
+    worker.postMessage(from);
+    let finished = false;
+    try {
+      for (;;) {
+        while (!inbox.length) await new Promise((resolve) => { wake = resolve; });
+        wake = null;
+        const message = inbox.shift();
+        if (message.error) {
+          finished = true;
+          const { status, body, network, message: text } = message.error;
+          throw status ? new ApiError(status, body) : network ? new TypeError(text) : new Error(text);
+        }
+        if (message.done) {
+          finished = true;
+          return;
+        }
+        yield message.page;
+      }
+    } finally {
+      worker.onmessage = null;
+      worker.onerror = null;
+      if (!finished) {
+        // Left before the end: the worker may have stored pages not shown. Stop it; what is
+        // shown is read again from IndexedDB.
+        worker.terminate();
+        this.worker = null;
+        this.dispatchEvent(new Event("stale"));
+      }
     }
   }
 
