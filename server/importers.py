@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import functools
 import io
 import quopri
 import re
@@ -409,6 +410,7 @@ def parse(fmt: str, data: bytes | str) -> list[Contact | Refusal]:
 # ----- matching ----------------------------------------------------------------------------
 
 
+@functools.lru_cache(maxsize=65_536)
 def normalize_name(value: str) -> str:
     """Case-, accent- and punctuation-insensitive form of a name: "Zoë  O'Neil" → "zoe o neil"."""
     decomposed = unicodedata.normalize("NFKD", value)

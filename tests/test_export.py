@@ -292,3 +292,40 @@ async def test_the_web_apps_offline_backup_is_byte_identical_to_the_servers(targ
     )
     result = await anyio.run_process([node, "--input-type=module", "-e", script], cwd=ROOT)
     assert result.stdout == await _export(target, "json")
+
+
+def test_cli_import_into_a_shared_store_needs_the_right_to_write(tmp_path: Path):
+    database = str(tmp_path / "cli.db")
+    owner = run_json("user", "add", "--email", "ana@example.com", database=database)
+    run_json("user", "add", "--email", "mentor@example.com", database=database)
+    store = owner["store_id"]
+    run_json(
+        "store", "share", store, "--email", "mentor@example.com", "--role", "viewer",
+        database=database,
+    )  # fmt: skip
+    linkedin = str(SEEDS / "linkedin-connections.csv")
+    refused = run(
+        "import", "linkedin", linkedin, "--email", "mentor@example.com", "--store", store,
+        database=database,
+    )  # fmt: skip
+    assert refused.returncode == 1
+    assert f"mentor@example.com can only read store {store}" in refused.stderr
+    run_json(
+        "store", "share", store, "--email", "mentor@example.com", "--role", "editor",
+        database=database,
+    )  # fmt: skip
+    done = run_json(
+        "import", "linkedin", linkedin, "--email", "mentor@example.com", "--store", store,
+        database=database,
+    )  # fmt: skip
+    assert done["people"]["created"] == 6
+    # A viewer may still take a copy out.
+    run_json(
+        "store", "share", store, "--email", "mentor@example.com", "--role", "viewer",
+        database=database,
+    )  # fmt: skip
+    people = run(
+        "export", "csv", "--email", "mentor@example.com", "--store", store, database=database
+    )
+    assert people.returncode == 0, people.stderr
+    assert len(people.stdout.splitlines()) == 7  # the header and six people
