@@ -18,6 +18,7 @@ from tests.browser import (
     open_people,
     screenshot,
     sign_in,
+    wait_all_pushed,
     wait_controlled,
     wait_synced,
 )
@@ -70,6 +71,7 @@ def test_import_on_the_phone_then_merge_a_duplicate_offline_and_see_it_on_the_de
     expect(page.get_by_text("Merged into Dana Ortiz.")).to_be_visible()
     expect(page.get_by_text("No possible duplicates.")).to_be_visible()
     go_online(phone, page)
+    wait_all_pushed(page)
 
     records = server.records(user)
     danas = [r for r in records.values() if r["fields"].get("name") == "Dana Ortiz"]
@@ -129,8 +131,8 @@ def test_desktop_dismisses_a_pair_restores_a_backup_and_manages_the_calendar_lin
     card = page.get_by_role("article", name="Possible duplicate: Kim Park and Kim Park")
     card.get_by_role("button", name="Not the same person").click()
     expect(page.get_by_text("No possible duplicates.")).to_be_visible()
-    wait_synced(page)
-    page.reload()  # from the server's copy now: the dismissal was stored and synced
+    wait_all_pushed(page)
+    page.reload()  # the dismissal was stored and synced
     expect(page.get_by_text("No possible duplicates.")).to_be_visible()
     kims = [r for r in server.records(user).values() if r["fields"].get("name") == "Kim Park"]
     assert sorted(len(k["fields"]["not_duplicates"]) for k in kims) == [1, 1]

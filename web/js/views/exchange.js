@@ -23,6 +23,11 @@ function download(name, text, type) {
   setTimeout(() => URL.revokeObjectURL(url), 10_000);
 }
 
+const CSV_LABELS = {
+  people: "People", organizations: "Organizations", conversations: "Conversations",
+  followups: "Follow-ups", referrals: "Referrals",
+};
+
 const count = (n, one, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
 
 function describe(summary) {
@@ -145,8 +150,8 @@ export function exportCard(state) {
       button("JSON backup", () => download(`grapevine-backup-${day()}.json`,
         backupText(state.records, { id: session.store_id, name: session.store_name }), "application/json")),
       button("People (vCard)", () => download(`grapevine-people-${day()}.vcf`, toVcard(state.records), "text/vcard")),
-      ...["people", "organizations", "conversations", "followups", "referrals"].map((table) =>
-        button(`${table[0].toUpperCase()}${table.slice(1)} (CSV)`, () =>
+      ...Object.entries(CSV_LABELS).map(([table, text]) =>
+        button(`${text} (CSV)`, () =>
           download(`grapevine-${table}-${day()}.csv`, toCsv(state.records, table), "text/csv")))));
 }
 
@@ -243,5 +248,5 @@ export function duplicatesCard() {
   return h("section", { class: "card", "aria-labelledby": "dupes-title" },
     h("h2", { id: "dupes-title" }, "Duplicates"),
     h("p", {}, h("a", { href: "/duplicates", "data-link": true }, "Possible duplicates"),
-      " : people who may be one person, to merge or keep apart."));
+      ": people who may be one person, to merge or keep apart."));
 }
