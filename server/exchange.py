@@ -9,7 +9,7 @@ import anyio
 import msgspec
 from litestar import Controller, Request, Response, delete, get, post
 from litestar.exceptions import HTTPException, NotFoundException
-from litestar.params import FromPath, JSONBody, RawBody
+from litestar.params import FromPath, FromQuery, JSONBody, RawBody
 from litestar.response import Stream
 
 from server import calendar_feed, exporters, importers
@@ -127,7 +127,11 @@ class ExchangeController(Controller):
 
     @post("/restore", status_code=201, request_max_body_size=_MAX_IMPORT_BODY)
     async def restore(
-        self, body: RawBody, caller: CallerDep, engine: EngineDep, name: str | None = None
+        self,
+        body: RawBody,
+        caller: CallerDep,
+        engine: EngineDep,
+        name: FromQuery[str | None] = None,
     ) -> StoreInfo:
         """Load a JSON backup (docs/backup.md) into a new store owned by the caller, named
         `name` (a query parameter) or as in the backup."""
