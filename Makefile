@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DATABASE ?= var/grapevine.db
 
-.PHONY: install run test lint format bench bench-client bench-import lighthouse cassettes bench-vault clean
+.PHONY: install run test lint format bench bench-client bench-import bench-search lighthouse cassettes bench-vault clean
 
 install: $(STAMP)
 
@@ -38,6 +38,9 @@ bench-client: install
 
 bench-import: install
 	$(BIN)/python -m bench.imports --rows 10000
+
+bench-search:
+	node bench/search.mjs
 
 lighthouse: install
 	$(BIN)/python tools/lighthouse.py

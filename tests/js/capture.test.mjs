@@ -1,7 +1,9 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { captureDefaults, parseNames, planCapture, searchPeople } from "../../web/js/capture.js";
+import {
+  captureDefaults, parseNames, parseReferrals, planCapture, searchPeople, stageAfter,
+} from "../../web/js/capture.js";
 import { view } from "../../web/js/model.js";
 import { rec, store } from "./fixtures.mjs";
 
@@ -31,8 +33,88 @@ test("search finds people by name start, word start, then organization", () => {
   assert.deepEqual(searchPeople(records, "  "), []);
 });
 
-test("names split on lines and commas, without repeats", () => {
-  assert.deepEqual(parseNames("Ruth Castellano\n  tomasz W , ruth castellano;\n"), ["Ruth Castellano", "tomasz W"]);
+test("names split on lines and semicolons, without repeats (case and accents ignored)", () => {
+  assert.deepEqual(parseNames("Ruth Castellano\n  tomasz W ; ruth castellano;\nRúth Castellano\n"), ["Ruth Castellano", "tomasz W"]);
+});
+
+test("a referral line with a role makes one person with that title", () => {
+  for (const line of ["Ben Ortiz, hiring manager", "Ben Ortiz — hiring manager", "Ben Ortiz – hiring manager",
+    "Ben Ortiz - hiring manager", "Ben Ortiz (hiring manager)", "  Ben   Ortiz ,  hiring manager  "]) {
+    assert.deepEqual(parseReferrals(line), [{ name: "Ben Ortiz", title: "hiring manager" }], line);
+  }
+  assert.deepEqual(parseReferrals("Ben Ortiz"), [{ name: "Ben Ortiz", title: null }]);
+  assert.deepEqual(parseReferrals("Mary-Jane Watson"), [{ name: "Mary-Jane Watson", title: null }]);
+});
+
+test("commas inside quotes stay in the name; honorifics and suffixes stay with it", () => {
+  assert.deepEqual(parseReferrals('"Ortiz, Ben", hiring manager'), [{ name: "Ortiz, Ben", title: "hiring manager" }]);
+  assert.deepEqual(parseReferrals("“Smith, Anne” (CTO); Lee"), [{ name: "Smith, Anne", title: "CTO" }, { name: "Lee", title: null }]);
+  assert.deepEqual(parseReferrals("Dr. Jane Smith, CTO"), [{ name: "Dr. Jane Smith", title: "CTO" }]);
+  assert.deepEqual(parseReferrals("John Smith, Jr., VP Optics"), [{ name: "John Smith, Jr.", title: "VP Optics" }]);
+  assert.deepEqual(parseReferrals("- Lena Okafor\n2. Ruth Castellano (optics lead)"),
+    [{ name: "Lena Okafor", title: null }, { name: "Ruth Castellano", title: "optics lead" }]);
+});
+
+test("non-Latin names and punctuation", () => {
+  assert.deepEqual(parseReferrals("王小明，工程师"), [{ name: "王小明", title: "工程师" }]);
+  assert.deepEqual(parseReferrals("佐藤 花子（部長）"), [{ name: "佐藤 花子", title: "部長" }]);
+  assert.deepEqual(parseReferrals("Ирина Петрова — руководитель группы"), [{ name: "Ирина Петрова", title: "руководитель группы" }]);
+  assert.deepEqual(parseReferrals("Zoë Ng"), [{ name: "Zoë Ng", title: null }]);
+});
+
+test("a referral with a role: one person, titled, at the organization when they work there", () => {
+  const helios = rec("organization", { name: "Helios Photonics" });
+  const marcus = rec("person", { name: "Marcus", organization_id: helios.id, stage: "contacted" });
+  const records = store(helios, marcus);
+  const plan = planCapture(records, {
+    personId: marcus.id, kind: "lunch", at: "2026-11-26T12:00:00.000Z",
+    referrals: parseReferrals("Ben Ortiz, hiring manager\nDr. Ana Lima (elsewhere)"), followups: [],
+  }, ctx());
+  const after = apply(records, plan);
+  const people = [...after.values()].filter((r) => r.entity === "person").map((p) => p.fields);
+  assert.equal(people.length, 3);
+  const ben = people.find((p) => p.name === "Ben Ortiz");
+  assert.equal(ben.title, "hiring manager");
+  assert.equal(ben.organization_id, helios.id);
+  const away = apply(records, planCapture(records, {
+    personId: marcus.id, kind: "lunch", at: "2026-11-26T12:00:00.000Z", referralsAtOrganization: false,
+    referrals: parseReferrals("Ben Ortiz, hiring manager"), followups: [],
+  }, ctx()));
+  assert.equal([...away.values()].find((r) => r.fields.name === "Ben Ortiz").fields.organization_id, null);
+});
+
+test("a conversation in the future schedules: stage scheduled, no follow-up closed, no referrals", () => {
+  const dana = rec("person", { name: "Dana", stage: "contacted" });
+  const open = rec("followup", { person_id: dana.id, kind: "follow_up", due: "2026-11-20" });
+  const records = store(dana, open);
+  const plan = planCapture(records, { personId: dana.id, kind: "call", at: "2026-11-27T17:00:00.000Z",
+    referrals: ["Someone"], followups: [] }, ctx());
+  const after = apply(records, plan);
+  assert.equal(after.get(dana.id).fields.stage, "scheduled");
+  assert.equal(after.get(open.id).fields.done_at, null);
+  assert.equal([...after.values()].filter((r) => r.entity === "referral").length, 0);
+  // in the past, the same capture means it happened
+  const held = apply(records, planCapture(records, { personId: dana.id, kind: "call", at: "2026-11-25T17:00:00.000Z", followups: [] }, ctx()));
+  assert.equal(held.get(dana.id).fields.stage, "talked");
+  assert.equal(held.get(open.id).fields.done_at, "2026-11-26T13:30:00.000Z");
+  // a new person met in the future is scheduled as well, and someone already further along keeps their stage
+  assert.equal(stageAfter(null, "2026-11-27T17:00:00.000Z", "2026-11-26T13:30:00.000Z"), "scheduled");
+  assert.equal(stageAfter("thanked", "2026-11-27T17:00:00.000Z", "2026-11-26T13:30:00.000Z"), null);
+});
+
+test("a new organization from capture is created engaged, and the person works there", () => {
+  const plan = planCapture(new Map(), { personName: "Zoë Ng", newOrganization: { id: "org-new", name: " Lumen Labs " },
+    kind: "lunch", at: "2026-11-26T12:00:00.000Z", followups: [] }, ctx());
+  const after = apply(new Map(), plan);
+  assert.deepEqual([after.get("org-new").fields.name, after.get("org-new").fields.status], ["Lumen Labs", "engaged"]);
+  assert.equal(after.get(plan.personId).fields.organization_id, "org-new");
+  assert.ok(plan.created.includes("org-new") && plan.created.includes(plan.personId) && plan.created.includes(plan.conversationId));
+});
+
+test("a known person is found by name whatever the case or accents", () => {
+  const zoe = rec("person", { name: "Zoë Ng", stage: "identified" });
+  const plan = planCapture(store(zoe), { personName: "zoe ng", kind: "call", at: "2026-11-25T12:00:00.000Z", followups: [] }, ctx());
+  assert.equal(plan.personId, zoe.id);
 });
 
 test("a lunch with a new person, two referrals and a follow-up", () => {

@@ -91,3 +91,59 @@ test("overdue follow-ups come first, the most overdue first", () => {
   assert.match(actions[0].why, /Overdue by 6 days/);
   assert.ok(!actions.some((a) => a.key === `followup:${later.id}`));
 });
+
+test("one step per person and action: two lunches with Zoë, one thanks, one ask", () => {
+  const zoe = rec("person", { name: "Zoë", stage: "talked" });
+  const a = rec("conversation", { person_id: zoe.id, at: "2026-11-24T12:00:00.000Z" });
+  const b = rec("conversation", { person_id: zoe.id, at: "2026-11-25T12:00:00.000Z" });
+  const actions = nextSteps(store(zoe, a, b), when);
+  assert.deepEqual(actions.map((x) => x.title), ["Thank Zoë", "Ask Zoë who else you should talk to"]);
+  const thanks = actions[0].quick.mutations.filter((m) => m.entity === "conversation").map((m) => m.id).sort();
+  assert.deepEqual(thanks, [a.id, b.id].sort(), "one tap thanks for both");
+});
+
+test("one step per person and action: follow-ups of one kind, and a name given twice", () => {
+  const lee = rec("person", { name: "Lee", stage: "following_up" });
+  const f1 = rec("followup", { person_id: lee.id, kind: "follow_up", due: "2026-11-20", note: "Follow up: Lee" });
+  const f2 = rec("followup", { person_id: lee.id, kind: "follow_up", due: "2026-11-24", note: "Follow up: Lee" });
+  const f3 = rec("followup", { person_id: lee.id, kind: "send_info", due: "2026-11-24", note: "Send the paper" });
+  const ana = rec("person", { name: "Ana", stage: "thanked" });
+  const ben = rec("person", { name: "Ben", stage: "identified" });
+  const r1 = rec("referral", { from_person_id: lee.id, to_person_id: ben.id, status: "suggested" });
+  const r2 = rec("referral", { from_person_id: ana.id, to_person_id: ben.id, status: "suggested" });
+  const actions = nextSteps(store(lee, f1, f2, f3, ana, ben, r1, r2), when);
+  const titles = actions.map((x) => x.title);
+  assert.equal(titles.filter((t) => t.startsWith("Follow up: Lee")).length, 1);
+  assert.equal(titles.filter((t) => t === "Send the paper (Lee)").length, 1);
+  const follow = actions.find((x) => x.title.startsWith("Follow up: Lee"));
+  assert.equal(follow.key, `followup:${f1.id}`, "the most overdue one speaks for the group");
+  assert.deepEqual(follow.quick.mutations.map((m) => m.id).sort(), [f1.id, f2.id].sort());
+  const contact = actions.filter((x) => x.title.startsWith("Contact Ben"));
+  assert.equal(contact.length, 1);
+  assert.match(contact[0].title, /referred by (Lee and Ana|Ana and Lee)/);
+  assert.equal(contact[0].quick.mutations.filter((m) => m.entity === "referral").length, 2);
+  assert.equal(new Set(actions.map((x) => x.key)).size, actions.length, "keys are unique");
+});
+
+test("an organization being explored with a conversation held there gets the supervisor rule", () => {
+  const org = rec("organization", { name: "Lumen", status: "exploring" });
+  const p = rec("person", { name: "Zoë", stage: "thanked", organization_id: org.id });
+  assert.ok(!keys(store(org, p)).includes("aim"), "nothing held there yet");
+  const c = rec("conversation", { person_id: p.id, at: "2026-11-25T12:00:00.000Z", thanked_at: "2026-11-25", asked_for_referrals: true });
+  assert.ok(keys(store(org, p, c)).includes("aim"));
+  org.fields.status = "engaged";
+  assert.ok(keys(store(org, p)).includes("aim"), "engaged counts like target");
+  org.fields.status = "not_a_fit";
+  assert.ok(!keys(store(org, p, c)).includes("aim"));
+});
+
+test("last contacted: the latest conversation not in the future", async () => {
+  const { lastContacted } = await import("../../web/js/nextsteps.js");
+  const p = rec("person", { name: "Zoë" });
+  const old = rec("conversation", { person_id: p.id, at: "2026-10-01T12:00:00.000Z" });
+  const recent = rec("conversation", { person_id: p.id, at: "2026-11-20T12:00:00.000Z" });
+  const planned = rec("conversation", { person_id: p.id, at: "2026-12-01T12:00:00.000Z" });
+  const gone = { ...rec("conversation", { person_id: p.id, at: "2026-11-25T12:00:00.000Z" }), deleted: true };
+  assert.equal(lastContacted(store(p, old, recent, planned, gone), p.id, when.now), "2026-11-20T12:00:00.000Z");
+  assert.equal(lastContacted(store(p, planned), p.id, when.now), null);
+});

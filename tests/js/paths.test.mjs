@@ -62,3 +62,18 @@ test("the layout puts each depth in its own column", () => {
   assert.ok(at.get(alum.id).x < at.get(lena.id).x && at.get(lena.id).x < at.get(ruth.id).x);
   assert.ok(width > at.get(ruth.id).x && height > 0);
 });
+
+test("someone who gave names at other organizations is not a dead end here", () => {
+  const helios = rec("organization", { name: "Helios", status: "target" });
+  const other = rec("organization", { name: "Lumen", status: "target" });
+  const dana = rec("person", { name: "Dana", organization_id: helios.id, stage: "talked" });
+  const names = ["A", "B", "C"].map((n) => rec("person", { name: n, organization_id: other.id, stage: "identified" }));
+  const refs = names.map((p) => rec("referral", { from_person_id: dana.id, to_person_id: p.id, status: "suggested" }));
+  const alone = referralPaths(store(helios, other, dana), helios.id);
+  assert.equal(alone.nodes.find((n) => n.id === dana.id).deadEnd, true, "talked, no names: a dead end");
+  const graph = referralPaths(store(helios, other, dana, ...names, ...refs), helios.id);
+  assert.equal(graph.nodes.find((n) => n.id === dana.id).deadEnd, false);
+  const declined = refs.map((r) => ({ ...r, fields: { ...r.fields, status: "declined" } }));
+  assert.equal(referralPaths(store(helios, other, dana, ...names, ...declined), helios.id)
+    .nodes.find((n) => n.id === dana.id).deadEnd, true, "only declined names: still a dead end");
+});

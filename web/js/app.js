@@ -9,10 +9,12 @@ import { Syncer } from "./sync.js";
 import { captureView } from "./views/capture.js";
 import { conflictsView } from "./views/conflicts.js";
 import { duplicatesView } from "./views/duplicates.js";
+import { conversationView } from "./views/conversation.js";
 import { organizationView } from "./views/organization.js";
 import { organizationsView } from "./views/organizations.js";
 import { peopleView } from "./views/people.js";
 import { personView } from "./views/person.js";
+import { globalSearchBox, searchView } from "./views/search.js";
 import { settingsView } from "./views/settings.js";
 import { signinView } from "./views/signin.js";
 import { todayView } from "./views/today.js";
@@ -27,9 +29,13 @@ const conflictCount = document.getElementById("conflict-count");
 const db = await Db.open();
 const syncer = new Syncer(db);
 const state = new State(db, syncer);
-const app = { storage: { persisted: null }, signOut, switchStore, view: null };
+const search = globalSearchBox(go);
+document.querySelector("header.top")?.insertBefore(search.el, indicator);
+const app = { storage: { persisted: null }, signOut, switchStore, syncNow, describeSync, view: null };
 
 function go(path) {
+  // Where this page was scrolled to, so Back returns to it (with its query, in the address).
+  history.replaceState({ ...history.state, scrollY: scrollY }, "");
   history.pushState(null, "", path);
   route();
 }
@@ -52,13 +58,31 @@ async function switchStore(store) {
   go("/");
 }
 
-async function signOut() {
+/** A sync round now (two if one was already running), then the state as it is after it. */
+async function syncNow() {
+  for (let round = 0; round < 2 && state.waiting; round++) {
+    await syncer.sync();
+    await state.load();
+    if (syncer.status !== "idle") break;
+  }
+}
+
+function describeSync() {
+  return syncer.describe(state.waiting);
+}
+
+/**
+ * Sign out. Callers sync first (see views/signout.js); `keep` keeps unsynced edits on this
+ * device, like a sign-out from elsewhere, for the next sign-in of the same account and store.
+ */
+async function signOut({ keep = false } = {}) {
   try {
     await api("/api/logout", { method: "POST", token: state.session.token });
   } catch {
     // offline or already revoked: forgetting the token here is what matters
   }
-  await db.clearAll();
+  if (keep || state.waiting) await db.endSession();
+  else await db.clearAll();
   await state.load();
   go("/");
 }
@@ -82,16 +106,20 @@ function route() {
       update: () => { if (!state.loading) route(); } };
   } else if (path.startsWith("/people/")) {
     view = personView(state, path.slice("/people/".length), go);
+  } else if (path.startsWith("/conversations/")) {
+    view = conversationView(state, path.slice("/conversations/".length), go);
   } else if (path === "/people") {
     view = peopleView(state, go);
   } else if (path.startsWith("/organizations/")) {
-    view = organizationView(state, path.slice("/organizations/".length));
+    view = organizationView(state, path.slice("/organizations/".length), go);
   } else if (path === "/organizations") {
     view = organizationsView(state, go);
   } else if (path === "/capture" || path.startsWith("/capture/")) {
     view = captureView(state, go, { personId: path.split("/")[2] });
   } else if (path === "/duplicates") {
     view = duplicatesView(state);
+  } else if (path === "/search") {
+    view = searchView(state, go);
   } else if (path === "/conflicts") {
     view = conflictsView(state);
   } else if (path === "/settings") {
@@ -102,6 +130,8 @@ function route() {
   app.view = view;
   mount(main, view.el);
   main.focus({ preventScroll: true });
+  search.el.hidden = !state.session;
+  scrollTo(0, history.state?.scrollY ?? 0);
 }
 
 const progressBar = h("progress", { id: "sync-progress", "aria-label": "Records synced", hidden: true });

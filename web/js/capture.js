@@ -6,6 +6,7 @@
 
 import { addDays, addMonths, isoDate } from "./dates.js";
 import { live } from "./model.js";
+import { normalize } from "./search.js";
 
 /** The follow-ups offered as one-tap chips: kind, label, and when each is due. */
 export const FOLLOWUP_CHOICES = {
@@ -22,18 +23,18 @@ export function captureDefaults({ now = new Date(), place = "" } = {}) {
   return { kind: place ? "lunch" : "call", at: at.toISOString(), place };
 }
 
-/** People whose name (or organization's name) matches the query, best first. */
+/** People whose name (or organization's name) matches the query, best first; case and accents ignored. */
 export function searchPeople(records, query, limit = 8) {
-  const q = query.trim().toLowerCase();
+  const q = normalize(query);
   if (!q) return [];
-  const orgs = new Map(live(records, "organization").map((o) => [o.id, o.fields.name ?? ""]));
+  const orgs = new Map(live(records, "organization").map((o) => [o.id, normalize(o.fields.name)]));
   const scored = [];
   for (const p of live(records, "person")) {
-    const name = (p.fields.name ?? "").toLowerCase();
-    const org = (orgs.get(p.fields.organization_id) ?? "").toLowerCase();
+    const name = normalize(p.fields.name);
+    const org = orgs.get(p.fields.organization_id) ?? "";
     let score = -1;
     if (name.startsWith(q)) score = 3;
-    else if (name.split(/\s+/).some((w) => w.startsWith(q))) score = 2;
+    else if (name.split(" ").some((w) => w.startsWith(q))) score = 2;
     else if (name.includes(q) || org.includes(q)) score = 1;
     if (score >= 0) scored.push({ p, score });
   }
@@ -41,59 +42,173 @@ export function searchPeople(records, query, limit = 8) {
   return scored.slice(0, limit).map((s) => s.p);
 }
 
-/** Names typed one per line or separated by commas, trimmed, without repeats. */
-export function parseNames(text) {
-  const seen = new Set();
-  const names = [];
-  for (const raw of text.split(/[\n,;]+/)) {
-    const name = raw.trim().replace(/\s+/g, " ");
-    const key = name.toLowerCase();
-    if (name && !seen.has(key)) {
-      seen.add(key);
-      names.push(name);
+/** Organizations whose name matches the query, best first; case and accents ignored. */
+export function searchOrganizations(records, query, limit = 6) {
+  const q = normalize(query);
+  if (!q) return [];
+  const scored = [];
+  for (const o of live(records, "organization")) {
+    const name = normalize(o.fields.name);
+    const score = name.startsWith(q) ? 2 : name.split(" ").some((w) => w.startsWith(q)) ? 1 : name.includes(q) ? 0 : -1;
+    if (score >= 0) scored.push({ o, score });
+  }
+  scored.sort((a, b) => b.score - a.score || a.o.fields.name.localeCompare(b.o.fields.name));
+  return scored.slice(0, limit).map((s) => s.o);
+}
+
+const HONORIFIC = /^(dr|prof|mr|mrs|ms|mx|sir|dame)\.?\s+/i;
+const SUFFIX = /^(jr|sr|ii|iii|iv|phd|ph\.d|md|esq)\.?$/i;
+const QUOTES = { '"': '"', "“": "”", "„": "“", "«": "»", "'": "'", "‘": "’", "「": "」" };
+
+/** The key two names are compared by: no honorific, no case, no accents. */
+export const nameKey = (name) => normalize(String(name).replace(HONORIFIC, ""));
+
+/** One line of "who else": {name, title}, or null for an empty line. */
+function parseLine(raw) {
+  let line = raw.trim().replace(/^(?:[-*•·]|\d+[.)])\s+/, "").trim();
+  if (!line) return null;
+  let name;
+  let rest = "";
+  const close = QUOTES[line[0]];
+  const end = close ? line.indexOf(close, 1) : -1;
+  if (close && end > 1) {
+    name = line.slice(1, end);
+    rest = line.slice(end + 1);
+  } else {
+    const paren = /^(.+?)\s*[(（](.+?)[)）]?\s*$/u.exec(line);
+    if (paren) {
+      name = paren[1];
+      rest = paren[2];
+    } else {
+      // The first separator: a spaced hyphen, an en or em dash, or a comma (any script's).
+      const sep = /\s+-\s+|\s*[—–]\s*|\s*[,，、]\s*/u.exec(line);
+      if (sep) {
+        name = line.slice(0, sep.index);
+        rest = line.slice(sep.index + sep[0].length);
+        // "John Smith, Jr., CTO": the suffix belongs to the name.
+        const next = /^([^,，、]+?)\s*(?:[,，、]\s*|$)/u.exec(rest);
+        if (next && SUFFIX.test(next[1].trim())) {
+          name = `${name}, ${next[1].trim()}`;
+          rest = rest.slice(next[0].length);
+        }
+      } else {
+        name = line;
+      }
     }
   }
-  return names;
+  name = name.replace(/\s+/g, " ").trim();
+  const title = rest.replace(/^[\s,，、:—–(（-]+/u, "").replace(/[)）]\s*$/u, "").replace(/\s+/g, " ").trim();
+  return name ? { name, title: title || null } : null;
+}
+
+/**
+ * Who else to talk to, one person a line (or separated by semicolons): "Name", "Name, role",
+ * "Name — role", "Name (role)", or a quoted name that holds a comma. Repeats are dropped.
+ * @returns {{name: string, title: string|null}[]}
+ */
+export function parseReferrals(text) {
+  const seen = new Set();
+  const out = [];
+  for (const line of splitLines(text)) {
+    const parsed = parseLine(line);
+    if (!parsed) continue;
+    const key = nameKey(parsed.name);
+    if (seen.has(key)) continue;
+    seen.add(key);
+    out.push(parsed);
+  }
+  return out;
+}
+
+/** Lines, and semicolons outside quotes. */
+function splitLines(text) {
+  const out = [];
+  let current = "";
+  let closing = null;
+  for (const ch of String(text)) {
+    if (closing) {
+      if (ch === closing) closing = null;
+      current += ch;
+    } else if (ch === "\n" || ch === ";" || ch === "；") {
+      out.push(current);
+      current = "";
+    } else {
+      if (QUOTES[ch] && !current.trim()) closing = QUOTES[ch];
+      current += ch;
+    }
+  }
+  out.push(current);
+  return out;
+}
+
+/** Names only (the referrals' names). */
+export function parseNames(text) {
+  return parseReferrals(text).map((r) => r.name);
+}
+
+/** Stages a conversation moves a person on from: a past one to "talked", a future one to "scheduled". */
+const BEFORE_TALKED = ["identified", "contacted", "scheduled", null, undefined];
+const BEFORE_SCHEDULED = ["identified", "contacted", null, undefined];
+
+/** The stage a person should have after a conversation at `at`, or null to leave theirs. */
+export function stageAfter(current, at, now) {
+  const future = Boolean(at) && at > now;
+  if (future) return BEFORE_SCHEDULED.includes(current) ? "scheduled" : null;
+  return BEFORE_TALKED.includes(current) ? "talked" : null;
 }
 
 /**
  * The mutations (name, args) that record a capture. Ids come from `newId` so tests can fix them.
+ * A conversation dated after `now` is scheduled, not held: the person's stage becomes
+ * "scheduled" and nothing that assumes it happened (follow-ups done, referrals) is written.
  * @param {Map<string, object>} records the current view
- * @param {object} form {personId?, personName?, organizationId?, kind, at, place, notes, culture,
- *   prospects, projects, fit, referrals: string[], followups: string[] (FOLLOWUP_CHOICES keys),
- *   conversationId?}
+ * @param {object} form {personId?, personName?, organizationId?, newOrganization?: {id, name},
+ *   kind, at, place, notes, culture, prospects, projects, fit, referrals: (string|{name,
+ *   title})[], referralsAtOrganization?: boolean (default true), followups: string[]
+ *   (FOLLOWUP_CHOICES keys), conversationId?}
  * @param {{newId: () => string, today: string, now: string, base: (id: string) => number}} ctx
- * @returns {{conversationId: string, personId: string, mutations: {name: string, args: object}[]}}
+ * @returns {{conversationId: string, personId: string, created: string[], mutations: {name: string, args: object}[]}}
  */
 export function planCapture(records, form, ctx) {
   const mutations = [];
+  const created = [];
   const set = (entity, id, fields) =>
     mutations.push({ name: "set", args: { entity, id, base: ctx.base(id), fields } });
-  const people = live(records, "person");
-  const byName = (name) =>
-    people.find((p) => (p.fields.name ?? "").toLowerCase() === name.toLowerCase());
+  const future = Boolean(form.at) && form.at > ctx.now;
 
   let personId = form.personId;
   let person = personId ? records.get(personId) : null;
   if (!person && form.personName) {
-    person = byName(form.personName) ?? null;
+    const key = nameKey(form.personName);
+    person = live(records, "person").find((p) => nameKey(p.fields.name ?? "") === key) ?? null;
     personId = person?.id;
   }
-  const organizationId = form.organizationId ?? person?.fields.organization_id ?? null;
+  let organizationId = form.organizationId ?? person?.fields.organization_id ?? null;
+  if (form.newOrganization) {
+    organizationId = form.newOrganization.id;
+    created.push(organizationId);
+    // Talking with someone there is engaging with it: the supervisor rule applies at once.
+    set("organization", organizationId, { name: form.newOrganization.name.trim(), status: "engaged" });
+  }
   if (!personId) {
     personId = ctx.newId();
+    created.push(personId);
     set("person", personId, {
-      name: form.personName.trim(), organization_id: organizationId, stage: "talked",
+      name: form.personName.trim(), organization_id: organizationId, stage: future ? "scheduled" : "talked",
       found_via: form.place ? "conference" : "other",
       found_via_detail: form.place || null,
     });
   } else {
-    const advanced = ["identified", "contacted", "scheduled", null, undefined];
-    if (advanced.includes(person?.fields.stage)) set("person", personId, { stage: "talked" });
+    const fields = {};
+    const stage = stageAfter(person?.fields.stage, form.at, ctx.now);
+    if (stage) fields.stage = stage;
+    if (organizationId && !person?.fields.organization_id) fields.organization_id = organizationId;
+    if (Object.keys(fields).length) set("person", personId, fields);
   }
 
   const conversationId = form.conversationId ?? ctx.newId();
-  const referrals = form.referrals ?? [];
+  created.push(conversationId);
+  const referrals = future ? [] : form.referrals ?? [];
   set("conversation", conversationId, {
     person_id: personId,
     organization_id: organizationId,
@@ -109,40 +224,52 @@ export function planCapture(records, form, ctx) {
   });
 
   const metName = person?.fields.name ?? form.personName;
-  mutations.push(...planReferrals(records, {
-    personId, conversationId, organizationId, metName, names: referrals,
-  }, ctx));
+  const referralPlan = planReferrals(records, {
+    personId, conversationId, metName, names: referrals,
+    organizationId: form.referralsAtOrganization === false ? null : organizationId,
+  }, ctx);
+  mutations.push(...referralPlan);
 
-  // Talking with someone resets their follow-up: the open ones are done now.
-  for (const f of live(records, "followup")) {
-    if (f.fields.person_id === personId && !f.fields.done_at && f.fields.kind === "follow_up") {
-      set("followup", f.id, { done_at: ctx.now });
+  if (!future) {
+    // Talking with someone resets their follow-up: the open ones are done now.
+    for (const f of live(records, "followup")) {
+      if (f.fields.person_id === personId && !f.fields.done_at && f.fields.kind === "follow_up") {
+        set("followup", f.id, { done_at: ctx.now });
+      }
     }
   }
   for (const key of form.followups ?? []) {
-    mutations.push(planFollowup({ personId, organizationId, metName, key }, ctx).mutation);
+    const plan = planFollowup({ personId, organizationId, metName, key }, ctx);
+    created.push(plan.id);
+    mutations.push(plan.mutation);
   }
-  return { conversationId, personId, mutations };
+  for (const m of referralPlan) if (m.args.base === 0) created.push(m.args.id);
+  return { conversationId, personId, created, mutations };
 }
 
 /**
  * People named under "who else should I talk to?": each a person (new, or the one of that
- * name already known) and a referral from the person met.
+ * name already known) and a referral from the person met. A name is a string or {name, title};
+ * a new person gets the title and `organizationId` (null: the organization is not theirs).
  */
 export function planReferrals(records, { personId, conversationId, organizationId, metName, names }, ctx) {
   const mutations = [];
   const set = (entity, id, fields) =>
     mutations.push({ name: "set", args: { entity, id, base: ctx.base(id), fields } });
   const people = live(records, "person");
-  for (const name of names) {
-    const known = people.find((p) => (p.fields.name ?? "").toLowerCase() === name.toLowerCase());
+  for (const entry of names) {
+    const { name, title = null } = typeof entry === "string" ? { name: entry } : entry;
+    const key = nameKey(name);
+    const known = people.find((p) => nameKey(p.fields.name ?? "") === key);
     let toId = known?.id;
     if (!toId) {
       toId = ctx.newId();
       set("person", toId, {
-        name, organization_id: organizationId, stage: "identified", found_via: "referral",
+        name, title, organization_id: organizationId ?? null, stage: "identified", found_via: "referral",
         found_via_detail: `Referred by ${metName}`,
       });
+    } else if (title && !known.fields.title) {
+      set("person", toId, { title });
     }
     set("referral", ctx.newId(), {
       from_person_id: personId, to_person_id: toId, conversation_id: conversationId,

@@ -13,14 +13,28 @@ const COLD_STAGES = new Set(["dormant", "not_a_fit"]);
  * @param {Map<string, object>} records
  * @param {string} organizationId
  * @returns {{nodes: object[], edges: object[], path: string[], supervisors: string[]}}
- *   nodes: {id, name, title, depth, root, supervisor, deadEnd, onPath, atOrg};
+ *   nodes: {id, name, title, depth, root, supervisor, deadEnd, removed?, onPath, atOrg}
+ *   (a deleted person's node is named "removed person": the edge is kept as history);
  *   edges: {from, to, status, deadEnd, onPath}
  */
 export function referralPaths(records, organizationId) {
   const people = new Map(live(records, "person").map((p) => [p.id, p]));
-  const referrals = live(records, "referral").filter(
-    (r) => people.has(r.fields.from_person_id) && people.has(r.fields.to_person_id),
+  // A deleted person stays in the picture as history: "removed person" (not one merged away).
+  const removed = new Set();
+  for (const r of records.values()) {
+    if (r.entity === "person" && r.deleted && !r.fields.merged_into) {
+      people.set(r.id, r);
+      removed.add(r.id);
+    }
+  }
+  const allReferrals = live(records, "referral");
+  const referrals = allReferrals.filter(
+    (r) => people.has(r.fields.from_person_id) && people.has(r.fields.to_person_id) &&
+      !(removed.has(r.fields.from_person_id) && removed.has(r.fields.to_person_id)),
   );
+  // Who gave a live name anywhere (here or at another organization): not a dead end.
+  const gaveNames = new Set(allReferrals.filter((r) => r.fields.status !== "declined")
+    .map((r) => r.fields.from_person_id));
   const atOrg = (p) => p.fields.organization_id === organizationId;
 
   // Who belongs in the picture: everyone at the organization, and everyone on a referral
@@ -30,7 +44,13 @@ export function referralPaths(records, organizationId) {
     if (!into.has(r.fields.to_person_id)) into.set(r.fields.to_person_id, []);
     into.get(r.fields.to_person_id).push(r);
   }
-  const members = new Set([...people.values()].filter(atOrg).map((p) => p.id));
+  const members = new Set([...people.values()].filter((p) => atOrg(p) && !removed.has(p.id)).map((p) => p.id));
+  for (const r of referrals) {
+    // A removed person joins the picture only through an edge to someone there.
+    for (const [a, b] of [[r.fields.from_person_id, r.fields.to_person_id], [r.fields.to_person_id, r.fields.from_person_id]]) {
+      if (removed.has(a) && members.has(b)) members.add(a);
+    }
+  }
   const stack = [...members];
   while (stack.length) {
     const id = stack.pop();
@@ -75,12 +95,18 @@ export function referralPaths(records, organizationId) {
   for (const id of members) if (!depth.has(id)) depth.set(id, 0);
 
   const supervisors = [...members].filter(
-    (id) => atOrg(people.get(id)) && people.get(id).fields.hiring_authority === true,
+    (id) => !removed.has(id) && atOrg(people.get(id)) && people.get(id).fields.hiring_authority === true,
   );
   const warmth = (id) => people.get(id).fields.strength ?? 0;
   // The warm path: to the nearest supervisor reachable through live referrals, choosing at
   // each step back the referrer the user knows best.
   let path = [];
+  // A removed person cannot pass a name on: no warm path goes through one.
+  for (const [to, list] of parents) {
+    const kept = list.filter((e) => !removed.has(e.from));
+    if (kept.length) parents.set(to, kept);
+    else parents.delete(to);
+  }
   const reachable = supervisors.filter((id) => depth.get(id) === 0 || parents.has(id));
   reachable.sort((a, b) => depth.get(a) - depth.get(b) || warmth(b) - warmth(a));
   if (reachable.length) {
@@ -97,9 +123,13 @@ export function referralPaths(records, organizationId) {
 
   // A dead end: a declined referral, someone gone cold, or a chain that stops short of a
   // supervisor with nobody left to ask.
-  const hasLiveOut = (id) => (out.get(id) ?? []).some((e) => !e.deadEnd);
+  const hasLiveOut = (id) => (out.get(id) ?? []).some((e) => !e.deadEnd) || gaveNames.has(id);
   const nodes = [...members].map((id) => {
     const p = people.get(id);
+    if (removed.has(id)) {
+      return { id, name: "removed person", title: null, depth: depth.get(id), root: roots.includes(id),
+        supervisor: false, deadEnd: false, removed: true, onPath: false, atOrg: atOrg(p) };
+    }
     const supervisor = supervisors.includes(id);
     const declined = (into.get(id) ?? []).some((r) => r.fields.status === "declined") &&
       !(into.get(id) ?? []).some((r) => r.fields.status !== "declined");

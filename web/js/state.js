@@ -33,6 +33,8 @@ export class State extends EventTarget {
     this.loading = false;
     this.today = null;
     this.queue = Promise.resolve();
+    // Mutations shown but not yet queued, while the user can still undo them (deletions).
+    this.held = new Map();
     syncer?.addEventListener("page", (event) => this.applyPage(event.detail));
   }
 
@@ -161,6 +163,7 @@ export class State extends EventTarget {
     }
     this.overlaid = new Set();
     for (const mutation of this.pending) this.overlay(mutation, ids, entities);
+    for (const mutations of this.held.values()) for (const m of mutations) this.overlay(m, ids, entities);
     return { ids, entities };
   }
 
@@ -218,10 +221,7 @@ export class State extends EventTarget {
       this.dispatchEvent(new CustomEvent("readonly"));
       return;
     }
-    const edits = mutations.map((m) => (m.args ? m : {
-      name: m.name,
-      args: { entity: m.entity, id: m.id ?? crypto.randomUUID(), base: this.base(m.id), fields: m.fields },
-    }));
+    const edits = this.expand(mutations);
     await this.serial(async () => {
       const queued = await this.db.enqueueAll(edits);
       const ids = new Set();
@@ -236,6 +236,42 @@ export class State extends EventTarget {
       this.changed(ids, entities, "edit");
     });
     this.syncer.soon();
+  }
+
+  /** The long form of mutations: {name, args}, bases filled in, new ids made. */
+  expand(mutations) {
+    return mutations.map((m) => (m.args ? m : {
+      name: m.name,
+      args: { entity: m.entity, id: m.id ?? crypto.randomUUID(), base: this.base(m.id), fields: m.fields },
+    }));
+  }
+
+  /**
+   * Show mutations without queueing them yet, after the outbox: `release(key, true)` queues
+   * them, `release(key, false)` forgets them (undo). Nothing held survives a reload: undone is
+   * the safe default.
+   * @returns {string} the key
+   */
+  hold(mutations) {
+    const key = crypto.randomUUID();
+    const held = this.expand(mutations);
+    this.held.set(key, held);
+    const ids = new Set();
+    const entities = new Set();
+    for (const m of held) this.overlay(m, ids, entities);
+    this.changed(ids, entities, "edit");
+    return key;
+  }
+
+  async release(key, commit) {
+    const mutations = this.held.get(key);
+    if (!mutations) return;
+    this.held.delete(key);
+    if (commit) return this.run(mutations);
+    await this.serial(async () => {
+      const { ids, entities } = this.rebase();
+      this.changed(ids, entities, "edit");
+    });
   }
 
   /**

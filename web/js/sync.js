@@ -17,7 +17,7 @@ export class Syncer extends EventTarget {
   constructor(db) {
     super();
     this.db = db;
-    this.status = "idle"; // idle | syncing | offline | error | signed-out
+    this.status = "idle"; // idle | syncing | offline | unreachable | error | signed-out
     this.error = "";
     this.lastSyncedAt = null;
     this.failures = 0;
@@ -104,7 +104,9 @@ export class Syncer extends EventTarget {
         this.set("signed-out", "This device was signed out. Sign in again: your unsynced edits are kept.");
         return;
       }
-      if (error instanceof TypeError || !navigator.onLine) this.set("offline");
+      // A failed fetch while the device says it is online: the network is up, the server is not.
+      if (!navigator.onLine) this.set("offline");
+      else if (error instanceof TypeError) this.set("unreachable");
       else this.set("error", error.message);
       this.soon(wait);
     } finally {
@@ -235,6 +237,9 @@ export class Syncer extends EventTarget {
   describe(waiting) {
     if (this.status === "offline") {
       return waiting ? `Offline · ${plural(waiting, "change")} waiting` : "Offline";
+    }
+    if (this.status === "unreachable") {
+      return `Server unreachable${waiting ? ` · ${plural(waiting, "change")} waiting` : ""}`;
     }
     if (this.status === "syncing") {
       const p = this.progress;

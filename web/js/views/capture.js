@@ -1,23 +1,19 @@
 /**
- * Quick capture at a conference lunch: who (instant offline search, or a new name), then
- * type. Everything autosaves as you type; names under "who else" become referrals; each
- * follow-up is one tap.
+ * Quick capture at a conference lunch: who (instant offline search, or a new name), then type.
+ * Nothing is written until the first keystroke after picking someone; from then on everything
+ * autosaves. The person can be changed and the capture discarded (with undo). A date in the
+ * future schedules the conversation instead of logging it as held.
  */
 
 import {
-  FOLLOWUP_CHOICES, captureDefaults, parseNames, planCapture, planFollowup, planReferrals,
-  searchPeople,
+  FOLLOWUP_CHOICES, captureDefaults, nameKey, parseReferrals, planCapture, planFollowup,
+  planReferrals, searchOrganizations, searchPeople, stageAfter,
 } from "../capture.js";
-import { isoDate } from "../dates.js";
+import { addDays, isoDate } from "../dates.js";
 import { field, h } from "../dom.js";
-import { live } from "../model.js";
 import { CONVERSATION_KINDS } from "../schema.js";
-
-const toLocalInput = (iso) => {
-  const d = new Date(iso);
-  const pad = (n) => String(n).padStart(2, "0");
-  return `${isoDate(d)}T${pad(d.getHours())}:${pad(d.getMinutes())}`;
-};
+import { toLocalInput } from "./form.js";
+import { withUndo } from "./undo.js";
 
 /**
  * @param {import('../state.js').State} state
@@ -25,25 +21,36 @@ const toLocalInput = (iso) => {
  * @param {{personId?: string}} [options]
  */
 export function captureView(state, go, { personId: preset } = {}) {
+  const scheduling = new URLSearchParams(location.search).has("schedule");
   const ctx = () => ({
     newId: () => crypto.randomUUID(), today: isoDate(new Date()), now: new Date().toISOString(),
     base: (id) => state.base(id),
   });
-  let picked = null; // {personId, conversationId, organizationId, name}
-  const referred = new Map(); // name (lower case) -> true, once created
+  let picked = null; // {personId?, name, stageBefore} — chosen, nothing written yet
+  let started = null; // {conversationId, personId, created: Set<string>, stageBefore}
+  let organization = { id: null, name: "", isNew: false }; // chosen in the picker
+  const referred = new Set(); // name keys, once created
   const chips = new Map(); // follow-up key -> followup id
 
   const who = h("input", { type: "search", id: "capture-who", autocomplete: "off",
     placeholder: "Name, or organization", "aria-describedby": "who-hint" });
+  const whoField = field("Who did you talk with?", who);
+  const whoHint = h("p", { id: "who-hint", class: "hint" }, "Pick someone you know, or type a new name.");
   const results = h("ul", { class: "list picks", "aria-label": "Matching people" });
   const chosen = h("p", { class: "chosen", hidden: true });
   const details = h("div", { hidden: true });
 
   const defaults = captureDefaults();
-  const org = h("select", {}, h("option", { value: "" }, "—"));
+  const orgInput = h("input", { type: "search", autocomplete: "off", placeholder: "Search or add" });
+  const orgResults = h("ul", { class: "list picks", "aria-label": "Matching organizations" });
+  const inherit = h("input", { type: "checkbox", id: "capture-inherit", checked: true });
+  const inheritLabel = h("label", { for: "capture-inherit" });
+  const inheritField = h("div", { class: "field check", hidden: true }, inherit, inheritLabel);
   const kind = h("select", {}, CONVERSATION_KINDS.map((k) => h("option", { value: k }, k)));
   const place = h("input", { autocomplete: "off", placeholder: "e.g. APS March Meeting, café" });
   const at = h("input", { type: "datetime-local" });
+  const futureNote = h("p", { class: "hint scheduled-note", hidden: true },
+    "In the future: this schedules the conversation (with a homework reminder the day before); nothing is logged as held.");
   const text = (rows) => h("textarea", { rows });
   const notes = text(6);
   const culture = text(2);
@@ -54,32 +61,117 @@ export function captureView(state, go, { personId: preset } = {}) {
     ["good", "unsure", "poor"].map((v) => h("label", { class: "choice" },
       h("input", { type: "radio", name: "fit", value: v }), v)));
   const followups = h("div", { class: "chips", role: "group", "aria-label": "Follow-ups" });
+  const heldOnly = h("div", {}); // what only a conversation that happened has
 
-  function fillOrganizations() {
-    const orgs = live(state.records, "organization").sort((a, b) => a.fields.name.localeCompare(b.fields.name));
-    org.replaceChildren(h("option", { value: "" }, "—"), ...orgs.map((o) => h("option", { value: o.id }, o.fields.name)));
+  const future = () => Boolean(at.value) && new Date(at.value) > new Date();
+  const atIso = () => (at.value ? new Date(at.value).toISOString() : new Date().toISOString());
+  const checkedFit = () => fit.querySelector("input:checked")?.value ?? null;
+
+  function showChosen() {
+    const name = started ? state.records.get(started.personId)?.fields.name ?? picked.name : picked.name;
+    chosen.replaceChildren(future() ? "Meeting " : "Talking with ", h("strong", {}, name), " ",
+      h("button", { type: "button", class: "small", onclick: changePerson }, "Change person"));
   }
 
-  async function pick({ personId, name }) {
-    if (picked) return;
-    const form = {
-      personId, personName: name, kind: kind.value, at: new Date(at.value).toISOString(),
-      place: place.value.trim(), organizationId: org.value || undefined, referrals: [], followups: [],
-    };
-    const plan = planCapture(state.records, form, ctx());
-    const person = state.records.get(plan.personId);
-    // Chosen at once, before anything is awaited: the next keystroke already goes to the notes.
-    picked = { personId: plan.personId, conversationId: plan.conversationId,
-      organizationId: person?.fields.organization_id ?? form.organizationId ?? null,
-      name: person?.fields.name ?? name };
-    org.value = picked.organizationId ?? "";
-    who.closest(".field").hidden = true;
+  function showOrganization() {
+    orgInput.value = organization.name;
+    inheritField.hidden = !organization.id;
+    inheritLabel.textContent = `People they name work at ${organization.name || "it"} too`;
+  }
+
+  function showFuture() {
+    const ahead = future();
+    futureNote.hidden = !ahead;
+    heldOnly.hidden = ahead;
+    done.textContent = ahead ? "Schedule" : "Done";
+    if (picked) showChosen();
+  }
+
+  /** Choose who (nothing written yet). */
+  function pick({ personId, name }) {
+    const person = personId ? state.records.get(personId) : null;
+    const known = !person && name ? null : person;
+    if (started) {
+      repoint(personId ? { personId } : { name });
+      return;
+    }
+    picked = { personId: known?.id, name: known?.fields.name ?? name, stageBefore: known?.fields.stage ?? null };
+    const org = state.records.get(known?.fields.organization_id);
+    if (org && !org.deleted && !organization.id) organization = { id: org.id, name: org.fields.name, isNew: false };
+    showOrganization();
+    whoField.hidden = true;
+    whoHint.hidden = true;
     results.replaceChildren();
     chosen.hidden = false;
-    chosen.replaceChildren("Talking with ", h("strong", {}, picked.name));
+    showChosen();
     details.hidden = false;
     notes.focus();
-    await state.run(plan.mutations);
+  }
+
+  function changePerson() {
+    whoField.hidden = false;
+    whoHint.hidden = false;
+    who.value = "";
+    who.focus();
+  }
+
+  /** The first keystroke: the conversation (and the person, organization…) is written now. */
+  function start() {
+    if (started || !picked) return;
+    const plan = planCapture(state.records, {
+      personId: picked.personId, personName: picked.name,
+      organizationId: organization.isNew ? undefined : organization.id ?? undefined,
+      newOrganization: organization.isNew ? { id: organization.id, name: organization.name } : undefined,
+      kind: kind.value, at: atIso(), place: place.value.trim(), notes: notes.value, culture: culture.value,
+      prospects: prospects.value, projects: projects.value, fit: checkedFit(), referrals: [], followups: [],
+    }, ctx());
+    if (organization.isNew) organization.isNew = false;
+    started = { conversationId: plan.conversationId, personId: plan.personId, created: new Set(plan.created),
+      stageBefore: picked.stageBefore };
+    state.run(plan.mutations);
+  }
+
+  /** A different person, after the conversation was written: it (and what it made) moves. */
+  function repoint({ personId, name }) {
+    const mutations = [];
+    let to = personId;
+    const old = started.personId;
+    if (!to) {
+      to = crypto.randomUUID();
+      mutations.push({ name: "set", args: { entity: "person", id: to, base: 0, fields: {
+        name, organization_id: organization.id, stage: stageAfter(null, atIso(), new Date().toISOString()),
+        found_via: place.value.trim() ? "conference" : "other", found_via_detail: place.value.trim() || null,
+      } } });
+      started.created.add(to);
+    } else {
+      const stage = stageAfter(state.records.get(to)?.fields.stage, atIso(), new Date().toISOString());
+      if (stage) mutations.push({ name: "set", entity: "person", id: to, fields: { stage } });
+    }
+    mutations.push({ name: "set", entity: "conversation", id: started.conversationId, fields: { person_id: to } });
+    for (const id of started.created) {
+      const r = state.records.get(id);
+      if (r?.entity === "referral" && r.fields.from_person_id === old) {
+        mutations.push({ name: "set", entity: "referral", id, fields: { from_person_id: to } });
+      }
+      if (r?.entity === "followup" && r.fields.person_id === old) {
+        mutations.push({ name: "set", entity: "followup", id, fields: { person_id: to } });
+      }
+    }
+    if (started.created.has(old)) {
+      // Someone typed by mistake: made by this capture, gone with it.
+      mutations.push({ name: "delete", args: { entity: "person", id: old, base: state.base(old) } });
+      started.created.delete(old);
+    } else if (started.stageBefore !== undefined) {
+      mutations.push({ name: "set", entity: "person", id: old, fields: { stage: started.stageBefore } });
+    }
+    started.personId = to;
+    started.stageBefore = personId ? state.records.get(personId)?.fields.stage ?? null : null;
+    picked = { personId: to, name: personId ? state.records.get(personId).fields.name : name, stageBefore: started.stageBefore };
+    state.run(mutations);
+    whoField.hidden = true;
+    whoHint.hidden = true;
+    results.replaceChildren();
+    showChosen();
   }
 
   function renderResults() {
@@ -91,7 +183,7 @@ export function captureView(state, go, { personId: preset } = {}) {
         h("span", { class: "row-title" }, p.fields.name),
         orgName ? h("span", { class: "row-sub" }, orgName) : null));
     });
-    const exact = found.some((p) => p.fields.name.toLowerCase() === query.toLowerCase());
+    const exact = found.some((p) => nameKey(p.fields.name) === nameKey(query));
     if (query && !exact) {
       items.push(h("li", {}, h("button", { type: "button", class: "pick new",
         onclick: () => pick({ name: query }) }, `New person: ${query}`)));
@@ -99,15 +191,58 @@ export function captureView(state, go, { personId: preset } = {}) {
     results.replaceChildren(...items);
   }
   who.addEventListener("input", renderResults);
-  who.addEventListener("keydown", (event) => {
+  const enterPicksFirst = (input, list) => input.addEventListener("keydown", (event) => {
     if (event.key === "Enter") {
       event.preventDefault();
-      results.querySelector("button")?.click();
+      list.querySelector("button")?.click();
     }
   });
+  enterPicksFirst(who, results);
+
+  // The organization picker: matches, then "New organization: X".
+  function chooseOrganization(choice) {
+    organization = choice;
+    orgResults.replaceChildren();
+    showOrganization();
+    if (!started) return start();
+    const mutations = [];
+    if (choice.isNew) {
+      mutations.push({ name: "set", args: { entity: "organization", id: choice.id, base: 0,
+        fields: { name: choice.name, status: "engaged" } } });
+      started.created.add(choice.id);
+      organization.isNew = false;
+    }
+    mutations.push({ name: "set", entity: "conversation", id: started.conversationId, fields: { organization_id: choice.id } });
+    const person = state.records.get(started.personId);
+    if (person && (!person.fields.organization_id || started.created.has(person.id)) && choice.id) {
+      mutations.push({ name: "set", entity: "person", id: started.personId, fields: { organization_id: choice.id } });
+    }
+    state.run(mutations);
+  }
+  orgInput.addEventListener("input", () => {
+    const query = orgInput.value.trim();
+    const found = searchOrganizations(state.records, query);
+    const items = found.map((o) => h("li", {}, h("button", { type: "button", class: "pick",
+      onclick: () => chooseOrganization({ id: o.id, name: o.fields.name, isNew: false }) }, o.fields.name)));
+    if (query && !found.some((o) => nameKey(o.fields.name) === nameKey(query))) {
+      items.push(h("li", {}, h("button", { type: "button", class: "pick new",
+        onclick: () => chooseOrganization({ id: crypto.randomUUID(), name: query, isNew: true }) },
+      `New organization: ${query}`)));
+    }
+    if (!query && organization.id) {
+      items.push(h("li", {}, h("button", { type: "button", class: "pick",
+        onclick: () => chooseOrganization({ id: null, name: "", isNew: false }) }, "No organization")));
+    }
+    orgResults.replaceChildren(...items);
+  });
+  enterPicksFirst(orgInput, orgResults);
 
   // This form made the conversation: what it types is always from the version it created.
-  const save = (fields) => picked && state.set("conversation", picked.conversationId, fields, 0);
+  const save = (fields) => {
+    if (!picked) return;
+    if (!started) return start();
+    state.set("conversation", started.conversationId, fields, 0);
+  };
   const bind = (input, name, event = "input") =>
     input.addEventListener(event, () => save({ [name]: input.value === "" ? null : input.value }));
   bind(notes, "notes");
@@ -126,27 +261,33 @@ export function captureView(state, go, { personId: preset } = {}) {
     }
     save(fields);
   });
-  at.addEventListener("change", () => at.value && save({ at: new Date(at.value).toISOString() }));
-  fit.addEventListener("change", (e) => save({ fit: e.target.value }));
-  org.addEventListener("change", async () => {
-    if (!picked) return;
-    const value = org.value || null;
-    picked.organizationId = value;
-    await save({ organization_id: value });
-    const person = state.records.get(picked.personId);
-    if (person && !person.fields.organization_id && value) {
-      await state.set("person", picked.personId, { organization_id: value });
-    }
+  at.addEventListener("change", () => {
+    if (!at.value) return;
+    showFuture();
+    if (!started) return save({});
+    save({ at: atIso() });
+    // Scheduled or held: the person's stage follows the date, from what it was before.
+    const person = state.records.get(started.personId);
+    const wanted = stageAfter(started.stageBefore, atIso(), new Date().toISOString()) ?? started.stageBefore;
+    if (person && wanted && person.fields.stage !== wanted) state.set("person", started.personId, { stage: wanted });
   });
+  fit.addEventListener("change", (e) => save({ fit: e.target.value }));
 
   /** Names typed so far become referrals; with `finished` false, not the line being typed. */
   async function addReferrals(finished = true) {
-    if (!picked) return;
-    const text = finished ? others.value : others.value.slice(0, others.value.lastIndexOf("\n") + 1);
-    const names = parseNames(text).filter((n) => !referred.has(n.toLowerCase()));
+    if (!picked || future()) return;
+    const typed = finished ? others.value : others.value.slice(0, others.value.lastIndexOf("\n") + 1);
+    const names = parseReferrals(typed).filter((r) => !referred.has(nameKey(r.name)));
     if (names.length === 0) return;
-    names.forEach((n) => referred.set(n.toLowerCase(), true));
-    await state.run(planReferrals(state.records, { ...picked, metName: picked.name, names }, ctx()));
+    if (!started) start();
+    names.forEach((r) => referred.add(nameKey(r.name)));
+    const plan = planReferrals(state.records, {
+      personId: started.personId, conversationId: started.conversationId,
+      organizationId: inherit.checked ? organization.id : null,
+      metName: state.records.get(started.personId)?.fields.name ?? picked.name, names,
+    }, ctx());
+    for (const m of plan) if (!state.records.has(m.args.id)) started.created.add(m.args.id);
+    await state.run(plan);
     await save({ asked_for_referrals: true });
   }
   others.addEventListener("change", () => addReferrals());
@@ -161,14 +302,18 @@ export function captureView(state, go, { personId: preset } = {}) {
     const chip = h("button", { type: "button", class: "chip", "aria-pressed": "false" }, choice.label);
     chip.addEventListener("click", async () => {
       if (!picked) return;
+      if (!started) start();
       if (chips.has(key)) {
         await state.edit("delete", { entity: "followup", id: chips.get(key), base: state.base(chips.get(key)) });
+        started.created.delete(chips.get(key));
         chips.delete(key);
         chip.setAttribute("aria-pressed", "false");
         return;
       }
-      const plan = planFollowup({ ...picked, metName: picked.name, key }, ctx());
+      const plan = planFollowup({ personId: started.personId, organizationId: organization.id,
+        metName: state.records.get(started.personId)?.fields.name ?? picked.name, key }, ctx());
       chips.set(key, plan.id);
+      started.created.add(plan.id);
       chip.setAttribute("aria-pressed", "true");
       await state.run([plan.mutation]);
     });
@@ -178,29 +323,51 @@ export function captureView(state, go, { personId: preset } = {}) {
   const done = h("button", { type: "button", class: "primary" }, "Done");
   done.addEventListener("click", async () => {
     await addReferrals();
-    go(picked ? `/people/${picked.personId}` : "/");
+    if (picked && !started) start(); // "Schedule" with nothing typed still schedules
+    go(started ? `/people/${started.personId}` : "/");
+  });
+  const discard = h("button", { type: "button", class: "danger" }, "Discard");
+  discard.addEventListener("click", () => {
+    if (!started) return go(preset ? `/people/${preset}` : "/");
+    const mutations = [...started.created].filter((id) => state.records.get(id) && !state.records.get(id).deleted)
+      .map((id) => ({ name: "delete", args: { entity: state.records.get(id).entity, id, base: state.base(id) } }));
+    const person = state.records.get(started.personId);
+    if (person && !started.created.has(person.id) && person.fields.stage !== started.stageBefore) {
+      mutations.push({ name: "set", entity: "person", id: person.id, fields: { stage: started.stageBefore } });
+    }
+    const conversationId = started.conversationId;
+    withUndo(state, "Capture discarded", mutations, { onUndo: () => go(`/conversations/${conversationId}`) });
+    go(person && !started.created.has(person.id) ? `/people/${person.id}` : "/");
   });
 
-  fillOrganizations();
   kind.value = defaults.kind;
-  at.value = toLocalInput(defaults.at);
-  details.append(
-    h("div", { class: "grid2" }, field("Organization", org), field("Kind", kind)),
-    h("div", { class: "grid2" }, field("Place", place), field("When", at)),
-    field("Notes", notes, "Saved on this device as you type."),
+  if (scheduling) {
+    // Tomorrow at noon, a call: the usual shape of a scheduled informational interview.
+    const noon = new Date(`${addDays(isoDate(new Date()), 1)}T12:00`);
+    at.value = toLocalInput(noon.toISOString());
+  } else {
+    at.value = toLocalInput(defaults.at);
+  }
+  heldOnly.append(
     field("Culture: what is it like to work there?", culture),
     field("Business prospects over the next couple of years", prospects),
     field("Upcoming projects", projects),
     fit,
-    field("Who else should I talk to?", others, "One name per line: each becomes a person, referred by this one."),
-    h("h2", {}, "Follow-ups"), followups,
-    done);
+    field("Who else should I talk to?", others,
+      "One person a line: \"Name\", \"Name, role\", \"Name — role\" or \"Name (role)\"."),
+    h("h2", {}, "Follow-ups"), followups);
+  details.append(
+    field("Organization", orgInput), orgResults, inheritField,
+    h("div", { class: "grid2" }, field("Kind", kind), field("Place", place)),
+    field("When", at), futureNote,
+    field("Notes", notes, "Saved on this device from the first word you type."),
+    heldOnly,
+    h("div", { class: "actions" }, done, discard));
   const el = h("section", { class: "capture" },
-    h("h1", {}, "Capture"),
-    field("Who did you talk with?", who),
-    h("p", { id: "who-hint", class: "hint" }, "Pick someone you know, or type a new name."),
-    results, chosen, details);
+    h("h1", {}, scheduling ? "Schedule a conversation" : "Capture"),
+    whoField, whoHint, results, chosen, details);
+  showFuture();
   if (preset && state.records.get(preset)) queueMicrotask(() => pick({ personId: preset }));
   else queueMicrotask(() => who.focus());
-  return { el, update: () => { if (!picked) renderResults(); } };
+  return { el, update: () => { if (!whoField.hidden) renderResults(); } };
 }

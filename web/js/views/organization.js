@@ -1,16 +1,19 @@
 /** One organization: why and homework, who you know there, and the referral path. */
 
+import { planDeletion } from "../deletion.js";
 import { field, h } from "../dom.js";
 import { linked } from "../model.js";
 import { referralPaths } from "../paths.js";
 import { ORGANIZATION_STATUS } from "../schema.js";
 import { pathSvg } from "./pathsvg.js";
+import { withUndo } from "./undo.js";
 
 /**
  * @param {import('../state.js').State} state
  * @param {string} id
+ * @param {(path: string) => void} [go]
  */
-export function organizationView(state, id) {
+export function organizationView(state, id, go) {
   const record = () => state.records.get(id);
   if (!record() || record().deleted) {
     return { el: h("section", {}, h("h1", {}, "Not found"), h("a", { href: "/organizations", "data-link": true }, "Organizations")) };
@@ -32,6 +35,15 @@ export function organizationView(state, id) {
   const heading = h("h1", {});
   const coverage = h("div", { class: "coverage" });
   const picture = h("div", { class: "path", id: "referral-path" });
+
+  const remove = h("button", { type: "button", class: "danger" }, "Delete organization");
+  remove.addEventListener("click", () => {
+    const plan = planDeletion(state.records, "organization", id, (rid) => state.base(rid));
+    const here = location.pathname;
+    withUndo(state, `Deleted ${record().fields.name}${plan.summary ? ` (${plan.summary})` : ""}`, plan.mutations,
+      { onUndo: () => go?.(here) });
+    go?.("/organizations");
+  });
 
   function update() {
     const o = record();
@@ -81,6 +93,7 @@ export function organizationView(state, id) {
       field("Status", inputs.status), field("Field", inputs.field),
       field("Location", inputs.location), field("Website", inputs.website),
       field("Why this organization", inputs.why),
-      field("Homework", inputs.homework, "What to read before you talk to anyone there.")));
+      field("Homework", inputs.homework, "What to read before you talk to anyone there.")),
+    remove);
   return { el, update };
 }

@@ -53,13 +53,13 @@ export function pathSvg(graph) {
   for (const n of graph.nodes) {
     const p = at.get(n.id);
     const cls = ["node", n.onPath && "on-path", n.deadEnd && "dead", n.supervisor && "supervisor",
-      !n.atOrg && "outside"].filter(Boolean).join(" ");
+      !n.atOrg && "outside", n.removed && "removed"].filter(Boolean).join(" ");
     const label = `${n.name}${n.supervisor ? ", prospective supervisor" : ""}${n.deadEnd ? ", dead end" : ""}`;
-    const group = svg("a", { href: `/people/${n.id}`, "data-link": "", class: cls, "aria-label": label },
+    const group = svg(n.removed ? "g" : "a", { ...(n.removed ? {} : { href: `/people/${n.id}`, "data-link": "" }), class: cls, "aria-label": label },
       svg("rect", { x: p.x, y: p.y, width: BOX_W, height: BOX_H, rx: 8 }),
       svg("text", { x: p.x + 8, y: p.y + 19, class: "name" }, clip(`${n.supervisor ? "★ " : ""}${n.name}`)),
       svg("text", { x: p.x + 8, y: p.y + 36, class: "sub" },
-        n.deadEnd ? "✕ dead end" : clip(n.title ?? (n.atOrg ? "" : "outside"))));
+        n.removed ? "deleted" : n.deadEnd ? "✕ dead end" : clip(n.title ?? (n.atOrg ? "" : "outside"))));
     root.append(group);
   }
   return root;

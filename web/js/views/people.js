@@ -3,16 +3,16 @@
 import { h } from "../dom.js";
 import { live } from "../model.js";
 import { FOUND_VIA, STAGES } from "../schema.js";
+import { searchIndexOf } from "../search.js";
 import { byName, incrementalList } from "./list.js";
 
 const label = (v) => v.replaceAll("_", " ");
-// One entry per person record and organization name: searched text and sort name computed once.
+// One entry per person record and organization name: the sort name computed once.
 const entries = new WeakMap();
 function entry(p, org) {
   const hit = entries.get(p);
   if (hit && hit.org === org) return hit;
-  const made = { p, org, name: p.fields.name ?? "",
-    text: `${p.fields.name} ${p.fields.title ?? ""} ${org}`.toLowerCase() };
+  const made = { p, org, name: p.fields.name ?? "" };
   entries.set(p, made);
   return made;
 }
@@ -24,7 +24,7 @@ function entry(p, org) {
 export function peopleView(state, go) {
   const search = h("input", {
     type: "search", id: "people-search", placeholder: "Search people", autocomplete: "off",
-    "aria-label": "Search people",
+    "aria-label": "Search people", value: new URLSearchParams(location.search).get("q") ?? "",
   });
   const select = (name, first) => h("select", { "aria-label": name }, h("option", { value: "" }, first));
   const stage = select("Filter by stage", "Any stage");
@@ -67,26 +67,30 @@ export function peopleView(state, go) {
         [p.fields.title, o, p.fields.stage && label(p.fields.stage)].filter(Boolean).join(" · ") || " "))),
   });
 
-  // Everyone, sorted by name, each with the text a search looks in: kept until a person or
-  // an organization changes, so a keystroke only filters.
+  // Everyone, sorted by name: kept until a person or an organization changes, so a keystroke
+  // only asks the search index (case and accents ignored; names, titles, organizations, tags,
+  // places, notes and conversations) and filters.
   let everyone = null;
+  let byId = null;
   function sortedPeople() {
     if (everyone) return everyone;
     const orgs = new Map();
     for (const o of live(state.records, "organization")) orgs.set(o.id, o.fields.name ?? "");
     everyone = live(state.records, "person").map((p) => entry(p, orgs.get(p.fields.organization_id) ?? ""));
     everyone.sort((a, b) => byName(a.name, b.name));
+    byId = new Map(everyone.map((e) => [e.p.id, e]));
     return everyone;
   }
 
   function filter(fromTop = false) {
-    const query = search.value.trim().toLowerCase();
-    const people = sortedPeople().filter(({ p, text }) =>
+    const query = search.value.trim();
+    let candidates = sortedPeople();
+    if (query) candidates = searchIndexOf(state).searchPeople(query).map((id) => byId.get(id)).filter(Boolean);
+    const people = candidates.filter(({ p }) =>
       (!stage.value || p.fields.stage === stage.value) &&
       (!org.value || p.fields.organization_id === org.value) &&
       (!tag.value || (p.fields.tags ?? []).includes(tag.value)) &&
-      (!via.value || p.fields.found_via === via.value) &&
-      (!query || text.includes(query)));
+      (!via.value || p.fields.found_via === via.value));
     rows.set(people, query || stage.value || org.value || tag.value || via.value
       ? "Nobody matches." : "Nobody yet: add the first person you want to talk to.", { fromTop });
   }
@@ -100,7 +104,12 @@ export function peopleView(state, go) {
     filter();
   }
   const filterNow = () => filter(true);
-  search.addEventListener("input", filterNow);
+  search.addEventListener("input", () => {
+    // The query lives in the address, so Back to this list finds it again.
+    const url = search.value.trim() ? `/people?q=${encodeURIComponent(search.value)}` : "/people";
+    history.replaceState(history.state, "", url);
+    filterNow();
+  });
   for (const control of [stage, org, tag, via]) control.addEventListener("change", filterNow);
   render();
   const el = h("section", {}, h("h1", {}, "People"), add, search,

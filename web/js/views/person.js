@@ -1,13 +1,132 @@
-/** One person: who they are and how you found them, the conversations, referrals, follow-ups. */
+/**
+ * One person: who they are and how to reach them, then the conversations (newest first, each
+ * expandable to its full notes), follow-ups (editable, snoozable, addable), referrals both ways
+ * with their status and note; the profile form is an "edit details" section below.
+ */
 
-import { isoDate } from "../dates.js";
-import { field, h } from "../dom.js";
+import { addDays, isoDate } from "../dates.js";
+import { planDeletion } from "../deletion.js";
+import { field, h, mount } from "../dom.js";
 import { linked, live } from "../model.js";
-import { FOUND_VIA, STAGES } from "../schema.js";
+import { lastContacted } from "../nextsteps.js";
+import { referralRow } from "./conversation.js";
+import { fillOptions, keyedRows, recordForm } from "./form.js";
+import { withUndo } from "./undo.js";
 
 const label = (value) => value.replaceAll("_", " ");
-const options = (values) => [h("option", { value: "" }, "—"), ...values.map((v) => h("option", { value: v }, label(v)))];
 const when = (iso) => (iso ? new Date(iso).toLocaleDateString([], { year: "numeric", month: "short", day: "numeric" }) : "");
+const FOLLOWUP_KINDS = ["follow_up", "thank_you", "connect", "send_info", "other"];
+
+/** "today", "yesterday", "12 days ago", "in 3 days" for a YYYY-MM-DD day. */
+export function relativeDay(day, today) {
+  const ms = Date.UTC(...day.split("-").map((n, i) => Number(n) - (i === 1 ? 1 : 0))) -
+    Date.UTC(...today.split("-").map((n, i) => Number(n) - (i === 1 ? 1 : 0)));
+  const d = Math.round(ms / 86_400_000);
+  if (d === 0) return "today";
+  if (d === -1) return "yesterday";
+  if (d === 1) return "tomorrow";
+  return d < 0 ? `${-d} days ago` : `in ${d} days`;
+}
+
+/**
+ * A set field (emails, phones, tags) typed as a comma separated list: each item added or
+ * removed as its own mutation; the item still being typed waits for the field to be left.
+ */
+function setInput(state, entity, id, name, attrs) {
+  const input = h("input", { autocomplete: "off", ...attrs });
+  async function save(finished = true) {
+    const typed = finished ? input.value : input.value.slice(0, input.value.lastIndexOf(",") + 1);
+    const wanted = new Set(typed.split(",").map((t) => t.trim()).filter(Boolean));
+    const current = new Set(state.records.get(id)?.fields[name] ?? []);
+    const changes = [
+      ...[...wanted].filter((t) => !current.has(t)).map((value) => ({ name: "add", value })),
+      // Removals wait until the field is left: mid-word, an item is not gone yet.
+      ...(finished ? [...current].filter((t) => !wanted.has(t)).map((value) => ({ name: "remove", value })) : []),
+    ];
+    for (const c of changes) await state.edit(c.name, { entity, id, field: name, value: c.value });
+  }
+  input.addEventListener("change", () => save());
+  input.addEventListener("input", () => save(false));
+  // Leaving the app (switching away, locking the phone) saves the item being typed too.
+  document.addEventListener("visibilitychange", () => {
+    if (input.isConnected && document.visibilityState === "hidden") save();
+  });
+  const fill = () => {
+    if (document.activeElement !== input) input.value = (state.records.get(id)?.fields[name] ?? []).join(", ");
+  };
+  return { el: input, fill };
+}
+
+/** A follow-up row: note, due date and kind editable; done, snooze a week. */
+function followupRow(state, f) {
+  const form = recordForm(state, "followup", f.id, {
+    note: { "aria-label": "Follow-up note" },
+    due: { "aria-label": "Due" },
+  });
+  const title = h("span", { class: "row-title" });
+  const sub = h("span", { class: "row-sub" });
+  const done = h("button", { type: "button", class: "small" }, "Done");
+  done.addEventListener("click", () => state.set("followup", f.id, { done_at: new Date().toISOString() }));
+  const snooze = h("button", { type: "button", class: "small" }, "Snooze a week");
+  snooze.addEventListener("click", () => {
+    const today = isoDate(new Date());
+    const due = state.records.get(f.id).fields.due;
+    state.set("followup", f.id, { due: addDays(due > today ? due : today, 7) });
+  });
+  const reopen = h("button", { type: "button", class: "small" }, "Not done");
+  reopen.addEventListener("click", () => state.set("followup", f.id, { done_at: null }));
+  const edit = h("details", { class: "followup-edit" }, h("summary", {}, "Edit"),
+    field("Note", form.controls.note), field("Due", form.controls.due));
+  const el = h("li", { class: "row followup" }, h("span", {}, title, " ", sub),
+    h("span", { class: "actions" }, done, snooze, reopen), edit);
+  function fill() {
+    const current = state.records.get(f.id);
+    if (!current) return;
+    const today = isoDate(new Date());
+    title.textContent = current.fields.note ?? label(current.fields.kind ?? "follow up");
+    const open = !current.fields.done_at;
+    sub.textContent = open ? `due ${current.fields.due} (${relativeDay(current.fields.due, today)})`
+      : `done ${when(current.fields.done_at)}`;
+    sub.classList.toggle("overdue", open && current.fields.due < today);
+    done.hidden = !open;
+    snooze.hidden = !open;
+    reopen.hidden = open;
+    edit.hidden = !open;
+    form.fill();
+  }
+  fill();
+  return { el, fill };
+}
+
+/** A conversation on the timeline: a summary line, opened to its full notes. */
+function timelineRow(state, c) {
+  const summary = h("summary", {});
+  const body = h("div", { class: "talk-body" });
+  const el = h("li", { class: "card talk" }, h("details", {}, summary, body));
+  function fill() {
+    const current = state.records.get(c.id);
+    if (!current) return;
+    const f = current.fields;
+    const future = f.at && f.at > new Date().toISOString();
+    mount(summary,
+      h("span", { class: "row-title" }, [when(f.at) || "No date", f.kind && label(f.kind), f.place].filter(Boolean).join(" · ")),
+      future ? h("span", { class: "tag" }, " scheduled") : null,
+      f.notes ? h("span", { class: "excerpt" }, f.notes.split("\n")[0]) : null);
+    const section = (title, text) => (text ? [h("h3", {}, title), h("p", { class: "full" }, text)] : []);
+    mount(body,
+      ...section("Notes", f.notes), ...section("Culture", f.culture),
+      ...section("Prospects", f.prospects), ...section("Projects", f.projects),
+      h("p", { class: "hint" }, [
+        f.fit && `fit: ${f.fit}`,
+        future ? null : f.thanked_at ? `thanked ${f.thanked_at}` : "not thanked yet",
+        f.asked_for_referrals ? "asked who else" : null,
+      ].filter(Boolean).join(" · ")),
+      h("a", { href: `/conversations/${c.id}`, "data-link": true, class: "button" },
+        `Open ${f.kind ? label(f.kind) : "conversation"}`, h("span", { class: "visually-hidden" }, ` on ${when(f.at)}`)));
+  }
+  fill();
+  return { el, fill };
+}
 
 /**
  * @param {import('../state.js').State} state
@@ -18,72 +137,56 @@ export function personView(state, id, go) {
   const record = () => state.records.get(id);
   if (!record() || record().deleted) {
     return { el: h("section", {}, h("h1", {}, "Not found"),
-      h("p", {}, "This person is not on this device (yet). ", h("a", { href: "/people", "data-link": true }, "Back to people"))) };
+      h("p", {}, "This person is not on this device (yet), or was deleted. ",
+        h("a", { href: "/people", "data-link": true }, "Back to people"))) };
   }
-  const inputs = {
-    name: h("input", { autocomplete: "off", required: true }),
-    organization_id: h("select", {}),
-    title: h("input", { autocomplete: "off" }),
-    department: h("input", { autocomplete: "off" }),
-    stage: h("select", {}, options(STAGES)),
-    found_via: h("select", {}, options(FOUND_VIA)),
-    found_via_detail: h("input", { autocomplete: "off", placeholder: "e.g. alumni directory, class of 2019" }),
-    strength: h("select", {}, h("option", { value: "" }, "—"), [0, 1, 2, 3, 4, 5].map((n) => h("option", { value: String(n) }, String(n)))),
-    linkedin_url: h("input", { type: "url", autocomplete: "off" }),
-    notes: h("textarea", { rows: 6 }),
-  };
-  const hiring = h("input", { type: "checkbox", id: "hiring" });
-  const tags = h("input", { autocomplete: "off", placeholder: "comma separated" });
-  const read = (name, input) => {
-    if (input.value === "") return null;
-    return name === "strength" ? Number(input.value) : input.value;
-  };
-  // The version each input was last filled from: the base of what is typed into it, so a
-  // pull that lands while someone types is merged by the server, never overwritten.
-  const bases = {};
-  // Each keystroke is queued durably; queued edits to one record fold into one mutation.
-  for (const [name, input] of Object.entries(inputs)) {
-    input.addEventListener(input.tagName === "SELECT" ? "change" : "input", () => {
-      const value = read(name, input);
-      if (name === "name" && !value?.trim()) return;
-      state.set("person", id, { [name]: value }, bases[name]);
-    });
-  }
-  hiring.addEventListener("change", () => state.set("person", id, { hiring_authority: hiring.checked }));
-  /** Tags typed so far are saved; with `finished` false, not the one still being typed. */
-  async function saveTags(finished = true) {
-    const typed = finished ? tags.value : tags.value.slice(0, tags.value.lastIndexOf(",") + 1);
-    const wanted = new Set(typed.split(",").map((t) => t.trim()).filter(Boolean));
-    const current = new Set(record().fields.tags ?? []);
-    const changes = [
-      ...[...wanted].filter((t) => !current.has(t)).map((value) => ({ name: "add", value })),
-      // Removals wait until the field is left: mid-word, a tag is not gone yet.
-      ...(finished ? [...current].filter((t) => !wanted.has(t)).map((value) => ({ name: "remove", value })) : []),
-    ];
-    for (const c of changes) await state.edit(c.name, { entity: "person", id, field: "tags", value: c.value });
-  }
-  tags.addEventListener("change", () => saveTags());
-  tags.addEventListener("input", () => saveTags(false));
-  // Leaving the app (switching away, locking the phone) saves the tag being typed too.
-  document.addEventListener("visibilitychange", () => {
-    if (tags.isConnected && document.visibilityState === "hidden") saveTags();
+  const form = recordForm(state, "person", id, {
+    name: { required: true }, organization_id: {}, title: {}, department: {}, stage: {},
+    found_via: {}, found_via_detail: { placeholder: "e.g. alumni directory, class of 2019" },
+    strength: { placeholder: "0–5" }, linkedin_url: { type: "url" }, notes: { rows: 6 },
+    hiring_authority: { id: "hiring" },
   });
+  const inputs = form.controls;
+  const emails = setInput(state, "person", id, "emails", { type: "text", inputmode: "email", placeholder: "comma separated" });
+  const phones = setInput(state, "person", id, "phones", { type: "text", inputmode: "tel", placeholder: "comma separated" });
+  const tags = setInput(state, "person", id, "tags", { placeholder: "comma separated" });
 
   const heading = h("h1", {});
+  const sub = h("p", { class: "lead" });
+  const contact = h("p", { class: "contact" });
+  const contacted = h("p", { class: "hint last-contacted" });
   const timeline = h("ol", { class: "timeline", "aria-label": "Conversations" });
   const given = h("ul", { class: "list", "aria-label": "Referred you to" });
   const received = h("ul", { class: "list", "aria-label": "Referred by" });
   const followups = h("ul", { class: "list", "aria-label": "Follow-ups" });
+  const rows = { talks: new Map(), given: new Map(), received: new Map(), followups: new Map() };
+
+  // A follow-up added by hand.
+  const newNote = h("input", { autocomplete: "off", "aria-label": "New follow-up", placeholder: "e.g. Send the article we discussed" });
+  const newDue = h("input", { type: "date", "aria-label": "New follow-up due", value: addDays(isoDate(new Date()), 7) });
+  const addFollowup = h("form", { class: "inline-form add-followup" }, newNote, newDue,
+    h("button", { type: "submit", class: "small" }, "Add follow-up"));
+  addFollowup.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    if (!newDue.value) return;
+    const p = record();
+    const note = newNote.value.trim();
+    newNote.value = "";
+    await state.set("followup", crypto.randomUUID(), {
+      person_id: id, organization_id: p.fields.organization_id, kind: note ? "other" : "follow_up",
+      due: newDue.value, note: note || `Follow up: ${p.fields.name}`,
+    }, 0);
+  });
+
   const remove = h("button", { type: "button", class: "danger" }, "Delete person");
-  remove.addEventListener("click", async () => {
-    if (!confirm(`Delete ${record().fields.name}?`)) return;
-    await state.edit("delete", { entity: "person", id, base: state.base(id) });
+  remove.addEventListener("click", () => {
+    const plan = planDeletion(state.records, "person", id, (rid) => state.base(rid));
+    const name = record().fields.name;
+    const here = location.pathname;
+    withUndo(state, `Deleted ${name}${plan.summary ? ` (and ${plan.summary})` : ""}`, plan.mutations,
+      { onUndo: () => go(here) });
     go("/people");
   });
-  const personLink = (pid) => {
-    const p = state.records.get(pid);
-    return h("a", { href: `/people/${pid}`, "data-link": true }, p?.fields.name ?? "someone");
-  };
 
   // What the last drawing showed: a change to none of it (nor to an organization, nor to a
   // record referring to this person) leaves the page as it is.
@@ -101,76 +204,81 @@ export function personView(state, id, go) {
   /** @param {{ids: Set<string>|null, entities: Set<string>|null}} [changes] */
   function update(changes) {
     const current = record();
-    if (!current || !relevant(changes)) return;
-    heading.textContent = current.fields.name;
-    if (!changes?.entities || changes.entities.has("organization")) {
+    if (!current || current.deleted || !relevant(changes)) return;
+    const f = current.fields;
+    heading.textContent = f.name;
+    const org = state.records.get(f.organization_id);
+    sub.replaceChildren(...[
+      f.title, org && !org.deleted ? h("a", { href: `/organizations/${org.id}`, "data-link": true }, org.fields.name) : null,
+      f.stage && label(f.stage), f.hiring_authority ? "prospective supervisor" : null,
+    ].filter(Boolean).flatMap((part, i) => (i ? [" · ", part] : [part])));
+    contact.replaceChildren(...[
+      ...(f.emails ?? []).map((e) => h("a", { href: `mailto:${e}`, class: "button small" }, `✉ ${e}`)),
+      ...(f.phones ?? []).map((p) => h("a", { href: `tel:${p.replace(/[^\d+]/g, "")}`, class: "button small" }, `☎ ${p}`)),
+      f.linkedin_url && /^https?:\/\//.test(f.linkedin_url)
+        ? h("a", { href: f.linkedin_url, class: "button small", rel: "noopener", target: "_blank" }, "LinkedIn") : null,
+    ].filter(Boolean));
+    const now = new Date();
+    const last = lastContacted(state.records, id, now.toISOString());
+    contacted.textContent = last
+      ? `Last contacted ${when(last)} (${relativeDay(isoDate(new Date(last)), isoDate(now))})`
+      : "Not contacted yet";
+
+    if (!changes?.entities || changes.entities.has("organization") || !inputs.organization_id.options.length) {
       const orgs = live(state.records, "organization").sort((a, b) => a.fields.name.localeCompare(b.fields.name));
-      if (inputs.organization_id.options.length !== orgs.length + 1) {
-        inputs.organization_id.replaceChildren(h("option", { value: "" }, "—"),
-          ...orgs.map((o) => h("option", { value: o.id }, o.fields.name)));
-      }
+      fillOptions(inputs.organization_id, orgs, f.organization_id);
+    } else {
+      inputs.organization_id.value = f.organization_id ?? "";
     }
-    for (const [name, input] of Object.entries(inputs)) {
-      if (document.activeElement === input) continue; // never rewrite what is being typed
-      const value = current.fields[name] === null || current.fields[name] === undefined ? "" : String(current.fields[name]);
-      if (input.value !== value) input.value = value;
-      bases[name] = state.base(id);
-    }
-    if (document.activeElement !== hiring) hiring.checked = current.fields.hiring_authority === true;
-    if (document.activeElement !== tags) tags.value = (current.fields.tags ?? []).join(", ");
+    form.fill();
+    emails.fill();
+    phones.fill();
+    tags.fill();
 
     const talks = linked(state.records, "conversation", "person_id", id)
       .sort((a, b) => (b.fields.at ?? "").localeCompare(a.fields.at ?? ""));
-    timeline.replaceChildren(...talks.map((c) => h("li", { class: "card" },
-      h("p", { class: "row-title" }, [when(c.fields.at), c.fields.kind, c.fields.place].filter(Boolean).join(" · ")),
-      c.fields.notes ? h("p", { class: "excerpt" }, c.fields.notes) : null,
-      h("p", { class: "hint" }, [
-        c.fields.fit && `fit: ${c.fields.fit}`,
-        c.fields.thanked_at ? `thanked ${c.fields.thanked_at}` : "not thanked yet",
-        c.fields.asked_for_referrals ? "asked who else" : null,
-      ].filter(Boolean).join(" · ")))));
-    if (talks.length === 0) timeline.append(h("li", { class: "empty" }, "No conversations yet."));
+    keyedRows(timeline, rows.talks, talks.map((c) => ({ key: c.id, c })), ({ c }) => timelineRow(state, c),
+      h("li", { class: "empty" }, "No conversations yet."));
 
     const gave = linked(state.records, "referral", "from_person_id", id);
     const got = linked(state.records, "referral", "to_person_id", id);
-    given.replaceChildren(...gave.map((r) =>
-      h("li", { class: "row" }, h("span", {}, personLink(r.fields.to_person_id), ` · ${label(r.fields.status ?? "suggested")}`))));
-    if (!given.children.length) given.append(h("li", { class: "empty" }, "Nobody yet."));
-    received.replaceChildren(...got.map((r) =>
-      h("li", { class: "row" }, h("span", {}, personLink(r.fields.from_person_id), ` · ${label(r.fields.status ?? "suggested")}`))));
-    if (!received.children.length) received.append(h("li", { class: "empty" }, "Nobody: you found them yourself."));
+    keyedRows(given, rows.given, gave.map((r) => ({ key: r.id, r })),
+      ({ r }) => referralRow(state, r), h("li", { class: "empty" }, "Nobody yet."));
+    keyedRows(received, rows.received, got.map((r) => ({ key: r.id, r })),
+      ({ r }) => referralRow(state, r, { from: true }), h("li", { class: "empty" }, "Nobody: you found them yourself."));
 
     const fus = linked(state.records, "followup", "person_id", id)
-      .sort((a, b) => Boolean(a.fields.done_at) - Boolean(b.fields.done_at) || a.fields.due.localeCompare(b.fields.due));
-    const today = isoDate(new Date());
-    followups.replaceChildren(...fus.map((f) => h("li", { class: "row" },
-      h("span", {}, h("span", { class: "row-title" }, f.fields.note ?? label(f.fields.kind ?? "follow up")),
-        h("span", { class: `row-sub${!f.fields.done_at && f.fields.due < today ? " overdue" : ""}` },
-          f.fields.done_at ? ` done ${when(f.fields.done_at)}` : ` due ${f.fields.due}`)),
-      f.fields.done_at ? null : h("button", { type: "button", class: "small",
-        onclick: () => state.set("followup", f.id, { done_at: new Date().toISOString() }) }, "Done"))));
-    if (fus.length === 0) followups.append(h("li", { class: "empty" }, "None."));
+      .sort((a, b) => Boolean(a.fields.done_at) - Boolean(b.fields.done_at) || (a.fields.due ?? "").localeCompare(b.fields.due ?? ""));
+    keyedRows(followups, rows.followups, fus.map((x) => ({ key: x.id, f: x })), ({ f: x }) => followupRow(state, x),
+      h("li", { class: "empty" }, "None."));
     shown = new Set([...talks, ...gave, ...got, ...fus].map((r) => r.id));
     for (const r of [...gave, ...got]) shown.add(r.fields.from_person_id).add(r.fields.to_person_id);
   }
   update();
-  const el = h("section", {},
-    h("p", {}, h("a", { href: "/people", "data-link": true }, "← People")),
-    heading,
-    h("a", { href: `/capture/${id}`, "data-link": true, class: "button primary" }, "Log a conversation"),
-    h("form", { class: "card", onsubmit: (e) => e.preventDefault() },
+  const details = h("details", { class: "card edit-details" }, h("summary", {}, h("h2", {}, "Edit details")),
+    h("form", { onsubmit: (e) => e.preventDefault(), "aria-label": "Details" },
       field("Name", inputs.name),
       h("div", { class: "grid2" }, field("Organization", inputs.organization_id), field("Title", inputs.title)),
       h("div", { class: "grid2" }, field("Department", inputs.department), field("Stage", inputs.stage)),
+      h("div", { class: "grid2" }, field("Email", emails.el), field("Phone", phones.el)),
       h("div", { class: "grid2" }, field("How you found them", inputs.found_via), field("Found via (detail)", inputs.found_via_detail)),
       h("div", { class: "grid2" }, field("Strength (0–5)", inputs.strength), field("LinkedIn", inputs.linkedin_url)),
-      h("div", { class: "field check" }, hiring, h("label", { for: "hiring" }, "Has hiring authority (prospective supervisor)")),
-      field("Tags", tags),
-      field("Notes", inputs.notes, "Saved on this device as you type; synced when online.")),
+      h("div", { class: "field check" }, inputs.hiring_authority, h("label", { for: "hiring" }, "Has hiring authority (prospective supervisor)")),
+      field("Tags", tags.el),
+      field("Notes", inputs.notes, "Saved on this device as you type; synced when online.")));
+  // Someone just added has nothing else to show yet: their details are what to fill in.
+  details.open = linked(state.records, "conversation", "person_id", id).length === 0;
+  const el = h("section", { class: "person" },
+    h("p", {}, h("a", { href: "/people", "data-link": true }, "← People")),
+    heading, sub, contact, contacted,
+    h("div", { class: "actions" },
+      h("a", { href: `/capture/${id}`, "data-link": true, class: "button primary" }, "Log a conversation"),
+      h("a", { href: `/capture/${id}?schedule=1`, "data-link": true, class: "button" }, "Schedule one")),
     h("h2", {}, "Conversations"), timeline,
+    h("h2", {}, "Follow-ups"), followups, addFollowup,
     h("h2", {}, "Referred you to"), given,
     h("h2", {}, "Referred by"), received,
-    h("h2", {}, "Follow-ups"), followups,
+    details,
     remove);
   return { el, update };
 }

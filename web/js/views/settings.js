@@ -4,6 +4,7 @@ import { api } from "../api.js";
 import { h } from "../dom.js";
 import { plural } from "../sync.js";
 import { calendarCard, duplicatesCard, exportCard, importCard, restoreCard } from "./exchange.js";
+import { signOutSection } from "./signout.js";
 
 /**
  * @param {import('../state.js').State} state
@@ -98,14 +99,8 @@ export function settingsView(state, app) {
         : "Not persistent: the browser may clear data when space runs low. Install the app to keep it.";
   }
 
-  const signOut = h("button", { type: "button", class: "danger" }, "Sign out of this device");
-  signOut.addEventListener("click", async () => {
-    const waiting = state.waiting;
-    const warning = waiting
-      ? `${plural(waiting, "change")} not synced yet will be lost. Sign out anyway?`
-      : "Sign out of this device?";
-    if (confirm(warning)) await app.signOut();
-  });
+  // Sign-out syncs first and never loses an edit (issue 8): see signout.js.
+  const signOut = signOutSection(state, app);
 
   renderStorage();
   renderRefused();

@@ -1,0 +1,105 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+
+import { view } from "../../web/js/model.js";
+import { SearchIndex, normalize, terms } from "../../web/js/search.js";
+import { rec, store } from "./fixtures.mjs";
+
+test("the normalizer ignores case and accents, spells ligatures out, collapses spaces", () => {
+  assert.equal(normalize("Zoë"), "zoe");
+  assert.equal(normalize("  SÃO   Paulo\n"), "sao paulo");
+  assert.equal(normalize("Ångström Straße"), "angstrom strasse");
+  assert.equal(normalize("Łukasz Øberg Œuvre Æsir"), "lukasz oberg oeuvre aesir");
+  assert.equal(normalize("Ｆｕｌｌ ｗｉｄｔｈ"), "full width");
+  assert.equal(normalize("Đorđe"), "dorde");
+  assert.equal(normalize("王小明"), "王小明");
+  assert.equal(normalize("Ирина"), "ирина");
+  assert.equal(normalize("İstanbul"), "istanbul");
+  assert.equal(normalize(null), "");
+  assert.deepEqual(terms("  Zoë   HELIOS "), ["zoe", "helios"]);
+});
+
+function sample() {
+  const helios = rec("organization", { name: "Hélios Photonics", tags: ["optics"], location: "Zürich" });
+  const zoe = rec("person", { name: "Zoë Ng", title: "Optics Lead", organization_id: helios.id, tags: ["alumni"] });
+  const ana = rec("person", { name: "Ana Lima", notes: "Met at the APS meeting" });
+  const sam = rec("person", { name: "Sam Zoeller" });
+  const lunch = rec("conversation", { person_id: ana.id, place: "Café Müller", notes: "Talked about lasers", culture: "Flat" });
+  return { helios, zoe, ana, sam, lunch, records: store(helios, zoe, ana, sam, lunch) };
+}
+
+test("people are found by name, title, organization, tags, places and conversation text", () => {
+  const s = sample();
+  const index = new SearchIndex();
+  index.build(s.records);
+  const find = (q) => index.searchPeople(q);
+  assert.deepEqual(find("zoe"), [s.zoe.id, s.sam.id], "name start first, then inside a word");
+  assert.deepEqual(find("ZOË"), [s.zoe.id, s.sam.id]);
+  assert.deepEqual(find("optics lead"), [s.zoe.id]);
+  assert.deepEqual(find("helios"), [s.zoe.id]);
+  assert.deepEqual(find("alumni"), [s.zoe.id]);
+  assert.deepEqual(find("cafe muller"), [s.ana.id], "a conversation's place");
+  assert.deepEqual(find("lasers"), [s.ana.id], "a conversation's notes");
+  assert.deepEqual(find("aps"), [s.ana.id], "the person's own notes");
+  assert.deepEqual(find("zoe helios"), [s.zoe.id], "every word must match");
+  assert.deepEqual(find("   "), []);
+  assert.deepEqual(index.searchOrganizations("zurich"), [s.helios.id]);
+  assert.deepEqual(index.searchOrganizations("OPTICS"), [s.helios.id]);
+});
+
+test("the index follows changes record by record", () => {
+  const s = sample();
+  const index = new SearchIndex();
+  index.build(s.records);
+  const edit = (records, mutations) => view(records, mutations.map((m, i) => ({ id: i + 1, hlc: "h", ...m })));
+  // a new conversation with Sam mentions quantum
+  let records = edit(s.records, [{ name: "set", args: { entity: "conversation", id: "c-new", base: 0,
+    fields: { person_id: s.sam.id, notes: "Quantum sensors" } } }]);
+  index.update(records, ["c-new"]);
+  assert.deepEqual(index.searchPeople("quantum"), [s.sam.id]);
+  // the organization is renamed: its people are found by the new name, not the old
+  records = edit(records, [{ name: "set", args: { entity: "organization", id: s.helios.id, base: 1, fields: { name: "Lumen" } } }]);
+  index.update(records, [s.helios.id]);
+  assert.deepEqual(index.searchPeople("lumen"), [s.zoe.id]);
+  assert.deepEqual(index.searchPeople("helios"), []);
+  // the conversation moves to Ana; then is deleted
+  records = edit(records, [{ name: "set", args: { entity: "conversation", id: "c-new", base: 0, fields: { person_id: s.ana.id } } }]);
+  index.update(records, ["c-new"]);
+  assert.deepEqual(index.searchPeople("quantum"), [s.ana.id]);
+  records = edit(records, [{ name: "delete", args: { entity: "conversation", id: "c-new", base: 0 } }]);
+  index.update(records, ["c-new"]);
+  assert.deepEqual(index.searchPeople("quantum"), []);
+  // a person deleted is not found; one added is
+  records = edit(records, [{ name: "delete", args: { entity: "person", id: s.zoe.id, base: 1 } },
+    { name: "set", args: { entity: "person", id: "p-new", base: 0, fields: { name: "Zoé Martin" } } }]);
+  index.update(records, [s.zoe.id, "p-new"]);
+  assert.deepEqual(index.searchPeople("zoe"), ["p-new", s.sam.id]);
+  // the same answers as an index built from scratch
+  const fresh = new SearchIndex();
+  fresh.build(records);
+  for (const q of ["zoe", "quantum", "lumen", "lasers", "cafe", "optics"]) {
+    assert.deepEqual(index.searchPeople(q), fresh.searchPeople(q), q);
+  }
+});
+
+test("sync re-indexes only what a new view changed, and finds the same as a fresh build", () => {
+  const s = sample();
+  const index = new SearchIndex();
+  index.sync(s.records);
+  assert.deepEqual(index.searchPeople("lasers"), [s.ana.id]);
+  const next = view(s.records, [
+    { id: 1, hlc: "h", name: "set", args: { entity: "conversation", id: s.lunch.id, base: 1, fields: { notes: "Talked about quantum" } } },
+    { id: 2, hlc: "h", name: "delete", args: { entity: "person", id: s.sam.id, base: 1 } },
+  ]);
+  let updated = [];
+  const original = index.update.bind(index);
+  index.update = (records, ids) => { updated = [...ids]; return original(records, ids); };
+  index.sync(next);
+  assert.deepEqual(updated.sort(), [s.lunch.id, s.sam.id].sort(), "only the changed records");
+  assert.deepEqual(index.searchPeople("lasers"), []);
+  assert.deepEqual(index.searchPeople("quantum"), [s.ana.id]);
+  assert.deepEqual(index.searchPeople("zoeller"), []);
+  updated = [];
+  index.sync(next);
+  assert.deepEqual(updated, [], "the same view again: nothing to do");
+});

@@ -1,0 +1,528 @@
+/**
+ * Search that forgives case and accents ("zoe" finds Zoë, "sao" finds São), over everything a
+ * person types about someone: name, title, organization, tags, places, notes and the text of
+ * conversations. The index keeps one normalized text per person and per organization, rebuilt
+ * per changed record, so a keystroke scans prepared strings instead of raw records.
+ */
+
+const FOLDS = { ß: "ss", æ: "ae", œ: "oe", ø: "o", ł: "l", đ: "d", ð: "d", þ: "th", ı: "i", ħ: "h" };
+const FOLD_RE = new RegExp(`[${Object.keys(FOLDS).join("")}]`, "g");
+const ASCII = /^[\x00-\x7f]*$/;
+const ASCII_SPACE = /[\s\x00-\x1f\x7f]+/g;
+const ASCII_BREAK = /[^a-z0-9]+/;
+const WORD_BREAK = /[^\p{L}\p{N}]+/u;
+
+/**
+ * Lower case, without accents or other marks, ligatures spelled out, whitespace collapsed.
+ * @param {unknown} text
+ * @returns {string}
+ */
+export function normalize(text) {
+  if (text === null || text === undefined) return "";
+  const raw = String(text);
+  // Plain ASCII (most notes) needs no Unicode work: lower case and collapsed space.
+  if (ASCII.test(raw)) return raw.toLowerCase().replace(ASCII_SPACE, " ").trim();
+  return raw
+    .normalize("NFKD")
+    .replace(/\p{M}+/gu, "")
+    .toLowerCase()
+    .replace(FOLD_RE, (c) => FOLDS[c])
+    .replace(/[\s\p{Cc}]+/gu, " ")
+    .trim();
+}
+
+/** The words of normalized text: runs of letters and digits. */
+export function words(normalized) {
+  return (ASCII.test(normalized) ? normalized.split(ASCII_BREAK) : normalized.split(WORD_BREAK))
+    .filter(Boolean);
+}
+
+/** The words of a query, normalized; a record matches when it contains every one. */
+export function terms(query) {
+  return normalize(query).split(" ").filter(Boolean);
+}
+
+const HEAD_FIELDS = ["name", "title", "department"];
+const BODY_FIELDS = ["found_via_detail", "linkedin_url", "notes"];
+const SHORT = 3; // words shorter than this look at names, titles, organizations and tags only
+const ORG_FIELDS = ["name", "field", "location", "website", "why", "homework"];
+const TALK_FIELDS = ["place", "notes", "culture", "prospects", "projects"];
+const END = "\u0001"; // ends each person's text in a chunk (normalize never leaves one)
+const CHUNK = 256; // people per chunk: a change re-joins one chunk, not the whole index
+
+/** The first index in sorted `list` whose value is greater than `value`. */
+function upperBound(list, value) {
+  let lo = 0;
+  let hi = list.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (list[mid] <= value) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** The first index in sorted `list` whose value is not less than `value`. */
+function lowerBound(list, value) {
+  let lo = 0;
+  let hi = list.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (list[mid] < value) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/**
+ * People's short text (name, title, organization, tags, contacts), joined into a few long
+ * strings: one `indexOf` pass over a chunk finds everyone whose text holds a word (anywhere
+ * in it), far faster than testing people one by one.
+ */
+class Chunk {
+  constructor() {
+    this.pids = [];
+    this.starts = [0]; // text of pids[k] is text.slice(starts[k], starts[k + 1] - 1)
+    this.text = "";
+    this.pending = new Map(); // pid -> new text, or null when removed
+    this.size = 0; // people in it once pending changes are applied
+  }
+
+  flush() {
+    if (this.pending.size === 0) return;
+    const pids = [];
+    const parts = [];
+    for (let k = 0; k < this.pids.length; k++) {
+      const pid = this.pids[k];
+      let text;
+      if (this.pending.has(pid)) {
+        text = this.pending.get(pid);
+        this.pending.delete(pid);
+        if (text === null) continue;
+      } else {
+        text = this.text.slice(this.starts[k], this.starts[k + 1] - 1);
+      }
+      pids.push(pid);
+      parts.push(text);
+    }
+    for (const [pid, text] of this.pending) {
+      if (text === null) continue;
+      pids.push(pid);
+      parts.push(text);
+    }
+    this.pending.clear();
+    const starts = [0];
+    for (const part of parts) starts.push(starts.at(-1) + part.length + 1);
+    this.pids = pids;
+    this.starts = starts;
+    this.text = parts.length ? `${parts.join(END)}${END}` : "";
+  }
+
+  /** Add the people whose text holds `word` to `out`. */
+  find(word, out) {
+    this.flush();
+    const { text, starts, pids } = this;
+    let i = text.indexOf(word);
+    while (i !== -1) {
+      const k = upperBound(starts, i) - 1;
+      out.add(pids[k]);
+      i = text.indexOf(word, starts[k + 1]);
+    }
+  }
+}
+
+/**
+ * The words of people's long text (notes, places, what was said in conversations): each
+ * person's distinct words, and for each word who has it. A query word matches the words it
+ * starts ("sens" finds "sensing"), found by a binary search in the sorted vocabulary, so a
+ * keystroke never scans the text itself. Lists of who has a word may hold people who no
+ * longer do; they are checked against each person's current words when read.
+ */
+class Words {
+  constructor() {
+    this.sorted = []; // the vocabulary, sorted
+    this.ids = new Map(); // word -> id
+    this.postings = []; // id -> person numbers that had the word (may repeat or be stale)
+    this.of = new Map(); // person number -> Uint32Array of their word ids, ascending
+    this.bulk = false; // while building: new words are sorted once at the end
+  }
+
+  /** Sort the vocabulary once after a bulk load. */
+  endBulk() {
+    this.bulk = false;
+    this.sorted.sort();
+  }
+
+  id(word) {
+    let id = this.ids.get(word);
+    if (id === undefined) {
+      id = this.postings.length;
+      this.ids.set(word, id);
+      this.postings.push([]);
+      if (this.bulk) this.sorted.push(word);
+      else this.sorted.splice(lowerBound(this.sorted, word), 0, word);
+    }
+    return id;
+  }
+
+  /** A person's long text is now these pieces (normalized). */
+  set(person, pieces) {
+    const wanted = new Set();
+    for (const piece of pieces) for (const word of words(piece)) wanted.add(this.id(word));
+    const ids = Uint32Array.from(wanted).sort();
+    const before = this.of.get(person);
+    for (const id of ids) if (!before || !has(before, id)) this.postings[id].push(person);
+    this.of.set(person, ids);
+  }
+
+  remove(person) {
+    this.of.delete(person);
+  }
+
+  /** Add the person numbers with a word starting with `prefix` to `out`. */
+  find(prefix, out) {
+    for (let i = lowerBound(this.sorted, prefix); i < this.sorted.length; i++) {
+      const word = this.sorted[i];
+      if (!word.startsWith(prefix)) break;
+      const id = this.ids.get(word);
+      for (const person of this.postings[id]) {
+        if (out.has(person)) continue;
+        const current = this.of.get(person);
+        if (current && has(current, id)) out.add(person);
+      }
+    }
+  }
+}
+
+/** Whether the ascending `ids` hold `id`. */
+function has(ids, id) {
+  let lo = 0;
+  let hi = ids.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    if (ids[mid] === id) return true;
+    if (ids[mid] < id) lo = mid + 1;
+    else hi = mid - 1;
+  }
+  return false;
+}
+
+/**
+ * A normalized index over people and organizations. `update(records, ids)` re-indexes what
+ * the changed records touch (a conversation its person; an organization its people);
+ * `build(records)` starts over; `sync(records)` finds what changed by itself. Searching reads
+ * only prepared strings: a handful of `indexOf` passes per keystroke.
+ */
+export class SearchIndex {
+  constructor() {
+    this.chunks = [];
+    this.chunkOf = new Map(); // person id -> its chunk (short text)
+    this.words = new Words(); // long text
+    this.numbers = new Map(); // person id -> person number (in `words`)
+    this.pidOf = []; // person number -> person id
+    this.keys = new Map(); // person id -> normalized name (for ranking)
+    this.order = []; // person ids sorted by normalized name, then id
+    this.orgs = new Map(); // organization id -> {key, text}
+    this.talksOf = new Map(); // person id -> Set of conversation ids
+    this.personOfTalk = new Map(); // conversation id -> person id
+    this.peopleAt = new Map(); // organization id -> Set of person ids
+    this.orgOf = new Map(); // person id -> organization id
+    this.built = false;
+    this.seen = new Map(); // id -> the record object last indexed (views share unchanged ones)
+    this.records = null;
+  }
+
+  /**
+   * Bring the index up to date with a view: only records whose object changed are re-indexed
+   * (a view shares the objects of unchanged records), so a keystroke after no change costs
+   * nothing and a change costs one pass of identity checks plus the changed records.
+   * @param {Map<string, object>} records
+   * @param {Iterable<string>} [changed] the ids that changed, when the caller knows them
+   */
+  sync(records, changed) {
+    if (records === this.records && !changed) return;
+    if (!this.built) {
+      this.build(records);
+      return;
+    }
+    let ids;
+    if (changed) {
+      ids = [...changed];
+      for (const id of ids) {
+        const r = records.get(id);
+        if (r) this.seen.set(id, r);
+        else this.seen.delete(id);
+      }
+    } else {
+      ids = [];
+      for (const [id, r] of records) {
+        if (this.seen.get(id) !== r) {
+          ids.push(id);
+          this.seen.set(id, r);
+        }
+      }
+      if (this.seen.size !== records.size) {
+        for (const id of this.seen.keys()) {
+          if (!records.has(id)) {
+            ids.push(id);
+            this.seen.delete(id);
+          }
+        }
+      }
+    }
+    this.records = records;
+    if (ids.length) this.update(records, ids);
+  }
+
+  /** Index every record from scratch. */
+  build(records) {
+    this.seen = new Map(records);
+    this.records = records;
+    this.chunks = [];
+    this.chunkOf.clear();
+    this.words = new Words();
+    this.numbers.clear();
+    this.pidOf = [];
+    this.keys.clear();
+    this.orgs.clear();
+    this.talksOf.clear();
+    this.personOfTalk.clear();
+    this.peopleAt.clear();
+    this.orgOf.clear();
+    const people = [];
+    for (const r of records.values()) {
+      if (r.deleted) continue;
+      if (r.entity === "conversation") this.linkTalk(r);
+      else if (r.entity === "organization") this.indexOrg(r);
+      else if (r.entity === "person") people.push(r);
+    }
+    this.words.bulk = true;
+    for (const p of people) this.indexPerson(records, p, false);
+    this.words.endBulk();
+    this.order = people.map((p) => p.id);
+    this.order.sort((a, b) => this.compare(a, b));
+    for (const chunk of this.chunks) chunk.flush();
+    this.built = true;
+  }
+
+  /**
+   * Re-index what changed records touch.
+   * @param {Map<string, object>} records the view after the change
+   * @param {Iterable<string>} ids the records that changed (added, edited or deleted)
+   */
+  update(records, ids) {
+    if (!this.built) return this.build(records);
+    const people = new Set();
+    for (const id of ids) {
+      const r = records.get(id);
+      const before = this.personOfTalk.get(id);
+      if (before) people.add(before);
+      if (this.keys.has(id) || r?.entity === "person") people.add(id);
+      if (this.orgs.has(id) || r?.entity === "organization") {
+        if (r && !r.deleted) this.indexOrg(r);
+        else this.orgs.delete(id);
+        for (const pid of this.peopleAt.get(id) ?? []) people.add(pid);
+      }
+      if (r?.entity === "conversation") {
+        this.linkTalk(r);
+        if (r.fields.person_id) people.add(r.fields.person_id);
+      }
+    }
+    for (const pid of people) {
+      const p = records.get(pid);
+      if (p && !p.deleted && p.entity === "person") this.indexPerson(records, p, true);
+      else this.dropPerson(pid);
+    }
+  }
+
+  compare(a, b) {
+    const ka = this.keys.get(a);
+    const kb = this.keys.get(b);
+    return ka < kb ? -1 : ka > kb ? 1 : a < b ? -1 : a > b ? 1 : 0;
+  }
+
+  linkTalk(c) {
+    const before = this.personOfTalk.get(c.id);
+    if (before) this.talksOf.get(before)?.delete(c.id);
+    if (c.deleted || !c.fields.person_id) {
+      this.personOfTalk.delete(c.id);
+      return;
+    }
+    const person = c.fields.person_id;
+    this.personOfTalk.set(c.id, person);
+    if (!this.talksOf.has(person)) this.talksOf.set(person, new Set());
+    this.talksOf.get(person).add(c.id);
+  }
+
+  indexOrg(o) {
+    if (o.deleted) {
+      this.orgs.delete(o.id);
+      return;
+    }
+    const text = normalize([...ORG_FIELDS.map((f) => o.fields[f] ?? ""), ...(o.fields.tags ?? [])].join(" "));
+    this.orgs.set(o.id, { key: normalize(o.fields.name), text });
+  }
+
+  dropPerson(pid) {
+    const number = this.numbers.get(pid);
+    if (number !== undefined) this.words.remove(number);
+    const chunk = this.chunkOf.get(pid);
+    if (chunk) {
+      chunk.pending.set(pid, null);
+      chunk.size -= 1;
+      this.chunkOf.delete(pid);
+    }
+    if (this.keys.has(pid)) {
+      const at = this.order.indexOf(pid);
+      if (at >= 0) this.order.splice(at, 1);
+      this.keys.delete(pid);
+    }
+    const org = this.orgOf.get(pid);
+    if (org) this.peopleAt.get(org)?.delete(pid);
+    this.orgOf.delete(pid);
+  }
+
+  indexPerson(records, p, ordered) {
+    const key = normalize(p.fields.name);
+    if (ordered && this.keys.get(p.id) !== key) {
+      // Keep `order` sorted: out of its old place, into its new one.
+      if (this.keys.has(p.id)) this.order.splice(this.order.indexOf(p.id), 1);
+      this.keys.set(p.id, key);
+      let lo = 0;
+      let hi = this.order.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        if (this.compare(this.order[mid], p.id) < 0) lo = mid + 1;
+        else hi = mid;
+      }
+      this.order.splice(lo, 0, p.id);
+    }
+    this.keys.set(p.id, key);
+    const oldOrg = this.orgOf.get(p.id);
+    if (oldOrg) this.peopleAt.get(oldOrg)?.delete(p.id);
+    const orgId = p.fields.organization_id;
+    if (orgId) {
+      this.orgOf.set(p.id, orgId);
+      if (!this.peopleAt.has(orgId)) this.peopleAt.set(orgId, new Set());
+      this.peopleAt.get(orgId).add(p.id);
+    } else {
+      this.orgOf.delete(p.id);
+    }
+    const org = orgId ? records.get(orgId) : null;
+    const head = normalize([
+      ...HEAD_FIELDS.map((f) => p.fields[f] ?? ""),
+      ...(p.fields.tags ?? []), ...(p.fields.emails ?? []), ...(p.fields.phones ?? []),
+      org && !org.deleted ? org.fields.name ?? "" : "",
+    ].join(" "));
+    const parts = BODY_FIELDS.map((f) => p.fields[f] ?? "");
+    for (const cid of this.talksOf.get(p.id) ?? []) {
+      const c = records.get(cid);
+      if (c && !c.deleted) for (const f of TALK_FIELDS) parts.push(c.fields[f] ?? "");
+    }
+    let number = this.numbers.get(p.id);
+    if (number === undefined) {
+      number = this.pidOf.length;
+      this.pidOf.push(p.id);
+      this.numbers.set(p.id, number);
+    }
+    this.words.set(number, parts.map(normalize));
+    let chunk = this.chunkOf.get(p.id);
+    if (!chunk) {
+      chunk = this.chunks.at(-1);
+      if (!chunk || chunk.size >= CHUNK) {
+        chunk = new Chunk();
+        this.chunks.push(chunk);
+      }
+      chunk.size += 1;
+      this.chunkOf.set(p.id, chunk);
+    }
+    chunk.pending.set(p.id, head);
+  }
+
+  /**
+   * People matching every word of the query (anywhere in the name, title, organization, tags
+   * or contacts; from three letters on, also the start of a word in their notes, places and
+   * conversations), best
+ * first: the name starts with the query, a
+   * word of the name starts with its first word, the name holds it, then anything else
+   * (title, organization, tags, places, notes, conversations); by name within each.
+   * @returns {string[]} person ids
+   */
+  searchPeople(query, limit = Infinity) {
+    const words = terms(query);
+    if (words.length === 0) return [];
+    let found = null;
+    // The longest word first: it matches fewest, and the others only narrow it.
+    for (const word of [...words].sort((a, b) => b.length - a.length)) {
+      const hits = new Set();
+      for (const chunk of this.chunks) chunk.find(word, hits);
+      if (word.length >= SHORT) {
+        const numbers = new Set();
+        this.words.find(word, numbers);
+        for (const n of numbers) hits.add(this.pidOf[n]);
+      }
+      if (found) {
+        for (const pid of found) if (!hits.has(pid)) found.delete(pid);
+      } else {
+        found = hits;
+      }
+      if (found.size === 0) return [];
+    }
+    const whole = words.join(" ");
+    const start = ` ${words[0]}`;
+    const buckets = [[], [], [], []];
+    for (const pid of this.order) {
+      if (!found.has(pid)) continue;
+      const key = this.keys.get(pid);
+      const score = key.startsWith(whole) ? 0 : ` ${key}`.includes(start) ? 1 : key.includes(whole) ? 2 : 3;
+      buckets[score].push(pid);
+      if (score === 0 && buckets[0].length >= limit) break;
+    }
+    const out = buckets.flat();
+    return limit < out.length ? out.slice(0, limit) : out;
+  }
+
+  /** @returns {string[]} organization ids */
+  searchOrganizations(query, limit = Infinity) {
+    const words = terms(query);
+    if (words.length === 0) return [];
+    const whole = words.join(" ");
+    const scored = [];
+    for (const [id, { key, text }] of this.orgs) {
+      if (!words.every((w) => text.includes(w))) continue;
+      scored.push({ id, key, score: key.startsWith(whole) ? 0 : ` ${key}`.includes(` ${words[0]}`) ? 1 : 2 });
+    }
+    scored.sort((a, b) => a.score - b.score || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    return (limit < scored.length ? scored.slice(0, limit) : scored).map((s) => s.id);
+  }
+}
+
+const indexes = new WeakMap();
+
+/**
+ * The search index of an app state, created on first use and kept up to date by the state's
+ * change events, which say which records changed (`detail.ids`; none after a full load): a
+ * search re-indexes only those, and only when it runs.
+ * @param {import('./state.js').State} state
+ * @returns {SearchIndex}
+ */
+export function searchIndexOf(state) {
+  let entry = indexes.get(state);
+  if (!entry) {
+    entry = { index: new SearchIndex(), changed: null, records: null }; // changed: null = everything
+    state.addEventListener("change", (event) => {
+      const ids = event.detail?.ids;
+      if (!ids || entry.changed === null) entry.changed = null;
+      else for (const id of ids) entry.changed.add(id);
+    });
+    indexes.set(state, entry);
+  }
+  if (entry.changed === null || entry.records !== state.records) {
+    entry.index.build(state.records);
+  } else if (entry.changed.size) {
+    entry.index.update(state.records, entry.changed);
+  }
+  entry.records = state.records;
+  entry.changed = new Set();
+  return entry.index;
+}
