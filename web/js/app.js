@@ -62,7 +62,7 @@ async function switchStore(store) {
 async function syncNow() {
   for (let round = 0; round < 2 && state.waiting; round++) {
     await syncer.sync();
-    await state.load();
+    await state.refresh();
     if (syncer.status !== "idle") break;
   }
 }

@@ -16,8 +16,7 @@ const IDLE_DAYS = 21;
  */
 export function lastContacted(records, personId, now) {
   let last = null;
-  for (const c of records.values()) {
-    if (c.entity !== "conversation" || c.deleted || c.fields.person_id !== personId) continue;
+  for (const c of linked(records, "conversation", "person_id", personId)) {
     const at = c.fields.at;
     if (at && at <= now && (!last || at > last)) last = at;
   }

@@ -93,7 +93,8 @@ export class Syncer extends EventTarget {
       if (pushError) throw pushError;
       this.failures = 0;
       this.lastSyncedAt = new Date();
-      this.set("idle");
+      // The connection may have gone while this round finished: say so, not "Synced".
+      this.set(navigator.onLine ? "idle" : "offline");
       this.soon(EVERY_MS);
     } catch (error) {
       this.failures += 1;

@@ -7,11 +7,12 @@
 
 import {
   FOLLOWUP_CHOICES, captureDefaults, nameKey, parseReferrals, planCapture, planFollowup,
-  planReferrals, searchOrganizations, searchPeople, stageAfter,
+  planReferrals, searchOrganizations, stageAfter,
 } from "../capture.js";
 import { addDays, isoDate } from "../dates.js";
 import { field, h } from "../dom.js";
 import { CONVERSATION_KINDS } from "../schema.js";
+import { searchIndexOf } from "../search.js";
 import { toLocalInput } from "./form.js";
 import { withUndo } from "./undo.js";
 
@@ -176,7 +177,8 @@ export function captureView(state, go, { personId: preset } = {}) {
 
   function renderResults() {
     const query = who.value.trim();
-    const found = searchPeople(state.records, query);
+    // The shared index: case and accents ignored, names first, never a scan of everyone.
+    const found = searchIndexOf(state).searchPeople(query, 8).map((id) => state.records.get(id));
     const items = found.map((p) => {
       const orgName = state.records.get(p.fields.organization_id)?.fields.name;
       return h("li", {}, h("button", { type: "button", class: "pick", onclick: () => pick({ personId: p.id }) },

@@ -3,10 +3,10 @@
  * every other form), the referrals it produced with their status and note, delete with undo.
  */
 
-import { searchPeople } from "../capture.js";
 import { planDeletion } from "../deletion.js";
 import { field, h, mount } from "../dom.js";
-import { live } from "../model.js";
+import { linked, live } from "../model.js";
+import { searchIndexOf } from "../search.js";
 import { fillOptions, keyedRows, recordForm } from "./form.js";
 import { withUndo } from "./undo.js";
 
@@ -56,7 +56,8 @@ export function conversationView(state, id, go) {
   const picks = h("ul", { class: "list picks", "aria-label": "Matching people" });
   const changer = h("div", { hidden: true }, who, picks);
   who.addEventListener("input", () => {
-    picks.replaceChildren(...searchPeople(state.records, who.value).map((p) => h("li", {},
+    const found = searchIndexOf(state).searchPeople(who.value, 8).map((pid) => state.records.get(pid));
+    picks.replaceChildren(...found.map((p) => h("li", {},
       h("button", { type: "button", class: "pick", onclick: () => {
         state.set("conversation", id, { person_id: p.id });
         changer.hidden = true;
@@ -98,7 +99,7 @@ export function conversationView(state, id, go) {
     fillOptions(c.organization_id, orgs, current.fields.organization_id);
     form.fill();
 
-    const refs = live(state.records, "referral").filter((r) => r.fields.conversation_id === id);
+    const refs = linked(state.records, "referral", "conversation_id", id);
     keyedRows(referrals, rows, refs.map((r) => ({ key: r.id, r })), ({ r }) => referralRow(state, r),
       h("li", { class: "empty" }, "No names from this conversation."));
   }
