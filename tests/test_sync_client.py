@@ -176,7 +176,10 @@ def test_a_viewer_opens_a_shared_store_and_cannot_change_it(server, user, phone,
     sign_in(page, server, viewer)  # lands in the viewer's own store
     nav(page).get_by_role("link", name="Settings").click()
     page.get_by_role("list", name="Your stores").get_by_role("button", name="Open").click()
+    # Opening a store ends on Today; go on from there (not before, or that lands on top).
+    expect(page.get_by_role("heading", name="Today")).to_be_visible()
     nav(page).get_by_role("link", name="People").click()
+    expect(page.get_by_role("heading", name="People", exact=True)).to_be_visible()
     expect(page.get_by_role("link", name=re.compile("Mentor's contact"))).to_be_visible()
 
     page.get_by_label("New person's name").fill("Should not be saved")

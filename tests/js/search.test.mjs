@@ -103,3 +103,44 @@ test("sync re-indexes only what a new view changed, and finds the same as a fres
   index.sync(next);
   assert.deepEqual(updated, [], "the same view again: nothing to do");
 });
+
+test("built a slice at a time, the index answers as one built at once", () => {
+  const s = sample();
+  const sliced = new SearchIndex();
+  sliced.begin(s.records);
+  let steps = 0;
+  while (!sliced.step(0)) steps += 1;
+  assert.ok(steps >= 0);
+  const whole = new SearchIndex();
+  whole.build(s.records);
+  for (const q of ["zoe", "helios", "lasers", "cafe muller", "optics lead", "zurich"]) {
+    assert.deepEqual(sliced.searchPeople(q), whole.searchPeople(q), q);
+    assert.deepEqual(sliced.searchOrganizations(q), whole.searchOrganizations(q), q);
+  }
+  const early = new SearchIndex();
+  early.begin(s.records);
+  assert.deepEqual(early.searchPeople("zoe"), [s.zoe.id, s.sam.id], "a search before the end finishes it");
+});
+
+test("warmed while idle after a load, then kept current by change events", async () => {
+  const { searchIndexOf, warmSearchIndex } = await import("../../web/js/search.js");
+  const s = sample();
+  const state = new EventTarget();
+  state.records = s.records;
+  warmSearchIndex(state);
+  await new Promise((ok) => setTimeout(ok, 100));
+  const build = SearchIndex.prototype.build;
+  SearchIndex.prototype.build = () => assert.fail("warm already built it: no build on the first search");
+  try {
+    assert.deepEqual(searchIndexOf(state).searchPeople("lasers"), [s.ana.id]);
+  } finally {
+    SearchIndex.prototype.build = build;
+  }
+  assert.deepEqual(searchIndexOf(state).searchPeople("lasers"), [s.ana.id]);
+  // an edit, as State announces it: only its record is re-indexed
+  const lunch = state.records.get(s.lunch.id);
+  state.records.set(s.lunch.id, { ...lunch, fields: { ...lunch.fields, notes: "Talked about quantum" } });
+  state.dispatchEvent(new CustomEvent("change", { detail: { ids: new Set([s.lunch.id]), entities: new Set(["conversation"]) } }));
+  assert.deepEqual(searchIndexOf(state).searchPeople("quantum"), [s.ana.id]);
+  assert.deepEqual(searchIndexOf(state).searchPeople("lasers"), []);
+});

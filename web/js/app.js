@@ -5,6 +5,7 @@ import { Db } from "./db.js";
 import { h, mount } from "./dom.js";
 import { openConflicts } from "./model.js";
 import { State } from "./state.js";
+import { warmSearchIndex } from "./search.js";
 import { Syncer } from "./sync.js";
 import { captureView } from "./views/capture.js";
 import { conflictsView } from "./views/conflicts.js";
@@ -201,6 +202,10 @@ function updateView() {
   updateGap = Math.max(UPDATE_MS, 4 * (lastUpdate - start));
 }
 
+// After a load (start, sign-in, another store, a reset) the search index is built while idle.
+state.addEventListener("change", ({ detail }) => {
+  if (!detail?.ids && state.session) warmSearchIndex(state);
+});
 state.addEventListener("change", ({ detail }) => {
   gather(detail);
   if (detail.source !== "pull") return updateView();

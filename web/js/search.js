@@ -31,10 +31,12 @@ export function normalize(text) {
     .trim();
 }
 
-/** The words of normalized text: runs of letters and digits. */
-export function words(normalized) {
-  return (ASCII.test(normalized) ? normalized.split(ASCII_BREAK) : normalized.split(WORD_BREAK))
-    .filter(Boolean);
+/** The words of a text, normalized: runs of letters and digits. */
+export function words(text) {
+  if (text === null || text === undefined || text === "") return [];
+  const raw = String(text);
+  const parts = ASCII.test(raw) ? raw.toLowerCase().split(ASCII_BREAK) : normalize(raw).split(WORD_BREAK);
+  return parts.filter(Boolean);
 }
 
 /** The words of a query, normalized; a record matches when it contains every one. */
@@ -118,16 +120,30 @@ class Chunk {
     this.text = parts.length ? `${parts.join(END)}${END}` : "";
   }
 
-  /** Add the people whose text holds `word` to `out`. */
-  find(word, out) {
+  /** Take person number `n` out of this chunk. */
+  drop(n) {
+    this.pending.set(n, null);
+    this.size -= 1;
+  }
+
+  /**
+   * The people whose text holds `word` and who matched the words before it (`hits[n] ===
+   * step`) match this one too (`hits[n] = step + 1`). @returns {number} how many did
+   */
+  find(word, hits, step) {
     this.flush();
     const { text, starts, pids } = this;
+    let found = 0;
     let i = text.indexOf(word);
     while (i !== -1) {
       const k = upperBound(starts, i) - 1;
-      out.add(pids[k]);
+      if (hits[pids[k]] === step) {
+        hits[pids[k]] = step + 1;
+        found += 1;
+      }
       i = text.indexOf(word, starts[k + 1]);
     }
+    return found;
   }
 }
 
@@ -143,7 +159,7 @@ class Words {
     this.sorted = []; // the vocabulary, sorted
     this.ids = new Map(); // word -> id
     this.postings = []; // id -> person numbers that had the word (may repeat or be stale)
-    this.of = new Map(); // person number -> Uint32Array of their word ids, ascending
+    this.of = []; // person number -> Uint32Array of their word ids, ascending
     this.bulk = false; // while building: new words are sorted once at the end
   }
 
@@ -165,32 +181,37 @@ class Words {
     return id;
   }
 
-  /** A person's long text is now these pieces (normalized). */
+  /** A person's long text is now these pieces (raw: they are normalized here). */
   set(person, pieces) {
     const wanted = new Set();
     for (const piece of pieces) for (const word of words(piece)) wanted.add(this.id(word));
     const ids = Uint32Array.from(wanted).sort();
-    const before = this.of.get(person);
+    const before = this.of[person];
     for (const id of ids) if (!before || !has(before, id)) this.postings[id].push(person);
-    this.of.set(person, ids);
+    this.of[person] = ids;
   }
 
   remove(person) {
-    this.of.delete(person);
+    this.of[person] = undefined;
   }
 
-  /** Add the person numbers with a word starting with `prefix` to `out`. */
-  find(prefix, out) {
+  /** Like Chunk.find, for the people with a word starting with `prefix`. */
+  find(prefix, hits, step) {
+    let found = 0;
     for (let i = lowerBound(this.sorted, prefix); i < this.sorted.length; i++) {
       const word = this.sorted[i];
       if (!word.startsWith(prefix)) break;
       const id = this.ids.get(word);
       for (const person of this.postings[id]) {
-        if (out.has(person)) continue;
-        const current = this.of.get(person);
-        if (current && has(current, id)) out.add(person);
+        if (hits[person] !== step) continue;
+        const current = this.of[person];
+        if (current && has(current, id)) {
+          hits[person] = step + 1;
+          found += 1;
+        }
       }
     }
+    return found;
   }
 }
 
@@ -220,8 +241,8 @@ export class SearchIndex {
     this.words = new Words(); // long text
     this.numbers = new Map(); // person id -> person number (in `words`)
     this.pidOf = []; // person number -> person id
-    this.keys = new Map(); // person id -> normalized name (for ranking)
-    this.order = []; // person ids sorted by normalized name, then id
+    this.keys = []; // person number -> " " + normalized name (for ranking), or undefined
+    this.order = []; // person numbers sorted by key, then id
     this.orgs = new Map(); // organization id -> {key, text}
     this.talksOf = new Map(); // person id -> Set of conversation ids
     this.personOfTalk = new Map(); // conversation id -> person id
@@ -274,35 +295,64 @@ export class SearchIndex {
     if (ids.length) this.update(records, ids);
   }
 
-  /** Index every record from scratch. */
+  /** Index every record from scratch, at once. */
   build(records) {
+    this.begin(records);
+    this.step(Infinity);
+  }
+
+  /**
+   * Start indexing every record from scratch, a slice at a time (`step`): the app does it
+   * while idle after loading, so the first keystroke finds it ready. Searching before it is
+   * done finishes it first.
+   */
+  begin(records) {
     this.seen = new Map(records);
     this.records = records;
     this.chunks = [];
     this.chunkOf.clear();
     this.words = new Words();
+    this.words.bulk = true;
     this.numbers.clear();
     this.pidOf = [];
-    this.keys.clear();
+    this.keys = [];
     this.orgs.clear();
     this.talksOf.clear();
     this.personOfTalk.clear();
     this.peopleAt.clear();
     this.orgOf.clear();
-    const people = [];
+    this.todo = [];
     for (const r of records.values()) {
       if (r.deleted) continue;
       if (r.entity === "conversation") this.linkTalk(r);
       else if (r.entity === "organization") this.indexOrg(r);
-      else if (r.entity === "person") people.push(r);
+      else if (r.entity === "person") this.todo.push(r.id);
     }
-    this.words.bulk = true;
-    for (const p of people) this.indexPerson(records, p, false);
+    this.built = false;
+    this.building = true;
+  }
+
+  /**
+   * Index people for about `budget` ms. @returns {boolean} whether the index is complete
+   */
+  step(budget) {
+    if (!this.building) return this.built;
+    const end = performance.now() + budget;
+    while (this.todo.length) {
+      for (const pid of this.todo.splice(-25)) {
+        const p = this.records.get(pid);
+        if (p && !p.deleted && p.entity === "person") this.indexPerson(this.records, p, false);
+      }
+      if (performance.now() >= end) return false;
+    }
     this.words.endBulk();
-    this.order = people.map((p) => p.id);
+    this.order = [];
+    for (let n = 0; n < this.keys.length; n++) if (this.keys[n] !== undefined) this.order.push(n);
     this.order.sort((a, b) => this.compare(a, b));
     for (const chunk of this.chunks) chunk.flush();
+    this.building = false;
     this.built = true;
+    return true;
   }
 
   /**
@@ -311,13 +361,14 @@ export class SearchIndex {
    * @param {Iterable<string>} ids the records that changed (added, edited or deleted)
    */
   update(records, ids) {
+    if (this.building) this.step(Infinity);
     if (!this.built) return this.build(records);
     const people = new Set();
     for (const id of ids) {
       const r = records.get(id);
       const before = this.personOfTalk.get(id);
       if (before) people.add(before);
-      if (this.keys.has(id) || r?.entity === "person") people.add(id);
+      if (this.numbers.has(id) || r?.entity === "person") people.add(id);
       if (this.orgs.has(id) || r?.entity === "organization") {
         if (r && !r.deleted) this.indexOrg(r);
         else this.orgs.delete(id);
@@ -335,10 +386,14 @@ export class SearchIndex {
     }
   }
 
+  /** Order of person numbers: by key, then by id. */
   compare(a, b) {
-    const ka = this.keys.get(a);
-    const kb = this.keys.get(b);
-    return ka < kb ? -1 : ka > kb ? 1 : a < b ? -1 : a > b ? 1 : 0;
+    const ka = this.keys[a];
+    const kb = this.keys[b];
+    if (ka !== kb) return ka < kb ? -1 : 1;
+    const ia = this.pidOf[a];
+    const ib = this.pidOf[b];
+    return ia < ib ? -1 : ia > ib ? 1 : 0;
   }
 
   linkTalk(c) {
@@ -365,17 +420,13 @@ export class SearchIndex {
 
   dropPerson(pid) {
     const number = this.numbers.get(pid);
-    if (number !== undefined) this.words.remove(number);
-    const chunk = this.chunkOf.get(pid);
-    if (chunk) {
-      chunk.pending.set(pid, null);
-      chunk.size -= 1;
+    if (number !== undefined && this.keys[number] !== undefined) {
+      this.words.remove(number);
+      this.chunkOf.get(pid)?.drop(number);
       this.chunkOf.delete(pid);
-    }
-    if (this.keys.has(pid)) {
-      const at = this.order.indexOf(pid);
+      const at = this.order.indexOf(number);
       if (at >= 0) this.order.splice(at, 1);
-      this.keys.delete(pid);
+      this.keys[number] = undefined;
     }
     const org = this.orgOf.get(pid);
     if (org) this.peopleAt.get(org)?.delete(pid);
@@ -383,21 +434,27 @@ export class SearchIndex {
   }
 
   indexPerson(records, p, ordered) {
-    const key = normalize(p.fields.name);
-    if (ordered && this.keys.get(p.id) !== key) {
+    let number = this.numbers.get(p.id);
+    if (number === undefined) {
+      number = this.pidOf.length;
+      this.pidOf.push(p.id);
+      this.numbers.set(p.id, number);
+    }
+    const key = ` ${normalize(p.fields.name)}`; // a leading space: " word" finds a word start
+    if (ordered && this.keys[number] !== key) {
       // Keep `order` sorted: out of its old place, into its new one.
-      if (this.keys.has(p.id)) this.order.splice(this.order.indexOf(p.id), 1);
-      this.keys.set(p.id, key);
+      if (this.keys[number] !== undefined) this.order.splice(this.order.indexOf(number), 1);
+      this.keys[number] = key;
       let lo = 0;
       let hi = this.order.length;
       while (lo < hi) {
         const mid = (lo + hi) >> 1;
-        if (this.compare(this.order[mid], p.id) < 0) lo = mid + 1;
+        if (this.compare(this.order[mid], number) < 0) lo = mid + 1;
         else hi = mid;
       }
-      this.order.splice(lo, 0, p.id);
+      this.order.splice(lo, 0, number);
     }
-    this.keys.set(p.id, key);
+    this.keys[number] = key;
     const oldOrg = this.orgOf.get(p.id);
     if (oldOrg) this.peopleAt.get(oldOrg)?.delete(p.id);
     const orgId = p.fields.organization_id;
@@ -419,13 +476,7 @@ export class SearchIndex {
       const c = records.get(cid);
       if (c && !c.deleted) for (const f of TALK_FIELDS) parts.push(c.fields[f] ?? "");
     }
-    let number = this.numbers.get(p.id);
-    if (number === undefined) {
-      number = this.pidOf.length;
-      this.pidOf.push(p.id);
-      this.numbers.set(p.id, number);
-    }
-    this.words.set(number, parts.map(normalize));
+    this.words.set(number, parts);
     let chunk = this.chunkOf.get(p.id);
     if (!chunk) {
       chunk = this.chunks.at(-1);
@@ -436,7 +487,7 @@ export class SearchIndex {
       chunk.size += 1;
       this.chunkOf.set(p.id, chunk);
     }
-    chunk.pending.set(p.id, head);
+    chunk.pending.set(number, head);
   }
 
   /**
@@ -449,41 +500,45 @@ export class SearchIndex {
    * @returns {string[]} person ids
    */
   searchPeople(query, limit = Infinity) {
-    const words = terms(query);
+    if (this.building) this.step(Infinity);
+    const words = terms(query).slice(0, 64);
     if (words.length === 0) return [];
-    let found = null;
-    // The longest word first: it matches fewest, and the others only narrow it.
-    for (const word of [...words].sort((a, b) => b.length - a.length)) {
-      const hits = new Set();
-      for (const chunk of this.chunks) chunk.find(word, hits);
-      if (word.length >= SHORT) {
-        const numbers = new Set();
-        this.words.find(word, numbers);
-        for (const n of numbers) hits.add(this.pidOf[n]);
-      }
-      if (found) {
-        for (const pid of found) if (!hits.has(pid)) found.delete(pid);
-      } else {
-        found = hits;
-      }
-      if (found.size === 0) return [];
+    // hits[n] counts the words person n matched so far: a word only moves on those who
+    // matched every word before it.
+    const hits = new Uint8Array(this.pidOf.length);
+    for (let step = 0; step < words.length; step++) {
+      const word = words[step];
+      let found = 0;
+      for (const chunk of this.chunks) found += chunk.find(word, hits, step);
+      if (word.length >= SHORT) found += this.words.find(word, hits, step);
+      if (found === 0) return [];
     }
+    // Ranked by name: it starts with the query, a word of it starts with the first word, it
+    // holds the query, anything else; by name within each (keys start with a space).
+    const start = ` ${words.join(" ")}`;
+    const wordStart = ` ${words[0]}`;
     const whole = words.join(" ");
-    const start = ` ${words[0]}`;
     const buckets = [[], [], [], []];
-    for (const pid of this.order) {
-      if (!found.has(pid)) continue;
-      const key = this.keys.get(pid);
-      const score = key.startsWith(whole) ? 0 : ` ${key}`.includes(start) ? 1 : key.includes(whole) ? 2 : 3;
-      buckets[score].push(pid);
-      if (score === 0 && buckets[0].length >= limit) break;
+    for (const n of this.order) {
+      if (hits[n] !== words.length) continue;
+      const key = this.keys[n];
+      const s = key.startsWith(start) ? 0 : key.includes(wordStart) ? 1 : key.includes(whole) ? 2 : 3;
+      buckets[s].push(n);
+      if (s === 0 && buckets[0].length >= limit) break;
     }
-    const out = buckets.flat();
-    return limit < out.length ? out.slice(0, limit) : out;
+    const out = [];
+    for (const bucket of buckets) {
+      for (const n of bucket) {
+        if (out.length >= limit) return out;
+        out.push(this.pidOf[n]);
+      }
+    }
+    return out;
   }
 
   /** @returns {string[]} organization ids */
   searchOrganizations(query, limit = Infinity) {
+    if (this.building) this.step(Infinity);
     const words = terms(query);
     if (words.length === 0) return [];
     const whole = words.join(" ");
@@ -499,14 +554,8 @@ export class SearchIndex {
 
 const indexes = new WeakMap();
 
-/**
- * The search index of an app state, created on first use and kept up to date by the state's
- * change events, which say which records changed (`detail.ids`; none after a full load): a
- * search re-indexes only those, and only when it runs.
- * @param {import('./state.js').State} state
- * @returns {SearchIndex}
- */
-export function searchIndexOf(state) {
+/** The index of a state and what changed since it was last brought up to date. */
+function entryOf(state) {
   let entry = indexes.get(state);
   if (!entry) {
     entry = { index: new SearchIndex(), changed: null, records: null }; // changed: null = everything
@@ -517,12 +566,48 @@ export function searchIndexOf(state) {
     });
     indexes.set(state, entry);
   }
+  return entry;
+}
+
+/**
+ * The search index of an app state, created on first use and kept up to date by the state's
+ * change events, which say which records changed (`detail.ids`; none after a full load): a
+ * search re-indexes only those, and only when it runs.
+ * @param {import('./state.js').State} state
+ * @returns {SearchIndex}
+ */
+export function searchIndexOf(state) {
+  const entry = entryOf(state);
   if (entry.changed === null || entry.records !== state.records) {
     entry.index.build(state.records);
-  } else if (entry.changed.size) {
-    entry.index.update(state.records, entry.changed);
+  } else {
+    if (entry.index.building) entry.index.step(Infinity);
+    if (entry.changed.size) entry.index.update(state.records, entry.changed);
   }
   entry.records = state.records;
   entry.changed = new Set();
   return entry.index;
+}
+
+/**
+ * Build the index while the page is idle (after a load, a sign-in, a reset), a slice at a
+ * time, so that neither a keystroke nor the page waits for it. Changes meanwhile are applied
+ * when it is done.
+ * @param {import('./state.js').State} state
+ */
+export function warmSearchIndex(state) {
+  const idle = globalThis.requestIdleCallback ?? ((f) => setTimeout(() => f({ timeRemaining: () => 8 }), 1));
+  const entry = entryOf(state);
+  const tick = (deadline) => {
+    if (!entry.index.building) return;
+    if (!entry.index.step(Math.max(4, deadline.timeRemaining()))) idle(tick);
+  };
+  // Started once the event that asked for it has reached every listener.
+  idle((deadline) => {
+    if (entry.changed !== null && entry.records === state.records) return; // up to date
+    entry.index.begin(state.records);
+    entry.records = state.records;
+    entry.changed = new Set();
+    tick(deadline);
+  });
 }
