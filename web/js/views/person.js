@@ -191,6 +191,7 @@ export function personView(state, id, go) {
   // What the last drawing showed: a change to none of it (nor to an organization, nor to a
   // record referring to this person) leaves the page as it is.
   let shown = new Set();
+  let drawn = false; // the lists have been drawn once
   const relevant = (changes) => {
     if (!changes?.ids) return true;
     for (const changed of changes.ids) {
@@ -234,6 +235,8 @@ export function personView(state, id, go) {
     emails.fill();
     phones.fill();
     tags.fill();
+    // A keystroke in the details changes only this person: the lists below stay as they are.
+    if (drawn && changes?.ids?.size === 1 && changes.ids.has(id)) return;
 
     const talks = linked(state.records, "conversation", "person_id", id)
       .sort((a, b) => (b.fields.at ?? "").localeCompare(a.fields.at ?? ""));
@@ -252,6 +255,7 @@ export function personView(state, id, go) {
     keyedRows(followups, rows.followups, fus.map((x) => ({ key: x.id, f: x })), ({ f: x }) => followupRow(state, x),
       h("li", { class: "empty" }, "None."));
     shown = new Set([...talks, ...gave, ...got, ...fus].map((r) => r.id));
+    drawn = true;
     for (const r of [...gave, ...got]) shown.add(r.fields.from_person_id).add(r.fields.to_person_id);
   }
   update();
