@@ -222,14 +222,20 @@ export class State extends EventTarget {
       return;
     }
     const edits = this.expand(mutations);
+    // The IndexedDB transaction starts now, in the keystroke's own task: waiting for the queue
+    // first would leave the last keystrokes in memory only, lost if the page closes meanwhile.
+    // Read-write transactions on the outbox commit in the order they were started.
+    const saved = this.db.enqueueAll(edits);
     await this.serial(async () => {
-      const queued = await this.db.enqueueAll(edits);
+      const queued = await saved;
       const ids = new Set();
       const entities = new Set();
       for (const mutation of queued) {
-        // A keystroke folded into the last queued `set` replaces it; applying the folded one
-        // over what is shown gives what applying the outbox anew would.
-        if (this.pending.at(-1)?.id === mutation.id) this.pending[this.pending.length - 1] = mutation;
+        // A keystroke folded into a queued `set` replaces it (as may a `refresh` that read the
+        // outbox after this write); applying the folded one over what is shown gives what
+        // applying the outbox anew would.
+        const at = this.pending.findLastIndex((m) => m.id === mutation.id);
+        if (at >= 0) this.pending[at] = mutation;
         else this.pending.push(mutation);
         this.overlay(mutation, ids, entities);
       }

@@ -1,0 +1,53 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+
+import { State } from "../../web/js/state.js";
+
+/** An outbox in memory that numbers mutations and notes when each write was started. */
+function fakeDb() {
+  const outbox = [];
+  return {
+    outbox,
+    started: [],
+    enqueueAll(edits) {
+      this.started.push(edits.map((e) => e.args.fields));
+      const queued = edits.map((e) => ({ id: outbox.length + 1, hlc: "0", ...e }));
+      outbox.push(...queued);
+      return Promise.resolve(queued);
+    },
+  };
+}
+
+const syncer = { soon() {}, addEventListener() {} };
+
+test("an edit is written to the outbox in the keystroke's task, even while the state is busy", async () => {
+  const db = fakeDb();
+  const state = new State(db, syncer);
+  state.session = { role: "owner" };
+  // Something slow holds the queue (a refresh, a load): the keystroke must not wait for it.
+  let finish;
+  const gate = new Promise((resolve) => { finish = resolve; });
+  state.serial(() => gate);
+  const typed = state.run([{ name: "set", entity: "person", id: "p1", fields: { name: "Ada" } }]);
+  assert.deepEqual(db.started, [[{ name: "Ada" }]], "the write started before the queue was free");
+  finish();
+  await typed;
+  assert.equal(state.records.get("p1").fields.name, "Ada");
+  assert.equal(state.pending.length, 1);
+});
+
+test("an outbox read that already saw the edit does not show it twice", async () => {
+  const db = fakeDb();
+  const state = new State(db, syncer);
+  state.session = { role: "owner" };
+  let finish;
+  const gate = new Promise((resolve) => { finish = resolve; });
+  state.serial(() => gate);
+  const typed = state.run([{ name: "set", entity: "person", id: "p1", fields: { name: "Ada" } }]);
+  // A refresh ahead of the edit in the queue read the outbox after the write committed.
+  state.serial(() => {});
+  state.pending = [...db.outbox];
+  finish();
+  await typed;
+  assert.deepEqual(state.pending.map((m) => m.id), [1]);
+});
