@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DATABASE ?= var/grapevine.db
 
-.PHONY: install run test lint format bench bench-client bench-import bench-search lighthouse cassettes bench-vault clean
+.PHONY: install run test lint format bench bench-client bench-import bench-search lighthouse cassettes bench-vault bench-load fuzz clean
 
 install: $(STAMP)
 
@@ -29,6 +29,11 @@ format: install
 test: install lint
 	$(BIN)/pytest -q
 	node --test tests/js/
+	$(BIN)/python tools/fuzz.py --quick
+
+# schemathesis over the whole OpenAPI document, push included, on SQLite and PostgreSQL.
+fuzz: install
+	$(BIN)/python tools/fuzz.py --examples $(or $(EXAMPLES),100)
 
 bench: install
 	$(BIN)/python -m bench $(ARGS)
@@ -41,6 +46,10 @@ bench-import: install
 
 bench-search:
 	node bench/search.mjs
+
+# Hostile load: bad sign-ins and pairing guesses while devices sync (bench/load.py).
+bench-load: install
+	$(BIN)/python -m bench.load
 
 lighthouse: install
 	$(BIN)/python tools/lighthouse.py

@@ -13,20 +13,18 @@ import anyio.to_thread
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, insert, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from server.models import Device, LoginFailure, Membership, PairingCode, Store, User
+from server.models import Device, Membership, PairingCode, Store, User
+from sync._protocol import excerpt
 
 ROLES = ("owner", "editor", "viewer")
 PAIRING_TTL_MS = 10 * 60 * 1000
 # Unambiguous characters for codes a person reads off one screen and types on another.
 PAIRING_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
-EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-# Failed logins per email before each further attempt must wait, and the longest wait.
-FREE_FAILURES = 5
-MAX_LOCKOUT_MS = 15 * 60 * 1000
+EMAIL = re.compile(r"[^@\s\x00]+@[^@\s\x00]+\.[^@\s\x00]+")
+_CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 _hasher = PasswordHasher()
 
@@ -67,9 +65,24 @@ def hash_token(token: str) -> str:
 
 def normalize_email(email: str) -> str:
     email = email.strip().lower()
-    if not EMAIL.match(email) or len(email) > 320:
-        raise AccountError(f"not an email address: {email!r}")
+    if len(email) > 320 or not EMAIL.fullmatch(email):
+        raise AccountError(f"not an email address: {excerpt(email)}")
     return email
+
+
+def is_id(value: str) -> bool:
+    """Whether a path id can name anything: a canonical UUID (nothing else is looked up)."""
+    return _CANONICAL_UUID.fullmatch(value) is not None
+
+
+def check_name(name: str, what: str) -> str:
+    """A device or store name: 1 to 200 characters, no NUL (stored text never holds one)."""
+    name = name.strip()
+    if not name or len(name) > 200:
+        raise AccountError(f"a {what} name needs 1 to 200 characters")
+    if "\x00" in name:
+        raise AccountError(f"a {what} name must not contain U+0000 (a NUL character)")
+    return name
 
 
 async def hash_password(password: str) -> str:
@@ -82,7 +95,8 @@ async def hash_password(password: str) -> str:
 _DUMMY_HASH = _hasher.hash("not anyone's password")
 
 
-async def _password_matches(password_hash: str | None, password: str) -> bool:
+async def password_matches(password_hash: str | None, password: str) -> bool:
+    """argon2's check, in a worker thread. Call it holding no database connection."""
     if not password_hash:
         await anyio.to_thread.run_sync(_verify_quietly, _DUMMY_HASH, password)
         return False
@@ -129,9 +143,7 @@ async def set_password(conn: AsyncConnection, user_id: str, password: str) -> No
 
 
 async def create_store(conn: AsyncConnection, owner_id: str, name: str) -> str:
-    name = name.strip()
-    if not name or len(name) > 200:
-        raise AccountError("a store name needs 1 to 200 characters")
+    name = check_name(name, "store")
     store_id = new_id()
     await conn.execute(
         insert(Store).values(
@@ -160,9 +172,7 @@ async def share_store(conn: AsyncConnection, store_id: str, email: str, role: st
 
 async def create_device(conn: AsyncConnection, user_id: str, name: str) -> tuple[str, str]:
     """A device for the user; returns (device_id, token). The token is shown once."""
-    name = name.strip()
-    if not name or len(name) > 200:
-        raise AccountError("a device name needs 1 to 200 characters")
+    name = check_name(name, "device")
     device_id, token = new_id(), new_token()
     await conn.execute(
         insert(Device).values(
@@ -231,56 +241,14 @@ async def stores_of(conn: AsyncConnection, user_id: str) -> list[dict[str, str]]
     return [{"id": r.id, "name": r.name, "role": r.role} for r in rows]
 
 
-async def check_password(conn: AsyncConnection, email: str, password: str) -> str | None:
-    """The user id if the password is right, else None. Reads only: argon2's ~0.1 s must not
-    hold the database's write lock (on SQLite every push waits for it).
-
-    After FREE_FAILURES consecutive failures for an email, each further attempt must wait
-    twice as long as the one before (up to MAX_LOCKOUT_MS), whether or not it is right.
-    """
-    email = normalize_email(email)
-    failure = (
-        await conn.execute(select(LoginFailure).where(LoginFailure.email == email))
-    ).one_or_none()
-    if failure is not None and failure.failures >= FREE_FAILURES:
-        wait = min(MAX_LOCKOUT_MS, 1000 * 2 ** (failure.failures - FREE_FAILURES))
-        remaining = failure.last_ms + wait - now_ms()
-        if remaining > 0:
-            raise LoginThrottled(remaining)
-    user = await user_by_email(conn, email)
-    matches = await _password_matches(user.password_hash if user else None, password)
-    return user.id if user is not None and matches else None
-
-
-async def record_login(
-    conn: AsyncConnection, email: str, user_id: str | None, device_name: str
-) -> tuple[str, str, str] | None:
-    """After check_password: a device for a right password, a counted failure for a wrong one.
-    Returns (user_id, device_id, token), or None for a failure (commit it all the same)."""
-    email = normalize_email(email)
-    now = now_ms()
-    if user_id is None:
-        # Failures a day old no longer slow anyone down: forget them (the table stays small).
-        await conn.execute(delete(LoginFailure).where(LoginFailure.last_ms < now - 86_400_000))
-        dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-        stmt = dialect.insert(LoginFailure).values(email=email, failures=1, last_ms=now)
-        # One atomic increment: parallel guesses each count, none fails on a duplicate row.
+async def password_hash_of(conn: AsyncConnection, email: str) -> tuple[str | None, str | None]:
+    """(user id, password hash) for an email, or (None, None): one short read."""
+    row = (
         await conn.execute(
-            stmt.on_conflict_do_update(
-                index_elements=[LoginFailure.email],
-                set_={"failures": LoginFailure.failures + 1, "last_ms": now},
-            )
+            select(User.id, User.password_hash).where(User.email == normalize_email(email))
         )
-        return None
-    await conn.execute(delete(LoginFailure).where(LoginFailure.email == email))
-    device_id, token = await create_device(conn, user_id, device_name)
-    return user_id, device_id, token
-
-
-class LoginThrottled(AccountError):
-    def __init__(self, remaining_ms: int) -> None:
-        super().__init__("too many failed sign-ins for this email: wait and try again", 429)
-        self.retry_after_s = max(1, -(-remaining_ms // 1000))
+    ).one_or_none()
+    return (row.id, row.password_hash) if row else (None, None)
 
 
 def _new_pairing_code() -> str:
@@ -305,6 +273,34 @@ async def create_pairing_code(conn: AsyncConnection, caller: Caller) -> tuple[st
         )
     )
     return code, expires
+
+
+def pairing_code_hash(code: str) -> str | None:
+    """The stored form of a typed code, or None when it cannot be one (refused unread)."""
+    normalized = _normalize_code(code)
+    if len(normalized) != 8 or any(c not in PAIRING_ALPHABET for c in normalized):
+        return None
+    return hash_token(normalized)
+
+
+async def pairing_code_usable(conn: AsyncConnection, code_hash: str) -> bool:
+    """A read: whether a code could be redeemed now (no write lock to refuse a wrong one)."""
+    issuer_active = (
+        select(Device.id)
+        .where(Device.id == PairingCode.issued_by, Device.revoked_ms.is_(None))
+        .exists()
+    )
+    row = (
+        await conn.execute(
+            select(PairingCode.code_hash).where(
+                PairingCode.code_hash == code_hash,
+                PairingCode.used_ms.is_(None),
+                PairingCode.expires_ms > now_ms(),
+                issuer_active,
+            )
+        )
+    ).first()
+    return row is not None
 
 
 async def redeem_pairing_code(

@@ -7,20 +7,27 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import msgspec
-from litestar import Litestar, Request, get
-from litestar.datastructures import ResponseHeader
+from litestar import Litestar, Request, Response, get
 from litestar.di import Provide
 from litestar.logging import LoggingConfig
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
-from sqlalchemy import text
+from sqlalchemy import exc, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from server import accounts
 from server.auth import AuthController, account_error_handler, provide_caller
-from server.database import create_engine, migrate
+from server.database import create_engine, is_busy, migrate
 from server.deps import EngineDep
+from server.guards import (
+    Busy,
+    Guards,
+    bad_body_handler,
+    log_exception,
+    security_headers_hook,
+)
+from server.openapi import PUBLIC, errors
 from server.settings import Settings
 from server.stores import StoreController
 from server.web import SECURITY_HEADERS, serve_root, serve_web
@@ -33,12 +40,22 @@ class Health(msgspec.Struct):
     database: str
 
 
-@get("/api/health", tags=["health"])
+@get("/api/health", tags=["health"], security=PUBLIC, responses=errors(503))
 async def health(engine: EngineDep) -> Health:
     """200 when the server can reach its database."""
     async with engine.connect() as conn:
         await conn.execute(text("SELECT 1"))
     return Health(status="ok", database=engine.dialect.name)
+
+
+def _database_error(request: Request, error: Exception) -> Response:
+    """A lock or the pool busy past its budget is 503 with Retry-After; anything else a 500."""
+    if is_busy(error):
+        busy = Busy("the server is busy: nothing was changed, try again shortly")
+        return Response(
+            {"status_code": 503, "detail": busy.detail}, status_code=503, headers=busy.headers
+        )
+    return Response({"status_code": 500, "detail": "Internal Server Error"}, status_code=500)
 
 
 def create_app(settings: Settings | None = None) -> Litestar:
@@ -54,6 +71,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
 
             await ensure_demo(engine)
         app.state.engine = engine
+        app.state.guards = Guards()
         _tune_garbage_collector()
         try:
             yield
@@ -79,8 +97,16 @@ def create_app(settings: Settings | None = None) -> Litestar:
             "caller": Provide(provide_caller),
         },
         lifespan=[lifespan],
-        exception_handlers={accounts.AccountError: account_error_handler},
-        response_headers=[ResponseHeader(name=k, value=v) for k, v in SECURITY_HEADERS.items()],
+        exception_handlers={
+            accounts.AccountError: account_error_handler,
+            RecursionError: bad_body_handler,
+            UnicodeDecodeError: bad_body_handler,
+            exc.DBAPIError: _database_error,
+            exc.TimeoutError: _database_error,
+        },
+        # Every answer, errors and 404s included, carries the security headers.
+        before_send=[security_headers_hook(SECURITY_HEADERS)],
+        after_exception=[log_exception(lambda scope: scope["litestar_app"].logger)],
         request_max_body_size=MAX_BODY,
         openapi_config=OpenAPIConfig(
             title="Grapevine",
@@ -92,10 +118,12 @@ def create_app(settings: Settings | None = None) -> Litestar:
             components=Components(
                 security_schemes={"device_token": SecurityScheme(type="http", scheme="bearer")}
             ),
+            # Each route says whether it needs the token (public ones say so explicitly).
             security=[{"device_token": []}],
         ),
-        # A 500 is always a bug: log its traceback, never show it to the client.
-        logging_config=LoggingConfig(log_exceptions="always"),
+        # A 500 is always a bug: its traceback is logged (log_exception), never shown. A
+        # client's mistake (4xx) is one line at info, so hostile traffic cannot flood the log.
+        logging_config=LoggingConfig(log_exceptions="never"),
         debug=False,
     )
 

@@ -5,13 +5,18 @@ from __future__ import annotations
 import msgspec
 import segno
 from litestar import Controller, Request, Response, delete, get, post
+from litestar.datastructures import ResponseHeader
 from litestar.exceptions import NotAuthorizedException, NotFoundException
 from litestar.params import FromPath, JSONBody
 
 from server import accounts
 from server.accounts import Caller
 from server.database import write_transaction
-from server.deps import CallerDep, EngineDep
+from server.deps import CallerDep, EngineDep, SettingsDep
+from server.guards import Busy, client_address, guards_of
+from server.openapi import BEARER, PUBLIC, errors
+from server.settings import Settings
+from sync._protocol import excerpt
 
 # A device seen more recently than this is not written to again on each request.
 _TOUCH_EVERY_MS = 60_000
@@ -36,8 +41,13 @@ async def provide_caller(request: Request, engine: EngineDep) -> Caller:
     now = accounts.now_ms()
     if now - _last_touch.get(caller.device_id, 0) > _TOUCH_EVERY_MS:
         _last_touch[caller.device_id] = now
-        async with write_transaction(engine) as conn:
-            await accounts.touch_device(conn, caller.device_id)
+        if len(_last_touch) > 100_000:
+            _last_touch.clear()
+        try:  # "last seen" is a courtesy: never make a request wait long for it
+            async with write_transaction(engine, budget_s=1) as conn:
+                await accounts.touch_device(conn, caller.device_id)
+        except Busy:
+            _last_touch.pop(caller.device_id, None)
     return caller
 
 
@@ -80,66 +90,127 @@ class AuthController(Controller):
     path = "/api"
     tags = ["auth"]
 
-    @post("/login", status_code=200)
-    async def login(self, data: JSONBody[LoginRequest], engine: EngineDep) -> DeviceToken:
+    @post(
+        "/login",
+        status_code=200,
+        security=PUBLIC,
+        responses=errors(400, 401, 413, 429, 503),
+        response_headers=[ResponseHeader(name="Cache-Control", value="no-store")],
+    )
+    async def login(
+        self, request: Request, data: JSONBody[LoginRequest], engine: EngineDep
+    ) -> DeviceToken:
         """Sign in with email and password; answers a new device token, shown once.
 
-        Repeated failures for one email are slowed down (429 with Retry-After).
+        Repeated failures for one email, many attempts from one address and more sign-ins
+        at once than the server can check are answered 429 with Retry-After. Devices signed
+        in already are never affected.
         """
-        async with engine.connect() as conn:
-            user_id = await accounts.check_password(conn, data.email, data.password)
-        async with write_transaction(engine) as conn:
-            signed_in = await accounts.record_login(conn, data.email, user_id, data.device_name)
-        if signed_in is None:
+        guards = guards_of(request)
+        email = accounts.normalize_email(data.email)
+        device_name = accounts.check_name(data.device_name, "device")
+        guards.check_login_address(client_address(request))
+        with guards.login_by_email.attempt(email) as attempt:
+            # One short read, then argon2 with no connection held: a flood of sign-ins
+            # cannot take the pool from anyone's sync.
+            async with engine.connect() as conn:
+                user_id, password_hash = await accounts.password_hash_of(conn, email)
+            async with guards.hashing.slot():
+                matches = await accounts.password_matches(password_hash, data.password)
+            attempt.result(matches and user_id is not None)
+        if not attempt.succeeded:
             raise accounts.AccountError("wrong email or password", 401)
-        user_id, device_id, token = signed_in
+        async with write_transaction(engine) as conn:
+            device_id, token = await accounts.create_device(conn, user_id, device_name)
         return DeviceToken(user_id=user_id, device_id=device_id, token=token)
 
-    @post("/pairing", status_code=201)
+    @post(
+        "/pairing",
+        status_code=201,
+        security=BEARER,
+        responses=errors(401, 503),
+        response_headers=[ResponseHeader(name="Cache-Control", value="no-store")],
+    )
     async def create_pairing(
-        self, request: Request, caller: CallerDep, engine: EngineDep
+        self, request: Request, caller: CallerDep, engine: EngineDep, settings: SettingsDep
     ) -> PairingCode:
         """A one-time code (valid 10 minutes) with which a new device joins this user."""
         async with write_transaction(engine) as conn:
             code, expires = await accounts.create_pairing_code(conn, caller)
-        url = f"{str(request.base_url).rstrip('/')}/pair#{code}"
+        url = f"{public_base(request, settings)}/pair#{code}"
         qr = segno.make(url, error="m").svg_data_uri(scale=6, border=2, dark="#2d1b4e")
         return PairingCode(code=code, expires_at=expires, url=url, qr=qr)
 
-    @post("/pair", status_code=200)
-    async def pair(self, data: JSONBody[PairRequest], engine: EngineDep) -> DeviceToken:
-        """Redeem a pairing code for this device's own token."""
+    @post(
+        "/pair",
+        status_code=200,
+        security=PUBLIC,
+        responses=errors(400, 413, 429, 503),
+        response_headers=[ResponseHeader(name="Cache-Control", value="no-store")],
+    )
+    async def pair(
+        self, request: Request, data: JSONBody[PairRequest], engine: EngineDep
+    ) -> DeviceToken:
+        """Redeem a pairing code for this device's own token.
+
+        Wrong codes are limited per address and in all (429 with Retry-After).
+        """
+        guards = guards_of(request)
+        address = client_address(request)
+        guards.check_pairing(address)
+        device_name = accounts.check_name(data.device_name, "device")
+        code_hash = accounts.pairing_code_hash(data.code)
+        usable = False
+        if code_hash is not None:
+            async with engine.connect() as conn:  # a read: a wrong guess takes no write lock
+                usable = await accounts.pairing_code_usable(conn, code_hash)
+        if not usable:
+            guards.wrong_pairing_code(address)
+            raise accounts.AccountError("this pairing code is unknown, used or expired", 400)
         async with write_transaction(engine) as conn:
             user_id, device_id, token = await accounts.redeem_pairing_code(
-                conn, data.code, data.device_name
+                conn, data.code, device_name
             )
         return DeviceToken(user_id=user_id, device_id=device_id, token=token)
 
-    @post("/logout", status_code=204)
+    @post("/logout", status_code=204, responses=errors(401, 503))
     async def logout(self, caller: CallerDep, engine: EngineDep) -> None:
         """Revoke the calling device's token."""
         async with write_transaction(engine) as conn:
             await accounts.revoke_device(conn, caller.user_id, caller.device_id)
 
-    @get("/devices")
+    @get("/devices", responses=errors(401))
     async def devices(self, caller: CallerDep, engine: EngineDep) -> list[DeviceInfo]:
         """The caller's signed-in devices."""
         async with engine.connect() as conn:
             rows = await accounts.list_devices(conn, caller.user_id)
         return [DeviceInfo(**row, current=row["id"] == caller.device_id) for row in rows]
 
-    @delete("/devices/{device_id:str}", status_code=204)
+    @delete("/devices/{device_id:str}", status_code=204, responses=errors(401, 404, 503))
     async def revoke(self, caller: CallerDep, engine: EngineDep, device_id: FromPath[str]) -> None:
         """Revoke one of the caller's devices; its token stops working at once."""
+        if not accounts.is_id(device_id):
+            raise NotFoundException(f"no device {excerpt(device_id)}")
         async with write_transaction(engine) as conn:
             if not await accounts.revoke_device(conn, caller.user_id, device_id):
                 raise NotFoundException(f"no device {device_id}")
 
 
+def public_base(request: Request, settings: Settings) -> str:
+    """Where a new device reaches this server, for the pairing link. Never just the Host
+    header (anyone can send `Host: evil.test`): the configured public URL; else the origin
+    the browser says it is on, when it is this very host; else this host when it is
+    loopback; else no host at all (a relative link, the code still works typed in)."""
+    if settings.public_url:
+        return settings.public_url.rstrip("/")
+    base = str(request.base_url).rstrip("/")
+    origin = request.headers.get("origin", "")
+    if origin and origin.rstrip("/") == base:
+        return base
+    if request.url.hostname in ("localhost", "127.0.0.1", "::1", "[::1]"):
+        return base
+    return ""
+
+
 def account_error_handler(_: Request, exc: accounts.AccountError) -> Response:
-    headers = {}
-    if isinstance(exc, accounts.LoginThrottled):
-        headers["Retry-After"] = str(exc.retry_after_s)
-    return Response(
-        {"status_code": exc.status, "detail": str(exc)}, status_code=exc.status, headers=headers
-    )
+    return Response({"status_code": exc.status, "detail": str(exc)}, status_code=exc.status)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import sqlite3
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -12,9 +13,11 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import event, text
+from sqlalchemy import event, exc, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+from server.guards import LOCK_BUDGET_S, Busy
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -51,11 +54,21 @@ def create_engine(url: str | None = None) -> AsyncEngine:
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(url, connect_args={"timeout": 30})
+        engine = create_async_engine(
+            url, connect_args={"timeout": LOCK_BUDGET_S}, pool_timeout=LOCK_BUDGET_S
+        )
         _configure_sqlite(engine)
         return engine
     if parsed.get_backend_name() == "postgresql":
-        return create_async_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
+        return create_async_engine(
+            url,
+            pool_size=10,
+            max_overflow=10,
+            pool_pre_ping=True,
+            pool_timeout=LOCK_BUDGET_S,
+            # A writer waiting for a store's row lock longer than this gives up (503).
+            connect_args={"server_settings": {"lock_timeout": str(int(LOCK_BUDGET_S * 1000))}},
+        )
     raise ValueError(
         f"unsupported database {parsed.get_backend_name()!r}: use SQLite or PostgreSQL"
     )
@@ -71,7 +84,8 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        # Writers of this process queue in sqlite_writer; this is for other processes.
+        cursor.execute(f"PRAGMA busy_timeout={int(LOCK_BUDGET_S * 1000)}")
         cursor.close()
 
     @event.listens_for(engine.sync_engine, "begin")
@@ -86,29 +100,54 @@ _writers: dict[tuple[object, object], asyncio.Lock] = {}
 
 
 @asynccontextmanager
-async def sqlite_writer(engine: AsyncEngine) -> AsyncIterator[None]:
+async def sqlite_writer(engine: AsyncEngine, budget_s: float | None = None) -> AsyncIterator[None]:
     """Writers of one SQLite database in this process take turns here, first come first
     served, instead of in SQLite's busy handler (which sleeps up to 100 ms between tries: under
-    many concurrent pushes that, not the work, made the slowest ones slow)."""
+    many concurrent pushes that, not the work, made the slowest ones slow).
+
+    They wait holding no pooled connection, and one that waits longer than `budget_s` (the
+    lock budget by default) is refused with Busy (503 + Retry-After), never a 500."""
     key = (engine.sync_engine, asyncio.get_running_loop())
     lock = _writers.get(key)
     if lock is None:
         lock = _writers[key] = asyncio.Lock()
-    async with lock:
+    try:
+        await asyncio.wait_for(lock.acquire(), LOCK_BUDGET_S if budget_s is None else budget_s)
+    except TimeoutError:
+        raise Busy("the database is busy with other writes: nothing was changed") from None
+    try:
         yield
+    finally:
+        lock.release()
 
 
 @asynccontextmanager
-async def write_transaction(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+async def write_transaction(
+    engine: AsyncEngine, budget_s: float | None = None
+) -> AsyncIterator[AsyncConnection]:
     """One transaction that will write; on SQLite it holds the write lock from the start."""
     if is_sqlite(engine):
-        async with sqlite_writer(engine), engine.connect() as conn:
+        async with sqlite_writer(engine, budget_s), engine.connect() as conn:
             conn = await conn.execution_options(sqlite_begin="IMMEDIATE")
             async with conn.begin():
                 yield conn
         return
     async with engine.connect() as conn, conn.begin():
         yield conn
+
+
+def is_busy(error: BaseException) -> bool:
+    """Whether a database error means "busy right now" (a lock or the pool), not a bug."""
+    if isinstance(error, exc.TimeoutError):  # no pooled connection within the budget
+        return True
+    if isinstance(error, exc.DBAPIError):
+        text_ = str(error.orig).lower()
+        return (
+            "database is locked" in text_
+            or "lock timeout" in text_
+            or (type(error.orig).__name__ in ("LockNotAvailableError", "DeadlockDetectedError"))
+        )
+    return isinstance(error, sqlite3.OperationalError) and "database is locked" in str(error)
 
 
 def _alembic_config(connection=None) -> Config:  # type: ignore[no-untyped-def]
@@ -137,6 +176,8 @@ async def migrate(engine: AsyncEngine) -> None:
             return
     async with engine.connect() as conn:
         if not is_sqlite(conn):
+            # Workers starting together wait for each other's migrations however long.
+            await conn.execute(text("SET lock_timeout = 0"))
             await conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": _MIGRATION_LOCK})
         try:
             await conn.run_sync(_upgrade)
@@ -144,6 +185,7 @@ async def migrate(engine: AsyncEngine) -> None:
         finally:
             if not is_sqlite(conn):
                 await conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": _MIGRATION_LOCK})
+                await conn.execute(text("RESET lock_timeout"))
                 await conn.commit()
 
 

@@ -13,7 +13,6 @@ from sqlalchemy import (
     Boolean,
     ForeignKey,
     Index,
-    Integer,
     MetaData,
     String,
     Text,
@@ -96,15 +95,6 @@ class CalendarFeed(Base):
     created_ms: Mapped[int] = mapped_column(BigInteger)
 
 
-class LoginFailure(Base):
-    """Consecutive failed logins per email, to slow down password guessing."""
-
-    __tablename__ = "login_failures"
-    email: Mapped[str] = mapped_column(String(320), primary_key=True)
-    failures: Mapped[int] = mapped_column(Integer)
-    last_ms: Mapped[int] = mapped_column(BigInteger)
-
-
 class Client(Base):
     """One app install writing to one store: its last processed mutation id."""
 
@@ -152,3 +142,15 @@ class TextHistory(Base):
     # The text as the client sent it, when a merge stored something else: its own base later.
     written: Mapped[str | None] = mapped_column(Text)
     created_ms: Mapped[int] = mapped_column(BigInteger, index=True)
+
+
+class RecordRef(Base):
+    """Which records refer to which (a `*_id` field of one naming another), so a merge finds
+    the records to re-point through this index instead of reading every record's JSON."""
+
+    __tablename__ = "record_refs"
+    store_id: Mapped[str] = mapped_column(
+        ForeignKey("stores.id", ondelete="CASCADE"), primary_key=True
+    )
+    target_id: Mapped[str] = mapped_column(ID, primary_key=True)
+    record_id: Mapped[str] = mapped_column(ID, primary_key=True)

@@ -20,3 +20,6 @@ class Settings:
     # Load the demo network into a store of a demo user when the database has no users.
     demo: bool = field(default_factory=lambda: os.environ.get("GRAPEVINE_DEMO") == "1")
     migrate: bool = True
+    # The address people reach this server at (https://grapevine.example.org): pairing
+    # links name it. Unset, they name the browser's own origin (see server.auth.public_base).
+    public_url: str = field(default_factory=lambda: os.environ.get("GRAPEVINE_PUBLIC_URL", ""))

@@ -57,14 +57,21 @@ _CLIENT = "SELECT device_id, last_mutation_id FROM clients WHERE store_id = {} A
 _LOAD_COLUMNS = "id, entity, version, deleted, fields, meta"
 # PostgreSQL plans `id IN (500 parameters)` anew each time; one array parameter it does not.
 _LOAD_PG = f"SELECT {_LOAD_COLUMNS} FROM records WHERE store_id = {{}} AND id = ANY({{}})"
-_REFERRERS = (
-    "SELECT id FROM records WHERE store_id = {} AND entity = {}"
-    " AND json_extract(fields, '$.' || {}) = {}"
+# Referrers through the record_refs index (never a scan of records' JSON under the lock).
+_REFERRERS = "SELECT record_id FROM record_refs WHERE store_id = {} AND target_id = {}"
+_ADD_REF = (
+    "INSERT INTO record_refs (store_id, target_id, record_id) VALUES ({}, {}, {})"
+    " ON CONFLICT DO NOTHING"
 )
-_REFERRERS_PG = (
-    "SELECT id FROM records WHERE store_id = {} AND entity = {}"
-    " AND CAST(fields AS jsonb) ->> CAST({} AS text) = {}"
-)
+_DROP_REF = "DELETE FROM record_refs WHERE store_id = {} AND target_id = {} AND record_id = {}"
+# Per entity, the fields that name another record (what record_refs indexes).
+_REF_FIELDS = {name: tuple(entity.refs) for name, entity in sync.ENTITIES.items() if entity.refs}
+
+
+def _targets(entity: str, fields: dict[str, Any]) -> set[str]:
+    return {v for f in _REF_FIELDS.get(entity, ()) if isinstance(v := fields.get(f), str)}
+
+
 _TEXT_AT = (
     "SELECT version, value, written FROM text_history WHERE store_id = {} AND record_id = {}"
     " AND field = {} AND (version <= {} OR client_id = {}) ORDER BY version DESC LIMIT 1"
@@ -146,6 +153,8 @@ class SqlBackend:
         self.store_id = store_id
         self.seq = 0
         self.known_clients: dict[str, bool] = {}
+        # The references of each loaded record as stored: commit writes only what changed.
+        self.stored_refs: dict[str, set[str]] = {}
 
     async def lock(self) -> None:
         # FOR UPDATE on PostgreSQL; on SQLite the IMMEDIATE transaction holds the lock already.
@@ -171,23 +180,23 @@ class SqlBackend:
                     f"{statement} AND id IN ({marks})", (self.store_id, *chunk)
                 )
             for rid, entity, version, deleted, fields, meta in rows:
+                values = _decode(fields)
                 found[rid] = sync.Record(
                     entity=entity,
                     id=rid,
                     version=version,
                     deleted=bool(deleted),
-                    fields=_decode(fields),
+                    fields=values,
                     meta=_decode(meta),
                 )
+                if entity in _REF_FIELDS:
+                    self.stored_refs[rid] = _targets(entity, values)
         return found
 
     async def referrers(self, refs: Sequence[tuple[str, str]], target: str) -> list[str]:
-        statement = _REFERRERS_PG if self.db.postgres else _REFERRERS
-        ids: list[str] = []
-        for entity, field in refs:
-            rows = await self.db.rows(statement, (self.store_id, entity, field, target))
-            ids.extend(r[0] for r in rows)
-        return ids
+        """Through the record_refs index (the engine checks entity and field itself)."""
+        del refs
+        return [r[0] for r in await self.db.rows(_REFERRERS, (self.store_id, target))]
 
     async def text_at(self, record_id: str, field: str, version: int, client_id: str) -> Any:
         rows = await self.db.rows(_TEXT_AT, (self.store_id, record_id, field, version, client_id))
@@ -226,6 +235,7 @@ class SqlBackend:
                 )
             await self.db.many(_UPSERT_RECORDS, rows)
             await self.db.run(_SET_SEQ, (self.seq, self.store_id))
+            await self._write_refs(records)
         if history:
             rows = [
                 (self.store_id, rid, field, version, client, value, written, now)
@@ -238,6 +248,25 @@ class SqlBackend:
             await self.db.run(
                 _NEW_CLIENT, (self.store_id, client_id, device_id, last_mutation_id, now)
             )
+
+    async def _write_refs(self, records: list[sync.Record]) -> None:
+        """Keep record_refs in step with the references the records now hold."""
+        added: list[tuple[str, str, str]] = []
+        dropped: list[tuple[str, str, str]] = []
+        for record in records:
+            if record.entity not in _REF_FIELDS:
+                continue
+            now = _targets(record.entity, record.fields)
+            before = self.stored_refs.get(record.id, set())
+            if now == before:
+                continue
+            added.extend((self.store_id, t, record.id) for t in now - before)
+            dropped.extend((self.store_id, t, record.id) for t in before - now)
+            self.stored_refs[record.id] = now
+        if dropped:
+            await self.db.many(_DROP_REF, dropped)
+        if added:
+            await self.db.many(_ADD_REF, added)
 
 
 class Refused(Exception):

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import sqlite3
 import time
 
 import msgspec
 from litestar import Controller, MediaType, Request, Response, post
 from litestar.exceptions import HTTPException, NotFoundException, PermissionDeniedException
-from litestar.params import FromPath, JSONBody, RawBody
+from litestar.params import FromPath, RawBody
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 import sync
-from server.database import is_sqlite, write_transaction
+from server.database import is_busy, is_sqlite, write_transaction
 from server.deps import CallerDep, EngineDep
+from server.guards import Busy
+from server.openapi import BEARER, errors, pull_operation, push_errors, push_operation
 from server.storage import (
     CLOCK_LOCK,
     HISTORY_DAYS,
@@ -23,6 +28,7 @@ from server.storage import (
     push_sqlite,
 )
 from server.stores import WRITERS, require_role
+from sync._protocol import excerpt
 
 # One clock per server process: it stamps pull answers and clamps clients' fast clocks.
 CLOCK = sync.HLC("server")
@@ -45,17 +51,24 @@ def _envelope_error(status: int, detail: str, last_mutation_id: int | None) -> R
 
 
 def _http_error_as_envelope(_: Request, exc: HTTPException) -> Response:
-    """Auth, membership and size errors on push answer in the push envelope too."""
+    """Auth, membership, size and busy errors on push answer in the push envelope too."""
     response = _envelope_error(exc.status_code, exc.detail, None)
     response.headers.update(exc.headers or {})
     return response
+
+
+def _busy_as_envelope(request: Request, exc: Exception) -> Response:
+    """A lock or the pool busy beyond the budget: 503, nothing applied, retry later."""
+    if not is_busy(exc):
+        raise exc
+    return _http_error_as_envelope(request, Busy("the store is busy: nothing was applied"))
 
 
 async def _last_mutation_id(engine, caller, store_id: str, body: bytes) -> int | None:  # type: ignore[no-untyped-def]
     """The client's progress for an envelope error, when the body names a client we know."""
     try:
         client_id = msgspec.json.decode(body, type=_ClientOnly).client_id
-    except msgspec.MsgspecError:
+    except (msgspec.MsgspecError, UnicodeDecodeError, RecursionError):
         return None
     async with engine.connect() as conn:
         await require_role(conn, caller, store_id, write=True)
@@ -70,7 +83,15 @@ class SyncController(Controller):
         "/push",
         status_code=200,
         request_max_body_size=_READ_LIMIT,
-        exception_handlers={HTTPException: _http_error_as_envelope},
+        exception_handlers={
+            HTTPException: _http_error_as_envelope,
+            DBAPIError: _busy_as_envelope,
+            PoolTimeout: _busy_as_envelope,
+            sqlite3.OperationalError: _busy_as_envelope,
+        },
+        security=BEARER,
+        responses=push_errors(400, 401, 403, 404, 409, 413, 503),
+        operation_class=push_operation,
     )
     async def push(
         self,
@@ -95,6 +116,10 @@ class SyncController(Controller):
             return _envelope_error(400, f"invalid push: {exc}", last)
         except msgspec.DecodeError as exc:
             return _envelope_error(400, f"malformed JSON: {exc}", None)
+        except UnicodeDecodeError:
+            return _envelope_error(400, "malformed JSON: the body is not valid UTF-8", None)
+        except RecursionError:
+            return _envelope_error(400, "malformed JSON: nested too deeply", None)
         try:
             if is_sqlite(engine):
                 result = await _push_sqlite(engine, caller, store_id, push)
@@ -109,11 +134,17 @@ class SyncController(Controller):
         await _maybe_prune(engine)
         return Response(result)
 
-    @post("/pull", status_code=200)
+    @post(
+        "/pull",
+        status_code=200,
+        security=BEARER,
+        responses=errors(400, 401, 404, 413, 503),
+        operation_class=pull_operation,
+    )
     async def pull(
         self,
         store_id: FromPath[str],
-        data: JSONBody[sync.PullRequest],
+        body: RawBody,
         caller: CallerDep,
         engine: EngineDep,
     ) -> Response[sync.PullResponse]:
@@ -121,6 +152,12 @@ class SyncController(Controller):
 
         `reset: true` means the cursor cannot be served: drop the local copy and pull from "".
         """
+        try:  # strictly, like push: `"limit": "5"` is a client bug, not a number
+            data = msgspec.json.decode(body, type=sync.PullRequest)
+        except msgspec.ValidationError as exc:
+            raise HTTPException(status_code=400, detail=f"invalid pull: {exc}") from None
+        except msgspec.DecodeError as exc:
+            raise HTTPException(status_code=400, detail=f"malformed JSON: {exc}") from None
         try:
             sync.validate_client_id(data.client_id)
         except sync.EnvelopeError as exc:
@@ -143,7 +180,7 @@ async def _push_sqlite(engine, caller, store_id: str, push: sync.PushRequest) ->
         )
     except Refused as refused:
         if refused.status == 404:
-            raise NotFoundException(f"no store {store_id}") from None
+            raise NotFoundException(f"no store {excerpt(store_id)}") from None
         raise PermissionDeniedException(
             f"a {refused.role} of this store cannot write to it"
         ) from None

@@ -6,24 +6,26 @@ import hashlib
 import mimetypes
 from pathlib import Path
 
-from litestar import Request, Response, get
+from litestar import Request, Response, route
+from litestar.enums import HttpMethod
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath
 
 from server.deps import SettingsDep
 from server.settings import Settings
 
+# Litestar adds "; charset=utf-8" to every text/* type itself.
 TYPES = {
     ".webmanifest": "application/manifest+json",
-    ".js": "text/javascript; charset=utf-8",
-    ".mjs": "text/javascript; charset=utf-8",
-    ".css": "text/css; charset=utf-8",
-    ".html": "text/html; charset=utf-8",
+    ".js": "text/javascript",
+    ".mjs": "text/javascript",
+    ".css": "text/css",
+    ".html": "text/html",
     ".json": "application/json",
     ".svg": "image/svg+xml",
     ".png": "image/png",
     ".ico": "image/x-icon",
-    ".txt": "text/plain; charset=utf-8",
+    ".txt": "text/plain",
 }
 # Only what the app itself serves: no inline script, no third party, no framing.
 CONTENT_SECURITY_POLICY = (
@@ -77,13 +79,17 @@ def _resolve(root: Path, relative: str) -> Path | None:
     return candidate
 
 
-@get("/", include_in_schema=False, sync_to_thread=False)
+# HEAD too: monitors and `curl -I` ask for the headers only.
+_GET_HEAD = [HttpMethod.GET, HttpMethod.HEAD]
+
+
+@route("/", http_method=_GET_HEAD, include_in_schema=False, sync_to_thread=False)
 def serve_root(request: Request, settings: SettingsDep) -> Response[bytes]:
     """The app shell."""
     return _serve(request, settings, "")
 
 
-@get("/{path:path}", include_in_schema=False, sync_to_thread=False)
+@route("/{path:path}", http_method=_GET_HEAD, include_in_schema=False, sync_to_thread=False)
 def serve_web(request: Request, settings: SettingsDep, path: FromPath[str]) -> Response[bytes]:
     """A file of web/, or the app shell (index.html) for a client-side route."""
     return _serve(request, settings, path)
@@ -91,6 +97,8 @@ def serve_web(request: Request, settings: SettingsDep, path: FromPath[str]) -> R
 
 def _serve(request: Request, settings: Settings, path: str) -> Response[bytes]:
     relative = path.lstrip("/")
+    if "\x00" in relative:
+        raise NotFoundException("no file with a NUL character in its name")
     if relative.split("/", 1)[0] in _SERVER_PATHS:
         raise NotFoundException(f"no route {request.url.path}")
     root = settings.web_dir
@@ -108,4 +116,7 @@ def _serve(request: Request, settings: Settings, path: str) -> Response[bytes]:
     headers = {"Cache-Control": _cache_control(relative), "ETag": etag}
     if request.headers.get("if-none-match") == etag:
         return Response(b"", status_code=304, headers=headers)
+    if request.method == HttpMethod.HEAD:
+        headers["Content-Length"] = str(len(body))
+        return Response(b"", media_type=_content_type(file), headers=headers)
     return Response(body, media_type=_content_type(file), headers=headers)

@@ -19,6 +19,7 @@ from sync._hlc import HLC, HLCError
 from sync._protocol import (
     ARGS,
     MAX_CLIENT_ID,
+    MAX_ECHO,
     MAX_MUTATIONS,
     DeleteArgs,
     ElementArgs,
@@ -29,6 +30,8 @@ from sync._protocol import (
     PushResponse,
     ResolveArgs,
     SetArgs,
+    excerpt,
+    has_nul,
 )
 from sync._record import (
     DELETE_STAMP,
@@ -52,6 +55,9 @@ from sync._schema import (
 )
 from sync._text import merge_text
 
+# Records one push may load or change while it holds the store: past this, the mutations
+# after the current one are left for the client's next push (they get no result).
+MAX_PUSH_RECORDS = 10_000
 # Conflict ids are derived from what was lost, so the same loss never makes two records.
 _CONFLICT_NAMESPACE = uuid.UUID("6f1c2a8e-3b57-4d0e-9a41-7c5e2d9b8f10")
 UNKNOWN = object()
@@ -145,9 +151,12 @@ async def push(backend: Backend, device_id: str, request: PushRequest, clock: HL
         return PushResponse(last_mutation_id=last, results=results)
     applier = _Applier(backend, request.client_id, clock)
     await applier.preload(fresh)
+    budget = len(applier.cache) + MAX_PUSH_RECORDS  # what merges may load beyond their own
     for mutation in fresh:
         results.append(await applier.apply(mutation))
-    last = fresh[-1].id
+        last = mutation.id
+        if len(applier.cache) > budget:
+            break  # enough work under the lock: the rest waits for the next push
     await backend.commit(request.client_id, device_id, last, applier.changed(), applier.history)
     results.sort(key=lambda r: r.id)
     return PushResponse(last_mutation_id=last, results=results)
@@ -164,16 +173,16 @@ def _canonical_id(value: Any, what: str) -> str:
     try:
         canonical = str(uuid.UUID(value))
     except ValueError:
-        raise Rejected(f"{what} {value!r} is not a UUID") from None
+        raise Rejected(f"{what} {excerpt(value)} is not a UUID") from None
     if canonical != value:
-        raise Rejected(f"{what} {value!r} must be written as {canonical!r}")
+        raise Rejected(f"{what} {excerpt(value)} must be written as {canonical!r}")
     return value
 
 
 def _entity(name: str) -> Entity:
     entity = ENTITIES.get(name)
     if entity is None:
-        raise Rejected(f"unknown entity {name!r}")
+        raise Rejected(f"unknown entity {excerpt(name)}")
     if entity.server_only:
         raise Rejected(f"{name} records are written by the server only (use resolve)")
     return entity
@@ -183,10 +192,11 @@ def check_value(entity: Entity, name: str, value: Any) -> Any:
     """A field value as stored, or Rejected naming the entity, the field and the rule."""
     field = entity.fields.get(name)
     if field is None or field.server_only:
-        raise Rejected(f"unknown field {entity.name}.{name}")
+        shown = name if len(name) <= MAX_ECHO else excerpt(name)
+        raise Rejected(f"unknown field {entity.name}.{shown}")
     kind = field.type
     # The common cases first, without building messages (a push may carry thousands).
-    if kind == "str" and type(value) is str and len(value) <= MAX_STR:
+    if kind == "str" and type(value) is str and len(value) <= MAX_STR and "\x00" not in value:
         return value
     if kind == "enum" and value in field.choices:
         return value
@@ -199,10 +209,13 @@ def check_value(entity: Entity, name: str, value: Any) -> Any:
             raise Rejected(f"{where} must be a string, not {_json_type(value)}")
         if len(value) > limit:
             raise Rejected(f"{where} is {len(value):,} characters; the limit is {limit:,}")
+        if has_nul(value):
+            raise Rejected(f"{where} must not contain U+0000 (a NUL character)")
         return value
     if kind == "enum":
         if value not in field.choices:
-            raise Rejected(f"{where} must be one of {'|'.join(field.choices)}, not {value!r}")
+            choices = "|".join(field.choices)
+            raise Rejected(f"{where} must be one of {choices}, not {excerpt(value)}")
         return value
     if kind == "bool":
         if not isinstance(value, bool):
@@ -222,7 +235,7 @@ def check_value(entity: Entity, name: str, value: Any) -> Any:
             if len(value) != 10:
                 raise ValueError
         except (TypeError, ValueError):
-            raise Rejected(f"{where} must be a date YYYY-MM-DD, not {value!r}") from None
+            raise Rejected(f"{where} must be a date YYYY-MM-DD, not {excerpt(value)}") from None
         return value
     if kind == "datetime":
         try:
@@ -230,7 +243,9 @@ def check_value(entity: Entity, name: str, value: Any) -> Any:
             if "T" not in value and " " not in value:
                 raise ValueError
         except (TypeError, ValueError):
-            raise Rejected(f"{where} must be an ISO 8601 date and time, not {value!r}") from None
+            raise Rejected(
+                f"{where} must be an ISO 8601 date and time, not {excerpt(value)}"
+            ) from None
         del parsed
         return value
     if kind == "ref":
@@ -251,6 +266,8 @@ def _check_element(where: str, element: Any) -> str:
         raise Rejected(f"{where} elements must be non-empty strings")
     if len(element) > MAX_SET_ELEMENT:
         raise Rejected(f"an element of {where} is over {MAX_SET_ELEMENT:,} characters")
+    if has_nul(element):
+        raise Rejected(f"an element of {where} contains U+0000 (a NUL character)")
     return element
 
 
@@ -294,6 +311,12 @@ class _Applier:
             except msgspec.DecodeError as exc:
                 self.args[m.id] = Rejected(f"{m.name}: {exc}")
                 continue
+            except RecursionError:
+                self.args[m.id] = Rejected(f"{m.name}: args are nested too deeply")
+                continue
+            except UnicodeDecodeError:
+                self.args[m.id] = Rejected(f"{m.name}: args are not valid UTF-8")
+                continue
             self.args[m.id] = args
             if isinstance(args, SetArgs):
                 ids.add(args.id)
@@ -306,7 +329,8 @@ class _Applier:
                 ids.update((args.id, args.into))
             elif isinstance(args, ResolveArgs):
                 ids.add(args.conflict)
-        await self._ensure(ids)
+        # Only well-formed ids reach storage; the others are rejected by their mutation.
+        await self._ensure([i for i in ids if _CANONICAL_UUID.fullmatch(i)])
 
     async def _ensure(self, ids: Collection[str]) -> None:
         missing = [i for i in ids if i not in self.cache]
@@ -337,7 +361,8 @@ class _Applier:
             hlc = self._stamp(mutation.hlc)
             args = self.args.get(mutation.id)
             if args is None:
-                raise Rejected(f"unknown mutation {mutation.name!r}: use one of {', '.join(ARGS)}")
+                name = excerpt(mutation.name)
+                raise Rejected(f"unknown mutation {name}: use one of {', '.join(ARGS)}")
             if isinstance(args, Rejected):
                 raise args
             await self._handlers[mutation.name](self, args, hlc)
@@ -386,7 +411,7 @@ class _Applier:
         # Every applied mutation takes a new version, even one that changes nothing: a later
         # `base` then tells exactly which edits its writer had seen.
         record.version += 1
-        self._revive(record, base, hlc)
+        await self._revive(record, base, hlc)
         for name, value in values.items():
             field = entity.fields[name]
             if field.type == "set":
@@ -395,7 +420,8 @@ class _Applier:
                 # Written to the duplicate before it was merged away: the merge kept the
                 # survivor's value over the duplicate's, and over this one too.
                 if record.fields.get(name) != value:
-                    self._conflict(record, name, record.fields.get(name), value, hlc, self.client)
+                    current = record.fields.get(name)
+                    await self._conflict(record, name, current, value, hlc, self.client)
             else:
                 await self._write(record, field, value, base, hlc, record.version)
         record.touched_by(self.client)
@@ -419,7 +445,7 @@ class _Applier:
                 self.history.append((record_id, name, 1, client, values[name] or "", None))
         return Record(entity.name, record_id, 1, False, fields, meta, dirty=True)
 
-    def _revive(self, record: Record, base: int, hlc: str) -> None:
+    async def _revive(self, record: Record, base: int, hlc: str) -> None:
         """An edit to a deleted record: concurrent with the delete it revives the record."""
         if not record.deleted:
             return
@@ -427,7 +453,7 @@ class _Applier:
         if base >= d_version or d_client == self.client:
             raise Rejected(f"{record.entity} {record.id} was deleted")
         record.deleted = False
-        self._conflict(record, None, "kept", "deleted", d_hlc, d_client)
+        await self._conflict(record, None, "kept", "deleted", d_hlc, d_client)
 
     async def _write(
         self, record: Record, field: Field, value: Any, base: int, hlc: str, version: int
@@ -463,10 +489,10 @@ class _Applier:
                     self._assign(record, field, merged, stamp, written=value or "")
                     return True
         if hlc > stamp[0]:
-            self._conflict(record, name, value, current, stamp[0], stamp[1])
+            await self._conflict(record, name, value, current, stamp[0], stamp[1])
             self._assign(record, field, value, [hlc, self.client, version])
             return True
-        self._conflict(record, name, current, value, hlc, self.client)
+        await self._conflict(record, name, current, value, hlc, self.client)
         return False
 
     def _restamp(self, record: Record, stamp: list[Any], hlc: str) -> None:
@@ -543,7 +569,7 @@ class _Applier:
         visible = record.fields.get(args.field) or []
         if present and element not in visible and len(visible) >= MAX_SET_SIZE:
             raise Rejected(f"{entity.name}.{args.field} is full ({MAX_SET_SIZE:,} elements)")
-        self._revive(record, 0, hlc)
+        await self._revive(record, 0, hlc)
         record.version += 1
         self._stamp_element(stamps, element, present, hlc, record.version)
         self._refresh_set(record, args.field)
@@ -560,7 +586,7 @@ class _Applier:
         if record.deleted:  # deleted already, or merged away: nothing more to do
             return
         if record.edited_since(args.base, self.client):
-            self._conflict(record, None, "kept", "deleted", hlc, self.client)
+            await self._conflict(record, None, "kept", "deleted", hlc, self.client)
             return
         self._tombstone(record, hlc)
 
@@ -611,11 +637,13 @@ class _Applier:
                     changed = True
                 elif their_stamp[0] > hlc and (our_stamp is None or their_stamp[0] > our_stamp[0]):
                     kept_from = our_stamp or [hlc, self.client, 0]
-                    self._conflict(survivor, name, theirs, ours, kept_from[0], kept_from[1])
+                    await self._conflict(survivor, name, theirs, ours, kept_from[0], kept_from[1])
                     self._assign(survivor, field, theirs, moved)
                     changed = True
                 else:
-                    self._conflict(survivor, name, ours, theirs, their_stamp[0], their_stamp[1])
+                    await self._conflict(
+                        survivor, name, ours, theirs, their_stamp[0], their_stamp[1]
+                    )
                     floors = survivor.meta.setdefault(MERGE_FLOOR, {})
                     floors[name] = max(floors.get(name, ""), hlc)
         if changed:
@@ -683,7 +711,7 @@ class _Applier:
         conflict.version += 1
         conflict.dirty = True
 
-    def _conflict(
+    async def _conflict(
         self,
         record: Record,
         field: str | None,
@@ -695,8 +723,16 @@ class _Applier:
         """Keep a value that lost as an open conflict record, which syncs like any other."""
         key = f"{record.id}/{field}/{lost_hlc}/{lost_client}"
         conflict_id = str(uuid.uuid5(_CONFLICT_NAMESPACE, key))
-        if self.cache.get(conflict_id) is not None:
-            return
+        existing = await self.get(conflict_id)
+        if existing is not None:
+            if existing.fields.get("lost") == lost:
+                return  # this loss is kept already (open, or resolved: never reopened)
+            # A client used one stamp for two different writes: the second loss is kept in a
+            # conflict of its own, and the first (perhaps resolved already) stays as it is.
+            key += "/" + msgspec.json.encode(lost).decode()
+            conflict_id = str(uuid.uuid5(_CONFLICT_NAMESPACE, key))
+            if await self.get(conflict_id) is not None:
+                return
         self.cache[conflict_id] = Record(
             "conflict",
             conflict_id,

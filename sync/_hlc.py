@@ -8,9 +8,13 @@ from __future__ import annotations
 import re
 import time
 
+from sync._protocol import excerpt
+
 MAX_DRIFT_MS = 60_000  # a stamp further ahead of the server's clock is replaced
 _MAX_COUNTER = 0xFFFF
-HLC_PATTERN = re.compile(r"^(\d{13})-([0-9a-f]{4})-(.+)$")
+# ASCII digits only (`\d` would take Arabic-Indic or fullwidth ones, which sort above every
+# real stamp), and nothing after the client_id (`$` would allow a trailing newline).
+HLC_PATTERN = re.compile(r"([0-9]{13})-([0-9a-f]{4})-(.+)", re.ASCII)
 
 
 class HLCError(ValueError):
@@ -22,9 +26,9 @@ def format_hlc(ms: int, counter: int, node: str) -> str:
 
 
 def parse_hlc(stamp: str) -> tuple[int, int, str]:
-    match = HLC_PATTERN.match(stamp)
+    match = HLC_PATTERN.fullmatch(stamp)
     if match is None:
-        raise HLCError(f"hlc {stamp!r} is not <13-digit ms>-<4 hex digits>-<client_id>")
+        raise HLCError(f"hlc {excerpt(stamp)} is not <13-digit ms>-<4 hex digits>-<client_id>")
     return int(match[1]), int(match[2], 16), match[3]
 
 
@@ -71,7 +75,7 @@ class HLC:
         """
         ms, counter, stamp_node = parse_hlc(stamp)
         if node is not None and stamp_node != node:
-            raise HLCError(f"hlc {stamp!r} must end with this push's client_id")
+            raise HLCError(f"hlc {excerpt(stamp)} must end with this push's client_id")
         if self._observe(ms, counter):
             return stamp
         self.tick()

@@ -14,6 +14,19 @@ DEFAULT_PULL_LIMIT = 500
 MAX_CLIENT_ID = 100
 
 MUTATION_NAMES = ("set", "delete", "add", "remove", "merge", "resolve")
+MAX_ECHO = 60  # characters of a client's value an error message repeats
+
+
+def excerpt(value: object, limit: int = MAX_ECHO) -> str:
+    """`repr(value)`, cut to `limit` characters: an error names a bad value without echoing
+    a megabyte of it back."""
+    shown = repr(value)
+    return shown if len(shown) <= limit else shown[: limit - 1] + "…"
+
+
+def has_nul(value: str) -> bool:
+    """Whether a string holds U+0000, which no stored text may (PostgreSQL cannot store it)."""
+    return "\x00" in value
 
 
 class Mutation(msgspec.Struct, forbid_unknown_fields=True):
@@ -127,7 +140,7 @@ def decode_cursor(cursor: str) -> tuple[str, int] | None:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         version, epoch, seq = raw.split(":")
-        if version != "v1" or not seq.isdigit():
+        if version != "v1" or not (seq.isascii() and seq.isdigit()):
             return None
         return epoch, int(seq)
     except (ValueError, UnicodeDecodeError):

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import time
+
+import pytest
 from litestar.testing import AsyncTestClient
 from sqlalchemy import select, text
 
-from server import accounts
+from server import accounts, guards
 from server.app import create_app
 from server.database import write_transaction
 from server.models import Device, PairingCode, User
@@ -19,6 +22,11 @@ def bearer(token: str) -> dict[str, str]:
 
 async def login(client, email: str, password: str):
     return await client.post("/api/login", json={"email": email, "password": password})
+
+
+def without_address_limit(client) -> None:
+    """Lift the per-address sign-in limit (every test request comes from one address)."""
+    client.app.state.guards.login_by_address = guards.TokenBucket(10_000, 1)
 
 
 async def store_ids(client, token: str) -> list[str]:
@@ -56,7 +64,7 @@ async def test_login_for_an_unknown_email_is_401(client):
 
 
 async def test_after_five_failures_even_the_right_password_waits(client, account):
-    for _ in range(accounts.FREE_FAILURES):
+    for _ in range(guards.FREE_FAILURES):
         assert (await login(client, account.email, "wrong password")).status_code == 401
     response = await login(client, account.email, account.password)
     assert response.status_code == 429
@@ -65,18 +73,18 @@ async def test_after_five_failures_even_the_right_password_waits(client, account
 
 
 async def test_throttling_is_per_email(client, account, other_account):
-    for _ in range(accounts.FREE_FAILURES):
+    for _ in range(guards.FREE_FAILURES):
         assert (await login(client, account.email, "wrong password")).status_code == 401
     response = await login(client, other_account.email, other_account.password)
     assert response.status_code == 200
 
 
 async def test_a_successful_login_resets_the_failure_count(client, account):
-    for _ in range(accounts.FREE_FAILURES - 1):
+    for _ in range(guards.FREE_FAILURES - 1):
         assert (await login(client, account.email, "wrong password")).status_code == 401
     assert (await login(client, account.email, account.password)).status_code == 200
     # Without the reset these would be failures 5 to 8, and the next attempt would wait.
-    for _ in range(accounts.FREE_FAILURES - 1):
+    for _ in range(guards.FREE_FAILURES - 1):
         assert (await login(client, account.email, "wrong password")).status_code == 401
     assert (await login(client, account.email, account.password)).status_code == 200
 
@@ -88,17 +96,36 @@ async def test_pairing_code_expires_in_ten_minutes_and_names_itself_in_the_url(c
     body = response.json()
     assert body["code"]
     assert before + 9 * 60_000 <= body["expires_at"] <= accounts.now_ms() + 11 * 60_000
-    assert body["code"] in body["url"]
-    assert body["url"].startswith("http://testserver.local/")
+    assert body["url"].endswith(f"/pair#{body['code']}")
 
 
 async def test_pairing_url_keeps_a_host_that_starts_with_pair(engine, db_url, account):
     app = create_app(Settings(database_url=db_url, web_dir=WEB_DIR))
     async with AsyncTestClient(app=app, base_url="http://pairing.example.com") as client:
-        response = await client.post("/api/pairing", headers=account.auth)
+        headers = {**account.auth, "Origin": "http://pairing.example.com"}
+        response = await client.post("/api/pairing", headers=headers)
     assert response.status_code == 201
     body = response.json()
     assert body["url"] == f"http://pairing.example.com/pair#{body['code']}"
+
+
+async def test_pairing_url_never_comes_from_a_forged_host_header(client, account):
+    headers = {**account.auth, "Host": "evil.test"}
+    response = await client.post("/api/pairing", headers=headers)
+    assert response.status_code == 201
+    body = response.json()
+    assert "evil" not in body["url"]
+    assert body["url"] == f"/pair#{body['code']}"  # no trusted host: the code is typed in
+
+
+async def test_pairing_url_uses_the_configured_public_url(engine, db_url, account):
+    settings = Settings(database_url=db_url, web_dir=WEB_DIR, public_url="https://gv.example.org/")
+    async with AsyncTestClient(app=create_app(settings)) as client:
+        response = await client.post(
+            "/api/pairing", headers={**account.auth, "Host": "evil.test", "Origin": "http://x"}
+        )
+    body = response.json()
+    assert body["url"] == f"https://gv.example.org/pair#{body['code']}"
 
 
 async def test_pairing_needs_a_token(client):
@@ -254,27 +281,211 @@ async def test_passwords_are_stored_as_argon2_hashes(engine):
     assert "a long secret phrase" not in stored
 
 
-async def test_parallel_wrong_guesses_are_all_counted_and_none_fails(client, engine, account):
+async def test_parallel_guesses_cannot_pass_the_throttle(client, account):
+    """60 guesses at once: only the free ones are checked, and the right password among the
+    rest waits like any other attempt (before: 56-59 were checked and #30 signed in)."""
     import asyncio
 
-    from sqlalchemy import select
+    checked = 0
+    real = accounts.password_matches
 
-    from server.models import LoginFailure
+    async def counting(password_hash, password):
+        nonlocal checked
+        checked += 1
+        return await real(password_hash, password)
 
-    async def guess():
-        body = {"email": account.email, "password": "not the password"}
-        return (await client.post("/api/login", json=body)).status_code
+    accounts.password_matches = counting
+    without_address_limit(client)
+    try:
 
-    codes = await asyncio.gather(*(guess() for _ in range(8)))
-    assert set(codes) <= {401, 429} and 401 in codes  # wrong, or slowed down: never a 500
+        async def guess(n: int):
+            password = account.password if n == 30 else f"wrong guess {n}"
+            body = {"email": account.email, "password": password}
+            return (await client.post("/api/login", json=body)).status_code
+
+        codes = await asyncio.gather(*(guess(n) for n in range(60)))
+    finally:
+        accounts.password_matches = real
+    assert set(codes) <= {401, 429}, codes  # never a 500, and #30 did not get in
+    assert checked == guards.FREE_FAILURES
+    assert codes.count(401) == guards.FREE_FAILURES
+    right = await login(client, account.email, account.password)
+    assert right.status_code == 429
+    assert "Pair" in right.json()["detail"] or "pair" in right.json()["detail"]
+
+
+async def test_a_locked_out_email_keeps_its_devices_working(client, account):
+    for _ in range(guards.FREE_FAILURES + 3):
+        await login(client, account.email, "a stranger's guess")
+    response = await login(client, account.email, account.password)
+    assert response.status_code == 429
+    assert int(response.headers["Retry-After"]) >= 1
+    assert "Add a device" in response.json()["detail"]  # says how to get in meanwhile
+    # The owner's signed-in device keeps syncing, and can pair a new one.
+    assert await store_ids(client, account.token) == [account.store_id]
+    code = (await client.post("/api/pairing", headers=account.auth)).json()["code"]
+    paired = await client.post("/api/pair", json={"code": code, "device_name": "laptop"})
+    assert paired.status_code == 200
+
+
+async def test_spraying_many_emails_from_one_address_is_slowed(client):
+    import asyncio
+
+    async def attempt(n: int):
+        body = {"email": f"spray{n}@example.com", "password": "password123"}
+        return await client.post("/api/login", json=body)
+
+    started = time.monotonic()
+    answers = await asyncio.gather(*(attempt(n) for n in range(guards.LOGIN_BURST + 20)))
+    refilled = (time.monotonic() - started) / guards.LOGIN_REFILL_S
+    assert {a.status_code for a in answers} <= {401, 429}
+    by_address = [a for a in answers if "from this address" in a.text]
+    assert 20 - refilled - 1 <= len(by_address) <= 20
+    assert all(int(a.headers["Retry-After"]) >= 1 for a in by_address)
+
+
+async def test_unknown_emails_write_nothing_to_the_database(client, engine):
+    from sqlalchemy import inspect
+
     async with engine.connect() as conn:
-        failures = (
-            await conn.execute(
-                select(LoginFailure.failures).where(LoginFailure.email == account.email)
-            )
-        ).scalar_one()
-    assert failures == codes.count(401)  # every checked guess counted, none lost in a race
-    right = await client.post(
-        "/api/login", json={"email": account.email, "password": account.password}
+        tables = await conn.run_sync(lambda c: inspect(c).get_table_names())
+    assert "login_failures" not in tables  # failures are counted in bounded memory
+    for n in range(3):
+        body = {"email": f"ghost{n}@example.com", "password": "password123"}
+        assert (await client.post("/api/login", json=body)).status_code == 401
+
+
+async def test_a_login_holds_no_connection_while_hashing(client, engine, account, monkeypatch):
+    """argon2 runs with no pooled connection checked out (before: one per login)."""
+    pool = engine.sync_engine.pool
+    seen: list[int] = []
+    real = accounts.password_matches
+
+    async def watching(password_hash, password):
+        seen.append(pool.checkedout())
+        return await real(password_hash, password)
+
+    monkeypatch.setattr(accounts, "password_matches", watching)
+    response = await login(client, account.email, account.password)
+    assert response.status_code == 200
+    assert seen == [0]
+
+
+async def test_more_logins_than_the_server_can_hash_are_429_not_500(client, account):
+    client.app.state.guards.hashing = guards.HashingGate(at_once=0, queue=0)  # all busy
+    response = await login(client, account.email, account.password)
+    assert response.status_code == 429
+    assert int(response.headers["Retry-After"]) >= 1
+    assert "busy" in response.json()["detail"]
+
+
+async def test_the_hashing_gate_runs_a_few_queues_a_few_and_refuses_the_rest():
+    import asyncio
+
+    gate = guards.HashingGate(at_once=2, queue=3)
+    release = asyncio.Event()
+    running = 0
+    peak = 0
+
+    async def check():
+        nonlocal running, peak
+        async with gate.slot():
+            running += 1
+            peak = max(peak, running)
+            await release.wait()
+            running -= 1
+        return "checked"
+
+    tasks = [asyncio.create_task(check()) for _ in range(8)]
+    await asyncio.sleep(0.05)
+    release.set()
+    outcomes = await asyncio.gather(*tasks, return_exceptions=True)
+    assert outcomes.count("checked") == 5
+    assert all(isinstance(o, guards.TooMany) for o in outcomes if o != "checked")
+    assert peak == 2
+
+
+def test_attempts_in_flight_count_against_the_throttle():
+    """The check-and-count is one step: attempts still being hashed count as failures."""
+    throttle = guards.LoginThrottle()
+    open_attempts = [throttle.attempt("a@example.com") for _ in range(guards.FREE_FAILURES)]
+    for attempt in open_attempts:
+        attempt.__enter__()
+    with pytest.raises(guards.TooMany), throttle.attempt("a@example.com"):
+        pass
+    with throttle.attempt("b@example.com") as other:  # other emails are not affected
+        other.result(True)
+    for attempt in open_attempts:
+        attempt.__exit__(None, None, None)
+    assert throttle.failures("a@example.com") == 0  # none was checked: none counted
+
+
+def test_limiters_forget_the_oldest_keys_beyond_their_bound():
+    bucket = guards.TokenBucket(burst=1, refill_s=60, max_keys=100)
+    for n in range(1_000):
+        bucket.take(f"10.0.{n // 256}.{n % 256}")
+    assert len(bucket._buckets) == 100
+    throttle = guards.LoginThrottle(max_keys=100)
+    for n in range(1_000):
+        with throttle.attempt(f"u{n}@example.com") as attempt:
+            attempt.result(False)
+    assert len(throttle._emails) == 100
+
+
+async def test_wrong_pairing_codes_are_rate_limited_without_the_write_lock(
+    client, engine, account, monkeypatch
+):
+    from server import auth
+
+    writes = 0
+    real = auth.write_transaction
+
+    def counting(*args, **kwargs):
+        nonlocal writes
+        writes += 1
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(auth, "write_transaction", counting)
+    codes = []
+    for _ in range(guards.PAIR_BURST + 5):
+        codes.append((await client.post("/api/pair", json={"code": "ABCD-EFGH"})).status_code)
+    assert codes[: guards.PAIR_BURST] == [400] * guards.PAIR_BURST
+    assert set(codes[guards.PAIR_BURST :]) == {429}
+    assert writes == 0  # refusing a wrong code takes no write transaction
+    refused = await client.post("/api/pair", json={"code": "ABCD-EFGH"})
+    assert int(refused.headers["Retry-After"]) >= 1
+
+
+async def test_sign_in_and_pairing_answers_are_never_cached(client, account):
+    signed_in = await login(client, account.email, account.password)
+    pairing = await client.post("/api/pairing", headers=account.auth)
+    paired = await client.post("/api/pair", json={"code": pairing.json()["code"]})
+    for response in (signed_in, pairing, paired):
+        assert response.status_code in (200, 201)
+        assert response.headers["Cache-Control"] == "no-store"
+
+
+async def test_nul_in_login_and_names_is_400(client, account):
+    bad_email = await client.post(
+        "/api/login", json={"email": "a\u0000b@example.com", "password": "password123"}
     )
-    assert right.status_code == 429  # the right password waits its turn too
+    assert bad_email.status_code == 400
+    bad_device = await client.post(
+        "/api/login",
+        json={"email": account.email, "password": account.password, "device_name": "a\x00b"},
+    )
+    assert bad_device.status_code == 400
+    assert "NUL" in bad_device.json()["detail"]
+    bad_store = await client.post("/api/stores", json={"name": "x\x00y"}, headers=account.auth)
+    assert bad_store.status_code == 400
+    assert await store_ids(client, account.token) == [account.store_id]
+
+
+async def test_nul_or_garbage_in_path_ids_is_404(client, account):
+    for path in (f"/api/stores/{account.store_id}%00/pull", "/api/stores/%00/pull"):
+        response = await client.post(path, json={"client_id": "c-1"}, headers=account.auth)
+        assert response.status_code == 404, path
+    for device in ("%00", "x" * 500):
+        response = await client.delete(f"/api/devices/{device}", headers=account.auth)
+        assert response.status_code == 404
+        assert len(response.json()["detail"]) < 100
