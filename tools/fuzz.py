@@ -94,7 +94,7 @@ def serve(database: str, log: Path) -> tuple[subprocess.Popen, str]:
     raise RuntimeError(f"the server did not start: see {log}")
 
 
-def schemathesis(url: str, token: str, store_id: str, examples: int, *only: str) -> int:
+def schemathesis(url: str, token: str, store_id: str, examples: int, work: Path, *only: str) -> int:
     with tempfile.NamedTemporaryFile("w", suffix=".toml", delete=False) as config:
         config.write(f'[parameters]\n"path.store_id" = "{store_id}"\n')
     command = [
@@ -121,7 +121,7 @@ def schemathesis(url: str, token: str, store_id: str, examples: int, *only: str)
         *only,
     ]
     try:
-        return subprocess.run(command, check=False).returncode
+        return subprocess.run(command, check=False, cwd=work).returncode  # its cache stays there
     finally:
         os.unlink(config.name)
 
@@ -158,10 +158,22 @@ def fuzz_engine(engine: str, examples: int, work: Path) -> bool:
         try:
             print(f"\n== {engine}: schemathesis against {url} ==", flush=True)
             main = schemathesis(
-                url, user["token"], user["store_id"], examples, "--exclude-path", "/api/logout"
+                url,
+                user["token"],
+                user["store_id"],
+                examples,
+                work,
+                "--exclude-path",
+                "/api/logout",
             )
             logout = schemathesis(
-                url, spare["token"], user["store_id"], examples, "--include-path", "/api/logout"
+                url,
+                spare["token"],
+                user["store_id"],
+                examples,
+                work,
+                "--include-path",
+                "/api/logout",
             )
         finally:
             proc.terminate()
