@@ -118,8 +118,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             components=Components(
                 security_schemes={"device_token": SecurityScheme(type="http", scheme="bearer")}
             ),
-            # Each route says whether it needs the token (public ones say so explicitly).
-            security=[{"device_token": []}],
+            # No default: each route that needs the token says so (security=BEARER), so the
+            # public ones (health, login, pair, the calendar feed) declare none.
         ),
         # A 500 is always a bug: its traceback is logged (log_exception), never shown. A
         # client's mistake (4xx) is one line at info, so hostile traffic cannot flood the log.

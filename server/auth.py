@@ -173,20 +173,25 @@ class AuthController(Controller):
             )
         return DeviceToken(user_id=user_id, device_id=device_id, token=token)
 
-    @post("/logout", status_code=204, responses=errors(401, 503))
+    @post("/logout", status_code=204, security=BEARER, responses=errors(401, 503))
     async def logout(self, caller: CallerDep, engine: EngineDep) -> None:
         """Revoke the calling device's token."""
         async with write_transaction(engine) as conn:
             await accounts.revoke_device(conn, caller.user_id, caller.device_id)
 
-    @get("/devices", responses=errors(401))
+    @get("/devices", security=BEARER, responses=errors(401))
     async def devices(self, caller: CallerDep, engine: EngineDep) -> list[DeviceInfo]:
         """The caller's signed-in devices."""
         async with engine.connect() as conn:
             rows = await accounts.list_devices(conn, caller.user_id)
         return [DeviceInfo(**row, current=row["id"] == caller.device_id) for row in rows]
 
-    @delete("/devices/{device_id:str}", status_code=204, responses=errors(401, 404, 503))
+    @delete(
+        "/devices/{device_id:str}",
+        status_code=204,
+        security=BEARER,
+        responses=errors(401, 404, 503),
+    )
     async def revoke(self, caller: CallerDep, engine: EngineDep, device_id: FromPath[str]) -> None:
         """Revoke one of the caller's devices; its token stops working at once."""
         if not accounts.is_id(device_id):

@@ -15,6 +15,7 @@ from litestar.response import Stream
 from server import calendar_feed, exporters, importers
 from server.database import write_transaction
 from server.deps import CallerDep, EngineDep
+from server.openapi import BEARER, errors
 from server.stores import StoreInfo, require_role
 
 _MAX_IMPORT_BODY = 2 * importers.MAX_FILE_BYTES + 1024
@@ -62,8 +63,9 @@ class ImportController(Controller):
     path = "/api/stores/{store_id:str}/import"
     tags = ["import"]
     request_max_body_size = _MAX_IMPORT_BODY
+    security = BEARER
 
-    @post("/preview", status_code=200)
+    @post("/preview", status_code=200, responses=errors(400, 401, 403, 404, 413, 503))
     async def preview(
         self,
         store_id: FromPath[str],
@@ -81,7 +83,7 @@ class ImportController(Controller):
                 raise _plan_error(exc) from None
         return msgspec.convert(plan.summary(), ImportPreview)
 
-    @post("/", status_code=200)
+    @post("/", status_code=200, responses=errors(400, 401, 403, 404, 413, 503))
     async def apply(
         self,
         store_id: FromPath[str],
@@ -124,8 +126,14 @@ class ImportController(Controller):
 class ExchangeController(Controller):
     path = "/api"
     tags = ["export"]
+    security = BEARER
 
-    @post("/restore", status_code=201, request_max_body_size=_MAX_IMPORT_BODY)
+    @post(
+        "/restore",
+        status_code=201,
+        request_max_body_size=_MAX_IMPORT_BODY,
+        responses=errors(400, 401, 413, 503),
+    )
     async def restore(
         self,
         body: RawBody,
@@ -141,14 +149,14 @@ class ExchangeController(Controller):
             raise HTTPException(status_code=400, detail=str(exc)) from None
         return StoreInfo(id=result["store_id"], name=result["name"], role="owner")
 
-    @get("/calendar")
+    @get("/calendar", responses=errors(401))
     async def calendar_info(self, caller: CallerDep, engine: EngineDep) -> CalendarFeedInfo:
         """Whether the caller has a calendar feed (its URL was shown when it was made)."""
         async with engine.connect() as conn:
             created = await calendar_feed.feed_info(conn, caller.user_id)
         return CalendarFeedInfo(active=created is not None, created_ms=created)
 
-    @post("/calendar", status_code=201)
+    @post("/calendar", status_code=201, responses=errors(401, 503))
     async def calendar_create(self, caller: CallerDep, engine: EngineDep) -> CalendarFeedInfo:
         """A new secret feed URL (path); the previous one, if any, stops working."""
         async with write_transaction(engine) as conn:
@@ -156,14 +164,14 @@ class ExchangeController(Controller):
             created = await calendar_feed.feed_info(conn, caller.user_id)
         return CalendarFeedInfo(True, created, calendar_feed.feed_path(token))
 
-    @delete("/calendar", status_code=204)
+    @delete("/calendar", status_code=204, responses=errors(401, 503))
     async def calendar_revoke(self, caller: CallerDep, engine: EngineDep) -> None:
         """Revoke the feed: its URL answers 404 from now on."""
         async with write_transaction(engine) as conn:
             await calendar_feed.revoke_feed(conn, caller.user_id)
 
 
-@get("/calendar/{token:str}", tags=["calendar"], security=[])
+@get("/calendar/{token:str}", tags=["calendar"], security=[], responses=errors(404))
 async def calendar_ics(token: FromPath[str], request: Request, engine: EngineDep) -> Response:
     """The iCalendar feed behind a secret URL (no device token: calendar apps cannot send one)."""
     token = token.removesuffix(".ics")
@@ -175,7 +183,7 @@ async def calendar_ics(token: FromPath[str], request: Request, engine: EngineDep
         body = await calendar_feed.build_feed(conn, user_id, base)
     return Response(
         body,
-        media_type="text/calendar; charset=utf-8",
+        media_type="text/calendar",  # Litestar adds "; charset=utf-8"
         headers={
             "Cache-Control": "no-store",
             "Content-Disposition": 'inline; filename="grapevine.ics"',

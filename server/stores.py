@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from server import accounts
 from server.database import write_transaction
 from server.deps import CallerDep, EngineDep
-from server.openapi import errors
+from server.openapi import BEARER, errors
 from sync._protocol import excerpt
 
 WRITERS = ("owner", "editor")
@@ -44,6 +44,7 @@ class NewStore(msgspec.Struct, forbid_unknown_fields=True):
 class StoreController(Controller):
     path = "/api/stores"
     tags = ["stores"]
+    security = BEARER
 
     @get("/", responses=errors(401))
     async def list_stores(self, caller: CallerDep, engine: EngineDep) -> list[StoreInfo]:
