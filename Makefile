@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DATABASE ?= var/grapevine.db
 
-.PHONY: install run test lint format bench bench-client bench-import bench-search lighthouse cassettes bench-vault bench-load fuzz clean
+.PHONY: install run test lint format bench bench-client bench-import bench-search lighthouse cassettes bench-vault bench-load fuzz bench-crash clean
 
 install: $(STAMP)
 
@@ -50,6 +50,11 @@ bench-search:
 # Hostile load: bad sign-ins and pairing guesses while devices sync (bench/load.py).
 bench-load: install
 	$(BIN)/python -m bench.load
+
+# kill -9 the server while it takes pushes: nothing acknowledged lost, replays all duplicate.
+bench-crash: install
+	$(BIN)/python -m bench.crash --engine sqlite
+	$(BIN)/python -m bench.crash --engine postgres
 
 lighthouse: install
 	$(BIN)/python tools/lighthouse.py
