@@ -243,9 +243,13 @@ def security_headers_hook(headers: dict[str, str]):  # type: ignore[no-untyped-d
 
 
 def status_of(exc: Exception) -> int:
+    from server.database import is_busy  # (database imports this module)
+
     status = getattr(exc, "status_code", None) or getattr(exc, "status", None)
     if isinstance(status, int):
         return status
+    if is_busy(exc):
+        return 503
     return _MAPPED.get(type(exc), (500, ""))[0]
 
 
@@ -260,7 +264,7 @@ def log_exception(logger_of_scope):  # type: ignore[no-untyped-def]
         if status < 500:
             detail = str(getattr(exc, "detail", "") or exc).replace("\n", " ")[:200]
             logger.info("%s %s %s: %s", status, method, path, detail)
-        elif isinstance(exc, (Busy, HTTPException)) and status in (503, 504):
+        elif status == 503:
             logger.warning("%s %s %s: %s", status, method, path, getattr(exc, "detail", exc))
         else:
             logger.error("%s %s %s", status, method, path, exc_info=exc)
