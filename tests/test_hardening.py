@@ -151,20 +151,17 @@ async def test_the_referrer_lookup_reads_no_record_json(store, monkeypatch):
     real = storage.SqlBackend.referrers
 
     async def spy(self, refs, target):
-        conn = self.conn
+        rows = self.db.rows
 
-        class Recording:
-            dialect = conn.dialect
+        async def recording(template, params):
+            statements.append(template)
+            return await rows(template, params)
 
-            async def execute(self, statement, *args, **kwargs):
-                statements.append(str(statement))
-                return await conn.execute(statement, *args, **kwargs)
-
-        self.conn = Recording()
+        self.db.rows = recording
         try:
             return await real(self, refs, target)
         finally:
-            self.conn = conn
+            self.db.rows = rows
 
     monkeypatch.setattr(storage.SqlBackend, "referrers", spy)
     phone = Device("phone", start_ms=T0)
