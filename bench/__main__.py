@@ -354,26 +354,50 @@ def start_profile(server: Server) -> tuple[subprocess.Popen, Path] | None:
     return proc, out
 
 
+AREAS = (
+    ("_SqliteDriver.", "SQLite itself (C: execute, executemany)"),
+    ("_push_on_thread", "SQLite itself (C: BEGIN, COMMIT)"),
+    ("sync/_", "merge engine (Python)"),
+    ("server/storage.py", "storage (Python: rows, JSON)"),
+    ("aiosqlite", "aiosqlite (thread hand-off)"),
+    ("asyncio", "event loop"),
+    ("selectors", "event loop"),
+    ("litestar", "HTTP (litestar)"),
+    ("uvicorn", "HTTP (uvicorn)"),
+    ("msgspec", "JSON (msgspec)"),
+    ("sqlalchemy", "SQLAlchemy"),
+    ("server/", "server (auth, routes)"),
+)
+
+
 def print_profile(profiler: tuple[subprocess.Popen, Path]) -> None:
-    """Where the server's push time went: by own time of each function, the top 15."""
+    """Where the server's push time went: by area (the function a sample was in), then the
+    functions with the most own time."""
     proc, out = profiler
     proc.send_signal(2)
     proc.wait(30)
     own: dict[str, int] = {}
+    areas: dict[str, int] = {}
     total = 0
     for row in out.read_text().splitlines():
         stack, _, count = row.rpartition(" ")
         frames = stack.split(";")
         if not frames or not count.isdigit():
             continue
-        if "(idle)" in frames[-1] or ("wait" in frames[-1] and "threading" in frames[-1]):
-            continue
+        leaf = frames[-1]
+        if "(idle)" in leaf or ("wait" in leaf and "threading" in leaf) or "select (" in leaf:
+            continue  # waiting, not working
         total += int(count)
-        leaf = frames[-1].split(" (")[0] + " " + frames[-1].rsplit("/", 1)[-1].rstrip(")")
-        own[leaf] = own.get(leaf, 0) + int(count)
-    print(f"          profile of the push (py-spy, {total:,} samples off idle):")
-    for leaf, count in sorted(own.items(), key=lambda kv: -kv[1])[:15]:
-        print(f"          {count / total:6.1%}  {leaf}")
+        name = leaf.split(" (")[0] + " (" + leaf.rsplit("/", 1)[-1].split(":")[0].rstrip(")") + ")"
+        own[name] = own.get(name, 0) + int(count)
+        area = next((label for key, label in AREAS if key in leaf), "other")
+        areas[area] = areas.get(area, 0) + int(count)
+    print(f"          profile of the push (py-spy, {total:,} samples of work):")
+    for area, count in sorted(areas.items(), key=lambda kv: -kv[1]):
+        print(f"          {count / total:6.1%}  {area}")
+    print("          functions with the most own time:")
+    for name, count in sorted(own.items(), key=lambda kv: -kv[1])[:8]:
+        print(f"          {count / total:6.1%}  {name}")
 
 
 async def main() -> None:
