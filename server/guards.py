@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import os
 import time
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Iterator
@@ -31,8 +32,9 @@ PAIR_BURST = 10
 PAIR_REFILL_S = 6.0
 PAIR_GLOBAL_BURST = 120
 PAIR_GLOBAL_REFILL_S = 0.5
-# argon2 needs 64 MiB and ~0.1 s of a core per check: run a few at once, queue a few more.
-HASHING_AT_ONCE = 2
+# argon2 needs 64 MiB and ~0.1 s of a core per check: run a few at once (half the cores, so
+# the event loop serving everyone's sync keeps one), queue a few more.
+HASHING_AT_ONCE = max(1, (os.cpu_count() or 2) // 2)
 HASHING_QUEUE = 16
 # How long a writer waits for the database's write lock (SQLite) or a store's row lock
 # (PostgreSQL) before it is answered 503 with Retry-After.
