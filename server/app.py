@@ -27,6 +27,7 @@ from server.guards import (
     log_exception,
     security_headers_hook,
 )
+from server.live import Hub, LiveController, redact_tickets_in_access_log
 from server.openapi import PUBLIC, errors
 from server.settings import Settings
 from server.stores import StoreController
@@ -72,14 +73,27 @@ def create_app(settings: Settings | None = None) -> Litestar:
             await ensure_demo(engine)
         app.state.engine = engine
         app.state.guards = Guards()
+        live = Hub(
+            engine,
+            heartbeat_s=settings.live_heartbeat_s,
+            watch_s=settings.live_watch_s,
+            audit_s=settings.live_audit_s,
+        )
+        await live.start()
+        app.state.live = live
+        redact_tickets_in_access_log()
         _tune_garbage_collector()
         try:
             yield
         finally:
+            await live.stop()
             await engine.dispose()
 
     def provide_engine(request: Request) -> AsyncEngine:
         return request.app.state.engine
+
+    def provide_live(request: Request) -> Hub:
+        return request.app.state.live
 
     return Litestar(
         route_handlers=[
@@ -88,12 +102,14 @@ def create_app(settings: Settings | None = None) -> Litestar:
             StoreController,
             *_sync_routes(),
             *_exchange_routes(),
+            LiveController,
             serve_root,
             serve_web,
         ],
         dependencies={
             "engine": Provide(provide_engine, sync_to_thread=False),
             "settings": Provide(lambda: settings, sync_to_thread=False),
+            "live": Provide(provide_live, sync_to_thread=False),
             "caller": Provide(provide_caller),
         },
         lifespan=[lifespan],

@@ -14,6 +14,7 @@ from server.accounts import Caller
 from server.database import write_transaction
 from server.deps import CallerDep, EngineDep, SettingsDep
 from server.guards import Busy, client_address, guards_of
+from server.live import LiveDep
 from server.openapi import BEARER, PUBLIC, errors
 from server.settings import Settings
 from sync._protocol import excerpt
@@ -174,10 +175,12 @@ class AuthController(Controller):
         return DeviceToken(user_id=user_id, device_id=device_id, token=token)
 
     @post("/logout", status_code=204, security=BEARER, responses=errors(401, 503))
-    async def logout(self, caller: CallerDep, engine: EngineDep) -> None:
+    async def logout(self, caller: CallerDep, engine: EngineDep, live: LiveDep) -> None:
         """Revoke the calling device's token."""
         async with write_transaction(engine) as conn:
             await accounts.revoke_device(conn, caller.user_id, caller.device_id)
+            await live.announce_revoked(conn, caller.device_id)
+        live.revoke(caller.device_id)
 
     @get("/devices", security=BEARER, responses=errors(401))
     async def devices(self, caller: CallerDep, engine: EngineDep) -> list[DeviceInfo]:
@@ -192,13 +195,18 @@ class AuthController(Controller):
         security=BEARER,
         responses=errors(401, 404, 503),
     )
-    async def revoke(self, caller: CallerDep, engine: EngineDep, device_id: FromPath[str]) -> None:
-        """Revoke one of the caller's devices; its token stops working at once."""
+    async def revoke(
+        self, caller: CallerDep, engine: EngineDep, live: LiveDep, device_id: FromPath[str]
+    ) -> None:
+        """Revoke one of the caller's devices; its token stops working at once, and its live
+        event streams close."""
         if not accounts.is_id(device_id):
             raise NotFoundException(f"no device {excerpt(device_id)}")
         async with write_transaction(engine) as conn:
             if not await accounts.revoke_device(conn, caller.user_id, device_id):
                 raise NotFoundException(f"no device {device_id}")
+            await live.announce_revoked(conn, device_id)
+        live.revoke(device_id)
 
 
 def public_base(request: Request, settings: Settings) -> str:

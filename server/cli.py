@@ -335,6 +335,9 @@ def cmd_serve(args: argparse.Namespace) -> None:
         workers=args.workers,
         log_level="info",
         proxy_headers=False,
+        # Live event streams never finish on their own: give requests a few seconds, then end
+        # the streams (their clients reconnect) instead of waiting for them forever.
+        timeout_graceful_shutdown=3,
     )
 
 

@@ -154,3 +154,19 @@ class RecordRef(Base):
     )
     target_id: Mapped[str] = mapped_column(ID, primary_key=True)
     record_id: Mapped[str] = mapped_column(ID, primary_key=True)
+
+
+class StreamTicket(Base):
+    """A short-lived, single-use, single-store pass to open the live event stream.
+
+    `EventSource` cannot send the Bearer header, so the app trades its token for one of these
+    and puts it in the stream's URL; only its hash is stored, and opening the stream uses it up.
+    """
+
+    __tablename__ = "stream_tickets"
+    ticket_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    store_id: Mapped[str] = mapped_column(ForeignKey("stores.id", ondelete="CASCADE"))
+    device_id: Mapped[str] = mapped_column(ForeignKey("devices.id", ondelete="CASCADE"))
+    # The app install that asked: pokes for its own pushes are not sent back to it.
+    client_id: Mapped[str | None] = mapped_column(String(100))
+    expires_ms: Mapped[int] = mapped_column(BigInteger, index=True)

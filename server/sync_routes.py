@@ -16,6 +16,7 @@ import sync
 from server.database import is_busy, is_sqlite, write_transaction
 from server.deps import CallerDep, EngineDep
 from server.guards import Busy
+from server.live import LiveDep
 from server.openapi import BEARER, errors, pull_operation, push_errors, push_operation
 from server.storage import (
     CLOCK_LOCK,
@@ -98,6 +99,7 @@ class SyncController(Controller):
         store_id: FromPath[str],
         caller: CallerDep,
         engine: EngineDep,
+        live: LiveDep,
         body: RawBody,
     ) -> Response[sync.PushResponse | sync.PushError]:
         """Apply a batch of mutations in one transaction (protocol v1, docs/protocol.md).
@@ -123,14 +125,22 @@ class SyncController(Controller):
         try:
             if is_sqlite(engine):
                 result = await _push_sqlite(engine, caller, store_id, push)
+                # One process, or others that re-read positions: no message to send with it.
+                seq = await live.position_after(engine, store_id, result)
             else:
                 async with write_transaction(engine) as conn:
                     await require_role(conn, caller, store_id, write=True)
                     backend = SqlBackend(conn, store_id)
                     await backend.lock()
+                    before = backend.seq
                     result = await sync.push(backend, caller.device_id, push, CLOCK)
+                    seq = backend.seq if backend.seq > before else None
+                    if seq is not None:  # other processes hear of it on commit only (NOTIFY)
+                        await live.announce(conn, store_id, seq, push.client_id)
         except sync.EnvelopeError as exc:
             return _envelope_error(exc.status, exc.detail, exc.last_mutation_id)
+        if seq is not None:  # committed: poke this process's other streams of the store
+            live.publish(store_id, seq, push.client_id)
         await _maybe_prune(engine)
         return Response(result)
 
