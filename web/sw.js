@@ -24,6 +24,7 @@ const SHELL = [
   "/js/duplicates.js",
   "/js/exchange.js",
   "/js/hlc.js",
+  "/js/live.js",
   "/js/model.js",
   "/js/nextsteps.js",
   "/js/outbox.js",
@@ -87,3 +88,117 @@ self.addEventListener("fetch", (event) => {
   }
   event.respondWith(caches.match(url.pathname).then((hit) => hit ?? fetch(event.request)));
 });
+
+/*
+ * Background Sync: edits queued while offline leave when the browser has a connection again,
+ * even if the app was closed. The app registers the tag (live.js) when edits wait and it
+ * cannot send them; here the outbox is read from IndexedDB and pushed with the same protocol
+ * and the same bookkeeping as the app's own push (db.js takeBatch / acknowledge): a batch is
+ * marked sent before it leaves, and the server answers a resent mutation `duplicate`, so
+ * nothing is applied twice. Anything but success or a network failure (a sign-out, a gap, a
+ * refusal) is left for the app to handle when it next opens; a network failure rejects, and
+ * the browser tries again later.
+ */
+const PUSH_TAG = "grapevine-push";
+const PUSH_BATCH = 500;
+
+self.addEventListener("sync", (event) => {
+  if (event.tag === PUSH_TAG) event.waitUntil(pushOutbox());
+});
+
+async function pushOutbox() {
+  const windows = await self.clients.matchAll({ type: "window" });
+  const visible = windows.find((client) => client.visibilityState === "visible");
+  if (visible) {
+    visible.postMessage("sync"); // the open app pushes itself, and then pulls
+    return;
+  }
+  const db = await openExisting("grapevine");
+  if (!db) return;
+  try {
+    for (;;) {
+      const { session, clientId, batch } = await takeBatch(db);
+      if (!session || !batch.length) return;
+      const response = await fetch(`/api/stores/${session.store_id}/push`, {
+        method: "POST",
+        headers: {
+          "Content-Type": "application/json",
+          Accept: "application/json",
+          Authorization: `Bearer ${session.token}`,
+        },
+        body: JSON.stringify({ client_id: clientId, mutations: batch }),
+        cache: "no-store",
+      });
+      if (response.status >= 500) throw new Error(`push answered ${response.status}`);
+      if (!response.ok) return;
+      const answer = await response.json();
+      await acknowledge(db, answer);
+    }
+  } finally {
+    db.close();
+  }
+}
+
+/** The app's database, never created here (that is db.js's job, with its schema). */
+function openExisting(name) {
+  return new Promise((resolve, reject) => {
+    const request = indexedDB.open(name);
+    let created = false;
+    request.onupgradeneeded = () => {
+      created = true;
+      request.transaction.abort();
+    };
+    request.onsuccess = () => resolve(request.result);
+    request.onerror = () => (created ? resolve(null) : reject(request.error));
+  });
+}
+
+const idbDone = (request) =>
+  new Promise((resolve, reject) => {
+    request.onsuccess = () => resolve(request.result);
+    request.onerror = () => reject(request.error);
+  });
+
+const idbFinished = (tx) =>
+  new Promise((resolve, reject) => {
+    tx.oncomplete = () => resolve();
+    tx.onerror = () => reject(tx.error);
+    tx.onabort = () => reject(tx.error ?? new Error("transaction aborted"));
+  });
+
+/** As db.js takeBatch: the next batch, and the note that it went out, in one transaction. */
+async function takeBatch(db) {
+  const tx = db.transaction(["outbox", "meta"], "readwrite");
+  const meta = tx.objectStore("meta");
+  const [all, sent, session, client] = await Promise.all([
+    idbDone(tx.objectStore("outbox").getAll()),
+    idbDone(meta.get("sent")),
+    idbDone(meta.get("session")),
+    idbDone(meta.get("client")),
+  ]);
+  const batch = session && client ? all.filter((m) => !m.acked).slice(0, PUSH_BATCH) : [];
+  if (batch.length) meta.put(Math.max(sent ?? 0, batch.at(-1).id), "sent");
+  await idbFinished(tx);
+  return { session, clientId: client?.client_id, batch: batch.map(({ acked, ...m }) => m) };
+}
+
+/** As db.js acknowledge: processed mutations marked, refused ones set aside for the user. */
+async function acknowledge(db, answer) {
+  const tx = db.transaction(["outbox", "refused"], "readwrite");
+  const outbox = tx.objectStore("outbox");
+  const rejected = new Map(
+    answer.results.filter((r) => r.status === "rejected").map((r) => [r.id, r.error]),
+  );
+  const at = new Date().toISOString();
+  const processed = await idbDone(outbox.getAll(IDBKeyRange.upperBound(answer.last_mutation_id)));
+  for (const m of processed) {
+    if (rejected.has(m.id)) {
+      const { acked, ...mutation } = m;
+      outbox.delete(m.id);
+      tx.objectStore("refused").put({ mutation, error: rejected.get(m.id), at });
+    } else if (!m.acked) {
+      outbox.put({ ...m, acked: true });
+    }
+  }
+  await idbFinished(tx);
+}

@@ -2,6 +2,7 @@
 
 import { api } from "./api.js";
 import { Db } from "./db.js";
+import { Live, pushInBackground } from "./live.js";
 import { h, mount } from "./dom.js";
 import { openConflicts } from "./model.js";
 import { State } from "./state.js";
@@ -29,6 +30,7 @@ const conflictCount = document.getElementById("conflict-count");
 
 const db = await Db.open();
 const syncer = new Syncer(db);
+const live = new Live(db, syncer);
 const state = new State(db, syncer);
 const search = globalSearchBox(go);
 document.querySelector("header.top")?.insertBefore(search.el, indicator);
@@ -139,8 +141,10 @@ const progressBar = h("progress", { id: "sync-progress", "aria-label": "Records 
 indicator.after(progressBar);
 
 function renderChrome() {
-  indicator.textContent = syncer.describe(state.waiting);
+  const isLive = live.connected && syncer.status === "idle";
+  indicator.textContent = syncer.describe(state.waiting) + (isLive ? " · live" : "");
   indicator.dataset.status = syncer.status;
+  indicator.dataset.live = String(isLive);
   const progress = syncer.status === "syncing" ? syncer.progress : null;
   progressBar.hidden = !progress?.total;
   if (progress?.total) {
@@ -215,6 +219,7 @@ state.addEventListener("change", ({ detail }) => {
 document.addEventListener("visibilitychange", updateView);
 syncer.addEventListener("status", renderChrome);
 syncer.addEventListener("stale", () => state.load());
+live.addEventListener("status", renderChrome);
 syncer.addEventListener("change", async () => {
   const signedIn = Boolean(state.session);
   await state.refresh();
@@ -256,7 +261,11 @@ function watchForUpdates(registration) {
 await state.open();
 route();
 renderChrome();
-state.load().then(() => syncer.start());
+pushInBackground(syncer, () => state.waiting);
+state.load().then(() => {
+  syncer.start();
+  live.start();
+});
 askForPersistence();
 if ("serviceWorker" in navigator) {
   navigator.serviceWorker.register("/sw.js", { scope: "/" }).then(watchForUpdates);

@@ -24,6 +24,7 @@ export class Syncer extends EventTarget {
     this.running = null;
     this.again = false;
     this.timer = null;
+    this.every = EVERY_MS; // the polling period (live.js stretches it while a stream is held)
     /** @type {{received: number, total: number|null}|null} the pull under way */
     this.progress = null;
   }
@@ -75,7 +76,7 @@ export class Syncer extends EventTarget {
     if (!session) return this.set("signed-out", this.status === "signed-out" ? this.error : "");
     if (!navigator.onLine) {
       this.set("offline");
-      return this.soon(EVERY_MS);
+      return this.soon(this.every);
     }
     this.set("syncing");
     try {
@@ -95,7 +96,7 @@ export class Syncer extends EventTarget {
       this.lastSyncedAt = new Date();
       // The connection may have gone while this round finished: say so, not "Synced".
       this.set(navigator.onLine ? "idle" : "offline");
-      this.soon(EVERY_MS);
+      this.soon(this.every);
     } catch (error) {
       this.failures += 1;
       const wait = Math.min(MAX_BACKOFF_MS, 2000 * 2 ** (this.failures - 1));

@@ -1,0 +1,196 @@
+/**
+ * Live sync. While the page is visible, online and signed in, hold one Server-Sent Events
+ * stream for the open store and pull when the server pokes (docs/protocol.md §6.4): an edit
+ * on another device shows here within a fraction of a second. The stream opens with a
+ * single-use ticket (EventSource cannot send the token, and the token never goes in a URL).
+ * After every (re)connection the app pulls, which covers whatever happened meanwhile; when the
+ * stream fails it reconnects after a growing delay and polls more often until it is back.
+ *
+ * Also asks the service worker to push the outbox by Background Sync when edits are waiting
+ * and the app cannot send them now, so they leave even if the app is closed (sw.js).
+ */
+
+import { ApiError, api } from "./api.js";
+
+const FIRST_RETRY_MS = 1000;
+const MAX_RETRY_MS = 60_000;
+// With a stream held, polling is only a safety net; without one, it is how news arrives.
+const POLL_LIVE_MS = 5 * 60_000;
+const POLL_DOWN_MS = 30_000;
+// Pokes arriving this close together become one pull.
+const GATHER_MS = 30;
+export const PUSH_TAG = "grapevine-push";
+
+export class Live extends EventTarget {
+  /**
+   * @param {import('./db.js').Db} db
+   * @param {import('./sync.js').Syncer} syncer
+   */
+  constructor(db, syncer) {
+    super();
+    this.db = db;
+    this.syncer = syncer;
+    this.defaultPoll = syncer.every;
+    this.connected = false;
+    this.source = null;
+    this.key = null; // which session and store the stream (or the attempt) is for
+    this.generation = 0;
+    this.failures = 0;
+    this.retryTimer = null;
+    this.pokes = 0; // pokes received, for tests and the curious
+  }
+
+  start() {
+    document.addEventListener("visibilitychange", () => this.check());
+    addEventListener("online", () => this.check());
+    addEventListener("offline", () => this.check());
+    addEventListener("pagehide", () => this.close());
+    addEventListener("pageshow", () => this.check());
+    // A sign-in, a sign-out or a switch of store shows up as a sync status change.
+    this.syncer.addEventListener("status", () => this.check());
+    this.check();
+  }
+
+  /** Open, keep or close the stream to match the page: visible, online, signed in. */
+  async check() {
+    const [session, client] = await Promise.all([
+      this.db.get("meta", "session"),
+      this.db.get("meta", "client"),
+    ]);
+    const wanted = session && client && document.visibilityState === "visible" && navigator.onLine;
+    const key = wanted ? `${session.store_id} ${client.client_id} ${session.token}` : null;
+    if (key === this.key) return;
+    this.close();
+    this.key = key;
+    if (key) this.connect(session, client, key);
+  }
+
+  /** Stop listening (hidden, offline, signed out). */
+  close() {
+    this.generation += 1;
+    clearTimeout(this.retryTimer);
+    this.retryTimer = null;
+    this.source?.close();
+    this.source = null;
+    this.key = null;
+    this.failures = 0;
+    this.syncer.every = this.defaultPoll;
+    this.setConnected(false);
+  }
+
+  async connect(session, client, key) {
+    const generation = ++this.generation;
+    let ticket;
+    try {
+      ticket = await api(`/api/stores/${session.store_id}/events/ticket`, {
+        method: "POST",
+        token: session.token,
+        body: { client_id: client.client_id },
+      });
+    } catch (error) {
+      if (generation !== this.generation) return;
+      // Signed out or no longer a member: the sync round finds out and says so.
+      if (error instanceof ApiError && (error.status === 401 || error.status === 404)) {
+        this.syncer.soon(0);
+      }
+      return this.retryLater(key);
+    }
+    if (generation !== this.generation) return;
+    const source = new EventSource(ticket.url);
+    this.source = source;
+    const current = () => source === this.source;
+    source.addEventListener("ready", () => {
+      if (!current()) return;
+      this.failures = 0;
+      this.syncer.every = POLL_LIVE_MS;
+      this.setConnected(true);
+      this.syncer.soon(0); // whatever changed while not connected
+    });
+    source.addEventListener("poke", () => {
+      if (!current()) return;
+      this.pokes += 1;
+      this.syncer.soon(GATHER_MS);
+    });
+    source.addEventListener("closed", (event) => {
+      if (!current()) return;
+      const reason = safeJson(event.data)?.reason;
+      this.drop();
+      if (reason === "revoked" || reason === "not a member") this.syncer.soon(0);
+      else this.retryLater(key);
+    });
+    source.addEventListener("error", () => {
+      if (!current()) return;
+      // The browser would retry with the same (used) ticket: reconnect with a new one instead.
+      this.drop();
+      this.retryLater(key);
+    });
+  }
+
+  drop() {
+    this.source?.close();
+    this.source = null;
+    this.setConnected(false);
+  }
+
+  retryLater(key) {
+    if (key !== this.key) return;
+    this.syncer.every = POLL_DOWN_MS;
+    const wait = Math.min(MAX_RETRY_MS, FIRST_RETRY_MS * 2 ** this.failures);
+    this.failures += 1;
+    clearTimeout(this.retryTimer);
+    const generation = this.generation;
+    this.retryTimer = setTimeout(async () => {
+      if (generation !== this.generation) return;
+      const [session, client] = await Promise.all([
+        this.db.get("meta", "session"),
+        this.db.get("meta", "client"),
+      ]);
+      if (generation !== this.generation || !session || !client) return this.check();
+      this.connect(session, client, key);
+    }, wait * (0.75 + Math.random() / 2));
+  }
+
+  setConnected(connected) {
+    if (this.connected === connected) return;
+    this.connected = connected;
+    this.dispatchEvent(new Event("status"));
+  }
+}
+
+/**
+ * Edits waiting and no way to send them now (offline, a failed round, the page going away):
+ * ask the service worker to push them when the browser has a connection again, even if the
+ * app is closed by then. Where Background Sync is missing, the next open pushes at once.
+ * @param {import('./sync.js').Syncer} syncer
+ * @param {() => number} waiting edits not yet acknowledged
+ */
+export function pushInBackground(syncer, waiting) {
+  const register = async () => {
+    if (!waiting() || !("serviceWorker" in navigator)) return;
+    try {
+      const registration = await navigator.serviceWorker.ready;
+      await registration.sync?.register(PUSH_TAG);
+    } catch {
+      // not allowed here (a private window, a denied permission): the next open pushes
+    }
+  };
+  syncer.addEventListener("status", () => {
+    if (syncer.status === "offline" || syncer.status === "error") register();
+  });
+  addEventListener("pagehide", register);
+  document.addEventListener("visibilitychange", () => {
+    if (document.visibilityState === "hidden") register();
+  });
+  // The worker asks an open, visible app to push itself rather than race it.
+  navigator.serviceWorker?.addEventListener("message", (event) => {
+    if (event.data === "sync") syncer.soon(0);
+  });
+}
+
+function safeJson(text) {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return null;
+  }
+}
