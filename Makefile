@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DATABASE ?= var/grapevine.db
 
-.PHONY: install run test lint format bench bench-client bench-import bench-search lighthouse cassettes bench-vault bench-load fuzz bench-crash clean
+.PHONY: install run test lint format bench bench-client bench-live bench-import bench-search lighthouse cassettes bench-vault bench-load fuzz bench-crash clean
 
 install: $(STAMP)
 
@@ -40,6 +40,10 @@ bench: install
 
 bench-client: install
 	$(BIN)/python -m bench.client $(ARGS)
+
+# Live sync: poke-to-visible latency in Chromium, idle streams and their memory (PostgreSQL too).
+bench-live: install
+	$(BIN)/python -m bench.live $(ARGS)
 
 bench-import: install
 	$(BIN)/python -m bench.imports --rows 10000

@@ -5,7 +5,11 @@ closed out, reconnection, and pokes that cross processes."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
+import sys
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import httpx
 import msgspec
@@ -13,12 +17,12 @@ import pytest
 from sqlalchemy import update
 
 from server import accounts
-from server.database import write_transaction
+from server.database import create_engine, migrate, write_transaction
 from server.live import TICKET_TTL_MS
 from server.models import Device, StreamTicket
 from server.settings import Settings
 from tests.conftest import WEB_DIR, Account, make_account
-from tests.livekit import EventStream, hub_of, open_stream, serve, ticket
+from tests.livekit import EventStream, free_port, hub_of, open_stream, serve, ticket
 from tests.synckit import Device as Writer
 from tests.synckit import uid
 
@@ -358,3 +362,52 @@ async def test_a_push_on_one_server_pokes_a_stream_on_another(db_url, engine, ht
         assert (await push(http, one, account.store_id, account.token, writer, m)).is_success
         poke = await stream.next_event(wait_s=3)
         assert poke.event == "poke" and poke.data == {"seq": 1}
+
+
+async def test_grapevine_serve_with_4_workers_pokes_streams_on_every_worker(postgres_url, http):
+    """`grapevine serve --workers 4` on PostgreSQL: streams held by different workers all get
+    the poke of one push, whichever worker took it. Re-reading positions is slowed to ten
+    minutes here, so only LISTEN/NOTIFY can deliver in time."""
+    eng = create_engine(postgres_url)
+    try:
+        await migrate(eng)
+        account = await make_account(eng)
+    finally:
+        await eng.dispose()
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GRAPEVINE_")}
+    env |= {"GRAPEVINE_LIVE_WATCH_S": "600", "GRAPEVINE_LIVE_HEARTBEAT_S": "1"}
+    exe = Path(sys.executable).parent / "grapevine"
+    server = await asyncio.create_subprocess_exec(
+        str(exe), "serve", "--workers", "4", "--port", str(port), "--database", postgres_url,
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL, env=env,
+    )  # fmt: skip
+    try:
+        for _ in range(600):
+            with contextlib.suppress(httpx.TransportError):
+                if (await http.get(f"{base}/api/health")).status_code == 200:
+                    break
+            await asyncio.sleep(0.05)
+        async with contextlib.AsyncExitStack() as stack:
+            streams: list[EventStream] = []
+            for _ in range(40):
+                stream = await stack.enter_async_context(await listen(http, base, account))
+                assert (await stream.next_event(wait_s=20)).event == "ready"
+                streams.append(stream)
+                if len({s.worker for s in streams}) >= 3:
+                    break
+            workers = {s.worker for s in streams}
+            assert len(workers) >= 2, "every stream landed on one worker"
+            await asyncio.sleep(1)  # every worker's LISTEN is up
+            writer = Writer("c-multi")
+            for n in range(1, 4):
+                m = writer.set("person", uid(), 0, name=f"p{n}")
+                r = await push(http, base, account.store_id, account.token, writer, m)
+                assert r.is_success
+                for stream in streams:
+                    poke = await stream.next_event(wait_s=5)
+                    assert poke.event == "poke" and poke.data == {"seq": n}, stream.worker
+    finally:
+        server.terminate()
+        await server.wait()
