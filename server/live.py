@@ -176,9 +176,12 @@ class Hub:
 
     def publish(self, store_id: str, seq: int, origin: str | None = None) -> None:
         """The store is at `seq` now: wake its streams, except the pushing client's own."""
+        listeners = self.streams.get(store_id)
+        if not listeners:
+            return  # nobody here listens to it: remember nothing
         if seq > self.known.get(store_id, -1):
             self.known[store_id] = seq
-        for listener in self.streams.get(store_id, ()):
+        for listener in listeners:
             if seq <= listener.seq:
                 continue
             listener.seq = seq

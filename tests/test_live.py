@@ -18,7 +18,7 @@ from sqlalchemy import update
 
 from server import accounts
 from server.database import create_engine, migrate, write_transaction
-from server.live import TICKET_TTL_MS
+from server.live import TICKET_TTL_MS, Hub
 from server.models import Device, StreamTicket
 from server.settings import Settings
 from tests.conftest import WEB_DIR, Account, make_account
@@ -411,3 +411,22 @@ async def test_grapevine_serve_with_4_workers_pokes_streams_on_every_worker(post
     finally:
         server.terminate()
         await server.wait()
+
+
+async def test_a_hub_remembers_only_stores_it_has_streams_for(engine):
+    """Every push of every store reaches every process on PostgreSQL: a process keeps nothing
+    for the stores none of its clients listens to."""
+    hub = Hub(engine)
+    for n in range(1, 100):
+        hub.publish(uid(), n, "c-x")
+    assert hub.known == {} and hub.streams == {}
+    listener = hub.subscribe("s", "u", "d", "c-mine", 3)
+    hub.publish("s", 5, "c-other")
+    assert listener.seq == 5 and listener.wake.is_set() and hub.known == {"s": 5}
+    listener.wake.clear()
+    hub.publish("s", 6, "c-mine")  # its own push: no wake-up, but known as told
+    assert listener.sent == 6 and not listener.wake.is_set()
+    hub.publish("s", 4, "c-other")  # an older position: nothing
+    assert not listener.wake.is_set() and listener.seq == 6
+    hub.unsubscribe(listener)
+    assert hub.known == {} and hub.streams == {}

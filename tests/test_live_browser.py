@@ -210,7 +210,9 @@ def test_an_edit_queued_offline_leaves_by_background_sync_with_no_page_open(serv
 
 def test_without_background_sync_the_next_open_pushes_at_once(server, user, phone):
     # as in a browser without Background Sync (Firefox, Safari): only the app itself can push
-    phone.add_init_script("delete ServiceWorkerRegistration.prototype.sync")
+    phone.add_init_script(
+        "if (self.ServiceWorkerRegistration) delete ServiceWorkerRegistration.prototype.sync"
+    )
     page = phone.new_page()
     sign_in(page, server, user)
     wait_controlled(page)
