@@ -5,7 +5,7 @@
 
 import { planDeletion } from "../deletion.js";
 import { field, h, mount } from "../dom.js";
-import { linked, live } from "../model.js";
+import { compareText, linked, live } from "../model.js";
 import { searchIndexOf } from "../search.js";
 import { fillOptions, keyedRows, recordForm } from "./form.js";
 import { withUndo } from "./undo.js";
@@ -95,7 +95,7 @@ export function conversationView(state, id, go) {
     back.setAttribute("href", gone ? "/" : `/people/${person.id}`);
     personLine.replaceChildren("With ", gone ? h("span", { class: "removed" }, "a removed person")
       : h("a", { href: `/people/${person.id}`, "data-link": true }, person.fields.name), " ", change);
-    const orgs = live(state.records, "organization").sort((a, b) => a.fields.name.localeCompare(b.fields.name));
+    const orgs = live(state.records, "organization").sort((a, b) => compareText(a.fields.name, b.fields.name));
     fillOptions(c.organization_id, orgs, current.fields.organization_id);
     form.fill();
 

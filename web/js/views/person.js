@@ -7,7 +7,7 @@
 import { addDays, isoDate } from "../dates.js";
 import { planDeletion } from "../deletion.js";
 import { field, h, mount } from "../dom.js";
-import { linked, live } from "../model.js";
+import { compareText, linked, live } from "../model.js";
 import { lastContacted } from "../nextsteps.js";
 import { referralRow } from "./conversation.js";
 import { fillOptions, keyedRows, recordForm } from "./form.js";
@@ -226,7 +226,7 @@ export function personView(state, id, go) {
       : "Not contacted yet";
 
     if (!changes?.entities || changes.entities.has("organization") || !inputs.organization_id.options.length) {
-      const orgs = live(state.records, "organization").sort((a, b) => a.fields.name.localeCompare(b.fields.name));
+      const orgs = live(state.records, "organization").sort((a, b) => compareText(a.fields.name, b.fields.name));
       fillOptions(inputs.organization_id, orgs, f.organization_id);
     } else {
       inputs.organization_id.value = f.organization_id ?? "";
