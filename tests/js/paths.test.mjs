@@ -77,3 +77,27 @@ test("someone who gave names at other organizations is not a dead end here", () 
   assert.equal(referralPaths(store(helios, other, dana, ...names, ...declined), helios.id)
     .nodes.find((n) => n.id === dana.id).deadEnd, true, "only declined names: still a dead end");
 });
+
+test("the outline puts one person per row, each below the one who referred them", async () => {
+  const { outline } = await import("../../web/js/paths.js");
+  const { records, org, alum, friend, lena, tomasz, ruth } = chain();
+  const graph = referralPaths(records, org.id);
+  assert.equal(graph.nodes.find((n) => n.id === tomasz.id).depth, 1);
+  const { at, order, width, height } = outline(graph, { indent: 24, rowHeight: 58, margin: 8, boxWidth: 200 });
+  assert.equal(order.length, graph.nodes.length);
+  assert.equal(new Set(order).size, order.length);
+  const rows = order.map((id) => at.get(id).y);
+  assert.deepEqual(rows, [...rows].sort((a, b) => a - b));
+  // each referral that leads deeper points down the page, the referred indented one step
+  // further (Tomasz, met both through Fran and through Lena, sits under Fran: nearer)
+  for (const [from, to] of [[alum, lena], [friend, tomasz], [tomasz, ruth]]) {
+    assert.ok(at.get(to.id).y > at.get(from.id).y, `${to.fields.name} below ${from.fields.name}`);
+    assert.equal(at.get(to.id).x - at.get(from.id).x, 24 * (graph.nodes.find((n) => n.id === to.id).depth -
+      graph.nodes.find((n) => n.id === from.id).depth));
+  }
+  assert.equal(order.indexOf(tomasz.id), order.indexOf(friend.id) + 1);
+  // the width depends on the depth, never on how many people there are
+  const deepest = Math.max(...graph.nodes.map((n) => n.depth));
+  assert.equal(width, 8 * 2 + deepest * 24 + 200);
+  assert.ok(height >= graph.nodes.length * 46);
+});

@@ -17,6 +17,7 @@ import { organizationsView } from "./views/organizations.js";
 import { peopleView } from "./views/people.js";
 import { personView } from "./views/person.js";
 import { globalSearchBox, searchView } from "./views/search.js";
+import { Workspace, focusHeading, installShortcuts, pickOne, showHelp, wide } from "./shell.js";
 import { settingsView } from "./views/settings.js";
 import { signinView } from "./views/signin.js";
 import { todayView } from "./views/today.js";
@@ -27,6 +28,7 @@ const nav = document.getElementById("nav");
 const banner = document.getElementById("banner");
 const updateBanner = document.getElementById("update");
 const conflictCount = document.getElementById("conflict-count");
+const tools = document.getElementById("tools");
 
 const db = await Db.open();
 const syncer = new Syncer(db);
@@ -90,51 +92,98 @@ async function signOut({ keep = false } = {}) {
   go("/");
 }
 
+/** The view of one path, on its own (a phone shows one at a time). */
+function viewFor(path) {
+  if (path.startsWith("/people/")) return personView(state, path.slice("/people/".length), go);
+  if (path === "/people") return peopleView(state, go);
+  if (path.startsWith("/conversations/")) return conversationView(state, path.slice("/conversations/".length), go);
+  if (path.startsWith("/organizations/")) return organizationView(state, path.slice("/organizations/".length), go);
+  if (path === "/organizations") return organizationsView(state, go);
+  if (path === "/capture" || path.startsWith("/capture/")) {
+    return captureView(state, go, { personId: path.split("/")[2] });
+  }
+  if (path === "/duplicates") return duplicatesView(state);
+  if (path === "/search") return searchView(state, go);
+  if (path.startsWith("/conflicts/")) return recordView(path.slice("/conflicts/".length));
+  if (path === "/conflicts") return conflictsView(state);
+  if (path === "/settings") return settingsView(state, app);
+  return todayView(state, go);
+}
+
+/** The record a conflict is about, shown beside the conflicts on a desktop. */
+function recordView(id) {
+  const entity = state.records.get(id)?.entity;
+  if (entity === "person") return personView(state, id, go);
+  if (entity === "organization") return organizationView(state, id, go);
+  if (entity === "conversation") return conversationView(state, id, go);
+  return { el: h("section", {}, h("h1", {}, "Resolve it in the list"),
+    h("p", {}, "This conflict is on a record without a page of its own: both values are in the list.")) };
+}
+
+/** The desktop's lists: each path under them opens beside its list. */
+const LISTS = {
+  people: { prefix: "/people", label: "People", one: "a person", view: () => peopleView(state, go) },
+  organizations: { prefix: "/organizations", label: "Organizations", one: "an organization",
+    view: () => organizationsView(state, go) },
+  conflicts: { prefix: "/conflicts", label: "Conflicts", one: "a conflict", view: () => conflictsView(state) },
+};
+let workspace = null;
+let routed = false;
+
+function listOf(path) {
+  return Object.keys(LISTS).find((k) => path === LISTS[k].prefix || path.startsWith(`${LISTS[k].prefix}/`));
+}
+
 function route() {
   const path = location.pathname;
   nav.hidden = !state.session;
+  tools.hidden = !state.session;
   for (const link of nav.querySelectorAll("a")) {
     const href = link.getAttribute("href");
     const active = href === "/" ? path === "/" || path.startsWith("/capture") : path.startsWith(href);
     if (active) link.setAttribute("aria-current", "page");
     else link.removeAttribute("aria-current");
   }
-  let view;
-  if (!state.session) {
-    const code = path === "/pair" ? decodeURIComponent(location.hash.slice(1)) : "";
-    view = { el: signinView({ onSession, code }) };
-  } else if (state.loading && path !== "/") {
-    // Records still being read: this page draws once they are all here.
-    view = { el: h("p", { class: "empty" }, "Opening your network…"),
-      update: () => { if (!state.loading) route(); } };
-  } else if (path.startsWith("/people/")) {
-    view = personView(state, path.slice("/people/".length), go);
-  } else if (path.startsWith("/conversations/")) {
-    view = conversationView(state, path.slice("/conversations/".length), go);
-  } else if (path === "/people") {
-    view = peopleView(state, go);
-  } else if (path.startsWith("/organizations/")) {
-    view = organizationView(state, path.slice("/organizations/".length), go);
-  } else if (path === "/organizations") {
-    view = organizationsView(state, go);
-  } else if (path === "/capture" || path.startsWith("/capture/")) {
-    view = captureView(state, go, { personId: path.split("/")[2] });
-  } else if (path === "/duplicates") {
-    view = duplicatesView(state);
-  } else if (path === "/search") {
-    view = searchView(state, go);
-  } else if (path === "/conflicts") {
-    view = conflictsView(state);
-  } else if (path === "/settings") {
-    view = settingsView(state, app);
+  const kind = state.session && !state.loading && wide.matches ? listOf(path) : undefined;
+  if (kind) {
+    const list = LISTS[kind];
+    if (!workspace || workspace.kind !== kind || !workspace.el.isConnected) {
+      workspace = new Workspace(kind, list.view(), list.label);
+      mount(main, workspace.el);
+    }
+    workspace.show(path, path === list.prefix ? pickOne(list.one) : viewFor(path));
+    app.view = workspace;
   } else {
-    view = todayView(state, go);
+    workspace = null;
+    let view;
+    if (!state.session) {
+      const code = path === "/pair" ? decodeURIComponent(location.hash.slice(1)) : "";
+      view = { el: signinView({ onSession, code }) };
+    } else if (state.loading && path !== "/") {
+      // Records still being read: this page draws once they are all here.
+      view = { el: h("p", { class: "empty" }, "Opening your network…"),
+        update: () => { if (!state.loading) route(); } };
+    } else {
+      view = viewFor(path);
+    }
+    app.view = view;
+    mount(main, view.el);
   }
-  app.view = view;
-  mount(main, view.el);
-  main.focus({ preventScroll: true });
+  main.classList.toggle("wide", Boolean(kind));
   search.el.hidden = !state.session;
   scrollTo(0, history.state?.scrollY ?? 0);
+  // The first page keeps the focus at the top (the skip link comes first); later ones put it
+  // on the new view's heading.
+  if (routed && focus) focusHeading(main);
+  routed = true;
+}
+
+/** `/`: the search of the list on show (people, organizations), or search everything. */
+function focusSearch() {
+  const box = main.querySelector('.list-pane input[type="search"], main > section input[type="search"]');
+  const input = box ?? search.input;
+  input.focus();
+  input.select();
 }
 
 const progressBar = h("progress", { id: "sync-progress", "aria-label": "Records synced", hidden: true });
@@ -170,6 +219,14 @@ document.addEventListener("click", (event) => {
   go(link.getAttribute("href"));
 });
 addEventListener("popstate", route);
+wide.addEventListener("change", () => state.session && route());
+installShortcuts({ go, search: focusSearch, enabled: () => Boolean(state.session), workspace: () => workspace });
+document.getElementById("help-button").addEventListener("click", showHelp);
+// The skip link moves focus to the view's heading (no fragment navigation, no re-render).
+document.querySelector(".skip").addEventListener("click", (event) => {
+  event.preventDefault();
+  focusHeading(main);
+});
 
 state.addEventListener("readonly", () => {
   mount(banner, h("p", { class: "banner warn" },

@@ -162,3 +162,39 @@ export function layout(graph, { colWidth = 170, rowHeight = 64, margin = 12 } = 
   const height = margin * 2 + Math.max(1, rows) * rowHeight;
   return { at, width, height };
 }
+
+/**
+ * Positions for a narrow screen: one node per row, read top to bottom, each indented by its
+ * depth under the referrer that led to it (depth first from the roots), so a chain reads like
+ * an outline and the width never grows with the number of people.
+ */
+export function outline(graph, { indent = 24, rowHeight = 58, margin = 8, boxWidth = 220 } = {}) {
+  const out = new Map();
+  for (const e of graph.edges) {
+    if (!out.has(e.from)) out.set(e.from, []);
+    out.get(e.from).push(e.to);
+  }
+  const byId = new Map(graph.nodes.map((n) => [n.id, n]));
+  const order = [];
+  const seen = new Set();
+  const visit = (id) => {
+    if (seen.has(id) || !byId.has(id)) return;
+    seen.add(id);
+    order.push(id);
+    const next = (out.get(id) ?? []).map((to) => byId.get(to)).filter((n) => n && n.depth > byId.get(id).depth);
+    next.sort((a, b) => Number(b.onPath) - Number(a.onPath) || a.name.localeCompare(b.name));
+    for (const n of next) visit(n.id);
+  };
+  for (const n of graph.nodes) if (n.depth === 0) visit(n.id);
+  for (const n of graph.nodes) visit(n.id);
+  const at = new Map();
+  let deepest = 0;
+  order.forEach((id, row) => {
+    const depth = byId.get(id).depth;
+    deepest = Math.max(deepest, depth);
+    at.set(id, { x: margin + depth * indent, y: margin + row * rowHeight });
+  });
+  const width = margin * 2 + deepest * indent + boxWidth;
+  const height = margin * 2 + Math.max(1, order.length) * rowHeight - (rowHeight - 46);
+  return { at, width, height, order };
+}

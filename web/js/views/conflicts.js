@@ -67,7 +67,8 @@ export function conflictsView(state) {
           } }, "Save merged text"),
           h("button", { type: "button", onclick: () => { editing.delete(conflict.id); editBox.hidden = true; } }, "Cancel")));
       return h("article", { class: "card conflict", "aria-label": `Conflict on ${name}` },
-        h("h2", {}, `${c.entity} · ${name}`),
+        h("h2", {}, h("a", { href: `/conflicts/${c.record_id}`, "data-link": true, "data-record": true },
+          `${c.entity} · ${name}`)),
         h("p", { class: "hint" }, `Two devices changed ${what} at the same time.`),
         h("div", { class: "sides" },
           h("div", { class: "side" }, h("h3", {}, "Kept"), h("p", { class: "value kept" }, show(c.kept)),

@@ -5,7 +5,7 @@ import { field, h } from "../dom.js";
 import { linked } from "../model.js";
 import { referralPaths } from "../paths.js";
 import { ORGANIZATION_STATUS } from "../schema.js";
-import { pathSvg } from "./pathsvg.js";
+import { pathPicture } from "./pathsvg.js";
 import { withUndo } from "./undo.js";
 
 /**
@@ -35,6 +35,7 @@ export function organizationView(state, id, go) {
   const heading = h("h1", {});
   const coverage = h("div", { class: "coverage" });
   const picture = h("div", { class: "path", id: "referral-path" });
+  let drawnGraph = "";
 
   const remove = h("button", { type: "button", class: "danger" }, "Delete organization");
   remove.addEventListener("click", () => {
@@ -73,8 +74,12 @@ export function organizationView(state, id, go) {
           h("span", { class: "row-sub" }, [p.fields.title, p.fields.stage].filter(Boolean).join(" · ")))))))),
       ...(there.length ? [] : [h("p", { class: "empty" }, "Nobody known here yet: find a connection.")]));
     const graph = referralPaths(state.records, id);
+    // Redrawn only when the graph changed: a sync elsewhere keeps the zoom and the focus.
+    const drawn = JSON.stringify(graph);
+    if (drawn === drawnGraph) return;
+    drawnGraph = drawn;
     picture.replaceChildren(graph.nodes.length
-      ? h("div", { class: "svg-scroll" }, pathSvg(graph))
+      ? pathPicture(graph)
       : h("p", { class: "empty" }, "No referral chain yet."));
     if (graph.path.length) {
       const names = graph.path.map((pid) => state.records.get(pid)?.fields.name);
@@ -83,7 +88,7 @@ export function organizationView(state, id, go) {
   }
   update();
   const el = h("section", {},
-    h("p", {}, h("a", { href: "/organizations", "data-link": true }, "← Organizations")),
+    h("p", { class: "back" }, h("a", { href: "/organizations", "data-link": true }, "← Organizations")),
     heading,
     h("section", { class: "card", "aria-labelledby": "path-title" },
       h("h2", { id: "path-title" }, "Referral path"), picture),

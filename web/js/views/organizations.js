@@ -2,7 +2,9 @@
 
 import { h } from "../dom.js";
 import { linked, live } from "../model.js";
+import { wide } from "../shell.js";
 import { byName, incrementalList } from "./list.js";
+import { recordTable } from "./table.js";
 
 const label = (v) => (v ? v.replaceAll("_", " ") : "no status");
 const ORDER = ["target", "engaged", "exploring", null, "not_a_fit", "archived"];
@@ -28,19 +30,49 @@ export function organizationsView(state, go) {
     row: (o) => {
       const there = linked(state.records, "person", "organization_id", o.id);
       const boss = there.some((p) => p.fields.hiring_authority);
-      return h("li", {}, h("a", { href: `/organizations/${o.id}`, "data-link": true, class: "row" },
+      return h("li", {}, h("a", { href: `/organizations/${o.id}`, "data-link": true, "data-record": true, class: "row" },
         h("span", { class: "row-title" }, o.fields.name),
         h("span", { class: "row-sub" }, `${label(o.fields.status)} · ${there.length} known${boss ? " · supervisor identified" : ""}`)));
     },
   });
+  // A desktop shows a sortable, filterable table; a phone, rows to tap.
+  const search = wide.matches ? h("input", { type: "search", placeholder: "Filter organizations",
+    autocomplete: "off", "aria-label": "Filter organizations" }) : null;
+  const table = wide.matches ? recordTable({
+    label: "Organizations",
+    key: ({ o }) => o.id,
+    href: ({ o }) => `/organizations/${o.id}`,
+    columns: [
+      { key: "name", label: "Name", value: ({ o }) => o.fields.name },
+      { key: "status", label: "Status", class: "col-more", value: ({ o }) => ORDER.indexOf(o.fields.status) + 1,
+        cell: ({ o }) => label(o.fields.status) },
+      { key: "known", label: "Known", numeric: true, value: ({ there }) => there.length },
+      { key: "boss", label: "Supervisor", class: "col-extra", value: ({ boss }) => (boss ? "identified" : null) },
+      { key: "field", label: "Field", class: "col-extra", value: ({ o }) => o.fields.field },
+    ],
+    sort: { key: "status", dir: 1 },
+  }) : null;
+  search?.addEventListener("input", () => render());
+
   /** @param {{entities: Set<string>|null}} [changes] what changed since the last render */
   function render(changes) {
     if (changes?.entities && !changes.entities.has("organization") && !changes.entities.has("person")) return;
+    if (table) {
+      const query = search.value.trim().toLowerCase();
+      const found = live(state.records, "organization")
+        .filter((o) => !query || `${o.fields.name} ${o.fields.field ?? ""} ${o.fields.location ?? ""}`.toLowerCase().includes(query))
+        .map((o) => {
+          const there = linked(state.records, "person", "organization_id", o.id);
+          return { o, there, boss: there.some((p) => p.fields.hiring_authority) };
+        });
+      table.set(found, query ? "No organization matches." : "No organizations yet.");
+      return;
+    }
     const orgs = live(state.records, "organization").sort((a, b) =>
       ORDER.indexOf(a.fields.status) - ORDER.indexOf(b.fields.status) || byName(a.fields.name, b.fields.name));
     // A row shows who is known there: people changing redraw the rows, not just new ones.
     rows.set(orgs, "No organizations yet.", { redraw: !changes?.entities || changes.entities.has("person") });
   }
   render();
-  return { el: h("section", {}, h("h1", {}, "Organizations"), add, list), update: render };
+  return { el: h("section", {}, h("h1", {}, "Organizations"), add, search, table ? table.el : list), update: render };
 }

@@ -4,7 +4,9 @@ import { h } from "../dom.js";
 import { live } from "../model.js";
 import { FOUND_VIA, STAGES } from "../schema.js";
 import { searchIndexOf } from "../search.js";
+import { wide } from "../shell.js";
 import { byName, incrementalList } from "./list.js";
+import { recordTable } from "./table.js";
 
 const label = (v) => v.replaceAll("_", " ");
 // One entry per person record and organization name: the sort name computed once.
@@ -47,6 +49,9 @@ export function peopleView(state, go) {
     go(`/people/${id}`);
   });
 
+  // A desktop shows a sortable table; a phone, rows to tap.
+  const table = wide.matches ? peopleTable(state) : null;
+
   function refillChoices() {
     const orgs = live(state.records, "organization").sort((a, b) => byName(a.fields.name, b.fields.name));
     const keepOrg = org.value;
@@ -61,7 +66,7 @@ export function peopleView(state, go) {
   const rows = incrementalList({
     el: list,
     key: (entry) => entry.p.id,
-    row: ({ p, org: o }) => h("li", {}, h("a", { href: `/people/${p.id}`, "data-link": true, class: "row" },
+    row: ({ p, org: o }) => h("li", {}, h("a", { href: `/people/${p.id}`, "data-link": true, "data-record": true, class: "row" },
       h("span", { class: "row-title" }, p.fields.name, p.fields.hiring_authority ? " ★" : ""),
       h("span", { class: "row-sub" },
         [p.fields.title, o, p.fields.stage && label(p.fields.stage)].filter(Boolean).join(" · ") || " "))),
@@ -91,13 +96,16 @@ export function peopleView(state, go) {
       (!org.value || p.fields.organization_id === org.value) &&
       (!tag.value || (p.fields.tags ?? []).includes(tag.value)) &&
       (!via.value || p.fields.found_via === via.value));
-    rows.set(people, query || stage.value || org.value || tag.value || via.value
-      ? "Nobody matches." : "Nobody yet: add the first person you want to talk to.", { fromTop });
+    const empty = query || stage.value || org.value || tag.value || via.value
+      ? "Nobody matches." : "Nobody yet: add the first person you want to talk to.";
+    if (table) table.set(people, empty, { fromTop });
+    else rows.set(people, empty, { fromTop });
   }
 
   /** @param {{entities: Set<string>|null}} [changes] what changed since the last render */
   function render(changes) {
-    const ours = !changes?.entities || changes.entities.has("person") || changes.entities.has("organization");
+    const ours = !changes?.entities || changes.entities.has("person") || changes.entities.has("organization") ||
+      (table && changes.entities.has("conversation")); // the table shows when you last talked
     if (!ours) return;
     everyone = null;
     refillChoices();
@@ -105,16 +113,56 @@ export function peopleView(state, go) {
   }
   const filterNow = () => filter(true);
   search.addEventListener("input", () => {
-    // The query lives in the address, so Back to this list finds it again.
+    // The query lives in the address, so Back to this list finds it again (beside a record
+    // on the desktop, the address stays the record's).
     const url = search.value.trim() ? `/people?q=${encodeURIComponent(search.value)}` : "/people";
-    history.replaceState(history.state, "", url);
+    if (location.pathname === "/people") history.replaceState(history.state, "", url);
     filterNow();
+  });
+  // Enter opens the first match: search, then straight to the person.
+  search.addEventListener("keydown", (event) => {
+    if (event.key !== "Enter") return;
+    const first = el.querySelector("a[data-record]");
+    if (!first) return;
+    event.preventDefault();
+    go(first.getAttribute("href"));
   });
   for (const control of [stage, org, tag, via]) control.addEventListener("change", filterNow);
   render();
   const el = h("section", {}, h("h1", {}, "People"), add, search,
     h("div", { class: "filters" }, stage, org, tag, via,
       h("a", { href: "/duplicates", "data-link": true, class: "duplicates-link" }, "Possible duplicates")),
-    list);
+    table ? table.el : list);
   return { el, update: render };
+}
+
+/** The desktop's table of people: name, where, stage, when you last talked, title. */
+function peopleTable(state) {
+  let lastTalked = new Map();
+  const table = recordTable({
+    label: "People",
+    key: ({ p }) => p.id,
+    href: ({ p }) => `/people/${p.id}`,
+    columns: [
+      { key: "name", label: "Name", value: ({ name }) => name,
+        cell: ({ p }) => [p.fields.name, p.fields.hiring_authority ? h("span", { title: "Has hiring authority" }, " ★") : null] },
+      { key: "org", label: "Organization", class: "col-more", value: ({ org }) => org },
+      { key: "stage", label: "Stage", class: "col-more", value: ({ p }) => STAGES.indexOf(p.fields.stage) + 1 || null,
+        cell: ({ p }) => (p.fields.stage ? label(p.fields.stage) : "") },
+      { key: "talked", label: "Last talked", class: "col-extra", value: ({ p }) => lastTalked.get(p.id) ?? null,
+        cell: ({ p }) => (lastTalked.get(p.id) ?? "").slice(0, 10) },
+      { key: "title", label: "Title", class: "col-extra", value: ({ p }) => p.fields.title },
+    ],
+  });
+  return {
+    el: table.el,
+    set(people, empty, options) {
+      lastTalked = new Map();
+      for (const c of live(state.records, "conversation")) {
+        const at = c.fields.at ?? "";
+        if (at > (lastTalked.get(c.fields.person_id) ?? "")) lastTalked.set(c.fields.person_id, at);
+      }
+      table.set(people, empty, options);
+    },
+  };
 }

@@ -273,7 +273,7 @@ export function personView(state, id, go) {
   // Someone just added has nothing else to show yet: their details are what to fill in.
   details.open = linked(state.records, "conversation", "person_id", id).length === 0;
   const el = h("section", { class: "person" },
-    h("p", {}, h("a", { href: "/people", "data-link": true }, "← People")),
+    h("p", { class: "back" }, h("a", { href: "/people", "data-link": true }, "← People")),
     heading, sub, contact, contacted,
     h("div", { class: "actions" },
       h("a", { href: `/capture/${id}`, "data-link": true, class: "button primary" }, "Log a conversation"),

@@ -2,6 +2,7 @@
 
 import { api } from "../api.js";
 import { h } from "../dom.js";
+import { showHelp, themeChooser } from "../shell.js";
 import { plural } from "../sync.js";
 import { calendarCard, duplicatesCard, exportCard, importCard, restoreCard } from "./exchange.js";
 import { signOutSection } from "./signout.js";
@@ -118,6 +119,10 @@ export function settingsView(state, app) {
     restoreCard(state, app),
     calendarCard(state),
     duplicatesCard(),
+    h("section", { class: "card", "aria-labelledby": "look" },
+      h("h2", { id: "look" }, "Appearance"), themeChooser(),
+      h("p", { class: "hint" }, "Kept on this device."),
+      h("button", { type: "button", onclick: showHelp }, "Keyboard shortcuts")),
     h("section", { class: "card", "aria-labelledby": "stor" },
       h("h2", { id: "stor" }, "Storage on this device"), storageNote),
     h("section", { class: "card", "aria-labelledby": "refused-title" },
