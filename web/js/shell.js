@@ -66,9 +66,10 @@ export class Workspace {
     markCurrent(this.listPane, path);
   }
 
-  update() {
-    this.list.update?.();
-    this.detail?.update?.();
+  /** @param {object} [changes] what changed (state.js), handed to both views */
+  update(changes) {
+    this.list.update?.(changes);
+    this.detail?.update?.(changes);
     markCurrent(this.listPane, this.path);
   }
 
