@@ -83,7 +83,7 @@ def test_import_on_the_phone_then_merge_a_duplicate_offline_and_see_it_on_the_de
     laptop = desktop.new_page()
     sign_in(laptop, server, user)
     open_people(laptop)
-    list_ = laptop.get_by_role("list", name="People")
+    list_ = laptop.get_by_role("table", name="People")  # the desktop's people are a table
     expect(list_.get_by_role("link")).to_have_count(6)
     expect(list_.get_by_role("link", name="Dana Ortiz")).to_have_count(1)
     laptop.goto(server.url + "/duplicates")

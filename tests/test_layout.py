@@ -219,6 +219,7 @@ def screens(ids: dict[str, str]) -> list[tuple[str, str, str]]:
         ("capture", "/capture", "h1:text-is('Capture')"),
         ("conflicts", "/conflicts", "article.conflict"),
         ("settings", "/settings", "h1:text-is('Settings')"),
+        ("duplicates", "/duplicates", "h1"),
     ]
 
 
