@@ -10,6 +10,7 @@ axe-core comes from npm at test time into .axe/ (ignored, never committed).
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import time
@@ -20,7 +21,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, expect
 
-from tests.browser import OUTPUT, SYNC_TIMEOUT_MS, sign_in
+from tests.browser import OUTPUT, SYNC_TIMEOUT_MS, sign_in, wait_all_pushed
 from tests.conftest import unavailable
 
 pytestmark = pytest.mark.browser
@@ -265,5 +266,103 @@ def test_every_screen_fits_and_passes_axe(
                 assert heading.evaluate("(el) => el.scrollWidth <= el.clientWidth")
             run_axe(page, axe_source, where)
             page.screenshot(path=str(SHOTS / f"{name}-{screen}.png"))
+    finally:
+        ctx.close()
+
+
+def focused(page: Page) -> str:
+    """What has the focus: its tag, and its text or label."""
+    return page.evaluate(
+        "() => { const el = document.activeElement;"
+        " const text = el.getAttribute('aria-label') || el.textContent || '';"
+        " return `${el.tagName.toLowerCase()}:${text.trim()}`; }"
+    )
+
+
+def tab_to(page: Page, target: str, limit: int = 60) -> None:
+    """Press Tab until the focus is on `target` (as `focused` says it)."""
+    for _ in range(limit):
+        page.keyboard.press("Tab")
+        if focused(page) == target:
+            return
+    raise AssertionError(f"Tab never reached {target!r}; at {focused(page)!r}")
+
+
+def test_the_desktop_works_from_the_keyboard_alone(pw, browser, server, user, errors):
+    ids = seed(server, user)
+    ctx = context(pw, browser, (1440, 900), mobile=False)
+    try:
+        page = ctx.new_page()
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        sign_in(page, server, user)
+        expect(page.locator("#conflict-count")).to_have_text("1")
+
+        # A fresh page: the skip link comes first, then the side navigation, then the content.
+        page.reload()
+        expect(page.get_by_role("heading", name="Today")).to_be_visible()
+        page.keyboard.press("Tab")
+        assert focused(page) == "a:Skip to content"
+        page.keyboard.press("Tab")
+        assert focused(page) == "a:Today"
+        page.keyboard.press("Shift+Tab")
+        page.keyboard.press("Enter")
+        assert focused(page) == "h1:Today"
+        assert page.evaluate("getComputedStyle(document.activeElement).outlineStyle") == "none"
+
+        # The shortcuts are listed in the help overlay.
+        page.keyboard.press("?")
+        help_ = page.get_by_role("dialog", name="Keyboard shortcuts")
+        expect(help_).to_be_visible()
+        expect(help_).to_contain_text("New capture")
+        page.screenshot(path=str(SHOTS / "keyboard-help.png"))
+        page.keyboard.press("Escape")
+        expect(help_).to_be_hidden()
+
+        # Capture a conversation: n, who, Enter, type, Tab to Done.
+        page.keyboard.press("n")
+        expect(page.get_by_label("Who did you talk with?")).to_be_focused()
+        page.keyboard.type("Marcus")
+        page.keyboard.press("Enter")
+        expect(page.get_by_label("Notes", exact=True)).to_be_focused()
+        page.keyboard.type("Coffee by keyboard: the team hires in spring.")
+        tab_to(page, "button:Done")
+        page.keyboard.press("Enter")
+        expect(page.get_by_role("heading", name="Marcus Feld")).to_be_focused()
+        wait_all_pushed(page)
+        talks = [
+            r["fields"]
+            for r in server.records(user).values()
+            if r["entity"] == "conversation" and r["fields"]["person_id"] == ids["a"]
+        ]
+        assert [t["notes"] for t in talks] == ["Coffee by keyboard: the team hires in spring."]
+
+        # Open a person from search: /, type, Enter; then j and k walk the list.
+        page.keyboard.press("/")
+        search = page.get_by_role("searchbox", name="Search people")
+        expect(search).to_be_focused()
+        page.keyboard.type("castell")
+        page.keyboard.press("Enter")
+        heading = page.get_by_role("heading", name="Dr. Ruth Castellano")
+        expect(heading).to_be_focused()
+        assert page.url.endswith(f"/people/{ids['boss']}")
+        search.fill("")
+        heading.focus()
+        page.keyboard.press("j")
+        expect(page).not_to_have_url(re.compile(ids["boss"]))
+        expect(page.locator(".detail-pane h1")).to_be_focused()
+        page.keyboard.press("k")
+        expect(page.get_by_role("heading", name="Dr. Ruth Castellano")).to_be_focused()
+        page.screenshot(path=str(SHOTS / "keyboard-person.png"))
+
+        # Resolve the conflict: g c, Tab to the choice, Enter.
+        page.keyboard.press("g")
+        page.keyboard.press("c")
+        expect(page.get_by_role("heading", name="Conflicts", exact=True)).to_be_focused()
+        tab_to(page, "button:Use this instead")
+        page.keyboard.press("Enter")
+        expect(page.get_by_text("No conflicts. Every edit is merged.")).to_be_visible()
+        wait_all_pushed(page)
+        conflicts = [r for r in server.records(user).values() if r["entity"] == "conflict"]
+        assert [c["fields"]["status"] for c in conflicts] == ["resolved"]
     finally:
         ctx.close()
