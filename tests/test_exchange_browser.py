@@ -148,7 +148,7 @@ def test_desktop_dismisses_a_pair_restores_a_backup_and_manages_the_calendar_lin
     page.get_by_role("button", name="Open it").click()
     wait_synced(page)
     open_people(page)
-    expect(page.get_by_role("list", name="People").get_by_role("link")).to_have_count(2)
+    expect(page.get_by_role("table", name="People").get_by_role("link")).to_have_count(2)
     _settings(page)
     expect(
         page.get_by_text(re.compile(r"Store: .*\(restored \d{4}-\d\d-\d\d\) \(owner\)"))
