@@ -134,7 +134,8 @@ function listOf(path) {
   return Object.keys(LISTS).find((k) => path === LISTS[k].prefix || path.startsWith(`${LISTS[k].prefix}/`));
 }
 
-function route() {
+/** Draw the page of the current URL; `focus`: move the focus to its heading (a navigation). */
+function route({ focus = true } = {}) {
   const path = location.pathname;
   nav.hidden = !state.session;
   tools.hidden = !state.session;
@@ -162,7 +163,7 @@ function route() {
     } else if (state.loading && path !== "/") {
       // Records still being read: this page draws once they are all here.
       view = { el: h("p", { class: "empty" }, "Opening your network…"),
-        update: () => { if (!state.loading) route(); } };
+        update: () => { if (!state.loading) route({ focus: false }); } };
     } else {
       view = viewFor(path);
     }
