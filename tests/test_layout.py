@@ -366,3 +366,66 @@ def test_the_desktop_works_from_the_keyboard_alone(pw, browser, server, user, er
         assert [c["fields"]["status"] for c in conflicts] == ["resolved"]
     finally:
         ctx.close()
+
+
+def _touch(cdp, kind: str, points: list[tuple[float, float]]) -> None:
+    cdp.send(
+        "Input.dispatchTouchEvent",
+        {
+            "type": kind,
+            "touchPoints": [{"x": x, "y": y, "id": i} for i, (x, y) in enumerate(points)],
+        },
+    )
+
+
+def test_the_referral_path_zooms_pans_and_opens_people_on_a_phone(
+    pw, browser, server, user, errors
+):
+    ids = seed(server, user)
+    ctx = context(pw, browser, (412, 915), mobile=True)
+    try:
+        page = ctx.new_page()
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        sign_in(page, server, user)
+        navigate(page, f"/organizations/{ids['org']}")
+        svg = page.locator(".path-frame svg")
+        expect(svg).to_be_visible()
+        assert "vertical" in (svg.get_attribute("class") or "")  # the outline on a phone
+        full = svg.get_attribute("viewBox")
+        width = lambda: float(svg.get_attribute("viewBox").split()[2])  # noqa: E731
+        whole = width()
+
+        # Two fingers apart: the picture zooms (the page does not).
+        svg.scroll_into_view_if_needed()
+        box = page.locator(".path-frame").bounding_box()
+        assert box
+        cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+        cdp = ctx.new_cdp_session(page)
+        _touch(cdp, "touchStart", [(cx - 20, cy), (cx + 20, cy)])
+        for step in range(1, 6):
+            _touch(cdp, "touchMove", [(cx - 20 - 15 * step, cy), (cx + 20 + 15 * step, cy)])
+        _touch(cdp, "touchEnd", [])
+        assert width() < whole / 2, (whole, width())
+        assert page.evaluate("visualViewport.scale") == 1
+        zoomed = svg.get_attribute("viewBox")
+
+        # One finger drags the zoomed picture.
+        _touch(cdp, "touchStart", [(cx, cy)])
+        for step in range(1, 6):
+            _touch(cdp, "touchMove", [(cx - 10 * step, cy - 10 * step)])
+        _touch(cdp, "touchEnd", [])
+        assert svg.get_attribute("viewBox") != zoomed
+
+        # Fit shows all of it again; the buttons zoom too.
+        page.get_by_role("button", name="Fit").click()
+        assert svg.get_attribute("viewBox") == full
+        page.get_by_role("button", name="Zoom in").click()
+        assert width() < whole
+        page.get_by_role("button", name="Fit").click()
+
+        # A node is a link to the person.
+        page.locator(".path-frame a.node", has_text="Dr. Ruth Castellano").click()
+        expect(page.get_by_role("heading", name="Dr. Ruth Castellano")).to_be_visible()
+        assert page.url.endswith(f"/people/{ids['boss']}")
+    finally:
+        ctx.close()
