@@ -171,6 +171,7 @@ function route({ focus = true } = {}) {
     mount(main, view.el);
   }
   main.classList.toggle("wide", Boolean(kind));
+  shownWide = wide.matches;
   search.el.hidden = !state.session;
   scrollTo(0, history.state?.scrollY ?? 0);
   // The first page keeps the focus at the top (the skip link comes first); later ones put it
@@ -220,7 +221,16 @@ document.addEventListener("click", (event) => {
   go(link.getAttribute("href"));
 });
 addEventListener("popstate", route);
-wide.addEventListener("change", () => state.session && route());
+// Crossing the desktop breakpoint redraws in the other layout, once the size has settled (a
+// full-page screenshot or a window being dragged flips it back and forth in a moment).
+let shownWide = wide.matches;
+let relayout = null;
+wide.addEventListener("change", () => {
+  clearTimeout(relayout);
+  relayout = setTimeout(() => {
+    if (state.session && wide.matches !== shownWide) route({ focus: false });
+  }, 200);
+});
 installShortcuts({ go, search: focusSearch, enabled: () => Boolean(state.session), workspace: () => workspace });
 document.getElementById("help-button").addEventListener("click", showHelp);
 // The skip link moves focus to the view's heading (no fragment navigation, no re-render).
