@@ -158,7 +158,9 @@ def poke_to_visible(edits: int) -> dict:
         try:
             server.wait_healthy()
             user = server.add_user()
-            names = [f"Bench person {n:03d}" for n in range(edits)]
+            # Each new name sorts before the ones already there: the people list draws its
+            # first rows only (a batch at a time), and the newest must be among them.
+            names = [f"Bench person {edits - n:04d}" for n in range(edits)]
             with sync_playwright() as p:
                 browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
                 page = browser.new_context(viewport={"width": 1280, "height": 800}).new_page()
