@@ -34,6 +34,7 @@ import msgspec
 from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency
 from litestar.exceptions import NotAuthorizedException, NotFoundException
+from litestar.openapi import ResponseSpec
 from litestar.params import FromPath, FromQuery
 from litestar.response import ServerSentEvent
 from litestar.response.sse import ServerSentEventMessage
@@ -45,6 +46,7 @@ from server import accounts
 from server.database import is_sqlite, write_transaction
 from server.deps import CallerDep, EngineDep
 from server.models import Device, Membership, Store, StreamTicket
+from server.openapi import BEARER, PUBLIC, errors
 from server.stores import require_role
 
 log = logging.getLogger("grapevine.live")
@@ -410,11 +412,27 @@ def _unauthorized(detail: str) -> NotAuthorizedException:
 LiveDep = NamedDependency[Hub]
 
 
+# Declared here, not as the handler's media type: that would also label its errors as a stream.
+class StreamEventData(msgspec.Struct, omit_defaults=True):
+    """The data of one event: `ready`/`poke` carry `seq`, `closed` carries `reason`."""
+
+    seq: int | None = None
+    reason: str | None = None
+
+
+_STREAM = ResponseSpec(
+    data_container=StreamEventData,
+    media_type="text/event-stream",
+    description="the event stream",
+    generate_examples=False,
+)
+
+
 class LiveController(Controller):
     path = "/api/stores/{store_id:str}/events"
     tags = ["live"]
 
-    @post("/ticket", status_code=201)
+    @post("/ticket", status_code=201, security=BEARER, responses=errors(400, 401, 404, 413, 503))
     async def ticket(
         self,
         request: Request,
@@ -440,7 +458,7 @@ class LiveController(Controller):
             ticket, expires = await issue_ticket(conn, store_id, caller.device_id, data.client_id)
         return Ticket(ticket, expires, f"/api/stores/{store_id}/events?ticket={ticket}")
 
-    @get("/")
+    @get("/", security=PUBLIC, responses={200: _STREAM, **errors(401, 404, 503)})
     async def events(
         self,
         request: Request,
