@@ -13,7 +13,7 @@ from server import accounts
 from server.accounts import Caller
 from server.database import write_transaction
 from server.deps import CallerDep, EngineDep, SettingsDep
-from server.guards import Busy, client_address, guards_of
+from server.guards import Busy, client_address, guards_of, login_address_guard, pairing_guard
 from server.live import LiveDep
 from server.openapi import BEARER, PUBLIC, errors
 from server.settings import Settings
@@ -97,6 +97,7 @@ class AuthController(Controller):
         security=PUBLIC,
         responses=errors(400, 401, 413, 429, 503),
         response_headers=[ResponseHeader(name="Cache-Control", value="no-store")],
+        guards=[login_address_guard],
     )
     async def login(
         self, request: Request, data: JSONBody[LoginRequest], engine: EngineDep
@@ -110,7 +111,6 @@ class AuthController(Controller):
         guards = guards_of(request)
         email = accounts.normalize_email(data.email)
         device_name = accounts.check_name(data.device_name, "device")
-        guards.check_login_address(client_address(request))
         with guards.login_by_email.attempt(email) as attempt:
             # One short read, then argon2 with no connection held: a flood of sign-ins
             # cannot take the pool from anyone's sync.
@@ -148,6 +148,7 @@ class AuthController(Controller):
         security=PUBLIC,
         responses=errors(400, 413, 429, 503),
         response_headers=[ResponseHeader(name="Cache-Control", value="no-store")],
+        guards=[pairing_guard],
     )
     async def pair(
         self, request: Request, data: JSONBody[PairRequest], engine: EngineDep
@@ -157,8 +158,7 @@ class AuthController(Controller):
         Wrong codes are limited per address and in all (429 with Retry-After).
         """
         guards = guards_of(request)
-        address = client_address(request)
-        guards.check_pairing(address)
+        address = client_address(request)  # checked by pairing_guard before the body was read
         device_name = accounts.check_name(data.device_name, "device")
         code_hash = accounts.pairing_code_hash(data.code)
         usable = False

@@ -18,7 +18,9 @@ from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 
 from litestar import Request, Response
+from litestar.connection import ASGIConnection
 from litestar.exceptions import HTTPException
+from litestar.handlers import BaseRouteHandler
 from litestar.types import Message, Scope
 
 # Failed sign-ins per email before each further attempt must wait, and the longest wait.
@@ -218,11 +220,23 @@ class Guards:
         self.pair_overall.take("*")
 
 
-def guards_of(request: Request) -> Guards:
+def guards_of(request: ASGIConnection) -> Guards:
     return request.app.state.guards
 
 
-def client_address(request: Request) -> str:
+# Route guards: they run before Litestar reads or decodes the body, so a refused attempt
+# costs a token-bucket look-up and a short 429, not a parse of whatever was sent.
+
+
+def login_address_guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+    guards_of(connection).check_login_address(client_address(connection))
+
+
+def pairing_guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+    guards_of(connection).check_pairing(client_address(connection))
+
+
+def client_address(request: ASGIConnection) -> str:
     client = request.client
     return client.host if client else "unknown"
 

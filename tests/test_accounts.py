@@ -344,6 +344,35 @@ async def test_spraying_many_emails_from_one_address_is_slowed(client):
     assert all(int(a.headers["Retry-After"]) >= 1 for a in by_address)
 
 
+async def test_a_refused_address_is_answered_before_its_body_is_read(client, monkeypatch):
+    """Once an address is over its limit, neither its sign-ins nor its pairing guesses are
+    decoded: a flood costs a token-bucket look-up each (malformed bodies are 429 too)."""
+    client.app.state.guards.login_by_address = guards.TokenBucket(1, 600)
+    client.app.state.guards.pair_by_address = guards.TokenBucket(1, 600)
+    client.app.state.guards.pair_by_address.take("testclient")
+    first = await login(client, "someone@example.com", "password123")
+    assert first.status_code == 401
+    for path in ("/api/login", "/api/pair"):
+        refused = await client.post(
+            path, content=b"{not json", headers={"Content-Type": "application/json"}
+        )
+        assert refused.status_code == 429, (path, refused.text)
+        assert int(refused.headers["Retry-After"]) >= 1
+
+
+async def test_password_hashing_runs_below_the_event_loops_priority():
+    """argon2's threads are niced, so a flood of sign-ins yields the CPU to everyone's sync."""
+    import os
+    import threading
+
+    def own_priority() -> int:
+        return os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+
+    await accounts.password_matches(None, "password123")  # the pool's thread exists
+    hashing = await accounts._hashing(own_priority)
+    assert hashing >= own_priority() + 10 or hashing == 19
+
+
 async def test_unknown_emails_write_nothing_to_the_database(client, engine):
     from sqlalchemy import inspect
 
