@@ -245,6 +245,15 @@ def test_every_screen_fits_and_passes_axe(
             assert page.evaluate("matchMedia('(prefers-color-scheme: dark)').matches")
             bg = page.evaluate("getComputedStyle(document.body).backgroundColor")
             assert bg == "rgb(20, 17, 24)", bg
+            # Settings can pin either scheme over the system's (html[data-theme]).
+            pinned = page.evaluate(
+                """() => { const root = document.documentElement, seen = [];
+                  for (const theme of ["light", "dark"]) {
+                    root.dataset.theme = theme;
+                    seen.push(getComputedStyle(document.body).backgroundColor); }
+                  delete root.dataset.theme; return seen; }"""
+            )
+            assert pinned == ["rgb(250, 248, 252)", "rgb(20, 17, 24)"], pinned
         for screen, path, ready in screens(ids):
             where = f"{name} {screen}"
             navigate(page, path)
