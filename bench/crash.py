@@ -26,8 +26,8 @@ from pathlib import Path
 
 import httpx
 
+from bench import scratch
 from bench.__main__ import free_port, grapevine
-from bench.load import _create_pg, _drop_pg
 
 
 class Crashable:
@@ -171,7 +171,7 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="grapevine-crash-") as tmp:
         postgres = args.engine == "postgres"
-        database = asyncio.run(_create_pg()) if postgres else str(Path(tmp) / "crash.db")
+        database = asyncio.run(scratch.create("crash")) if postgres else str(Path(tmp) / "crash.db")
         try:
             user = grapevine(
                 "user", "add", "--email", "crash@example.com", "--database", database, "--json"
@@ -184,7 +184,7 @@ def main() -> None:
                 server.kill()
         finally:
             if postgres:
-                asyncio.run(_drop_pg(database))
+                asyncio.run(scratch.drop(database))
     print("PASS" if ok else "FAIL")
     raise SystemExit(0 if ok else 1)
 

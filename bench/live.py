@@ -27,10 +27,10 @@ import time
 import uuid
 from pathlib import Path
 
-import asyncpg
 import httpx
 
-from bench.__main__ import POSTGRES_ADMIN, free_port
+from bench import scratch
+from bench.__main__ import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 EXE = Path(sys.executable).parent / "grapevine"
@@ -330,21 +330,6 @@ async def many_streams(database: str, workers: int, streams: int, stores: int) -
     }
 
 
-async def postgres_database() -> tuple[str, str]:
-    name = f"grapevine_bench_live_{uuid.uuid4().hex[:8]}"
-    admin = await asyncpg.connect(POSTGRES_ADMIN)
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    await admin.close()
-    base = POSTGRES_ADMIN.rsplit("/", 1)[0]
-    return name, f"{base}/{name}"
-
-
-async def drop_database(name: str) -> None:
-    admin = await asyncpg.connect(POSTGRES_ADMIN)
-    await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    await admin.close()
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--edits", type=int, default=100)
@@ -369,11 +354,8 @@ def main() -> None:
         one = asyncio.run(many_streams(str(Path(tmp) / "one.db"), 1, args.streams, 50))
     _print_streams(f"2. {args.streams} streams on one worker (SQLite)", one, args.streams)
 
-    name, url = asyncio.run(postgres_database())
-    try:
+    with scratch.postgres_database("bench_live") as url:
         cluster = asyncio.run(many_streams(url, 4, args.cluster_streams, 100))
-    finally:
-        asyncio.run(drop_database(name))
     _print_streams(
         f"3. {args.cluster_streams} streams across 4 workers (PostgreSQL)",
         cluster,

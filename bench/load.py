@@ -30,7 +30,8 @@ from pathlib import Path
 import httpx
 import msgspec
 
-from bench.__main__ import POSTGRES_ADMIN, Server, grapevine
+from bench import scratch
+from bench.__main__ import Server, grapevine
 
 
 def rss_mb(pid: int) -> float:
@@ -280,32 +281,14 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="grapevine-load-") as tmp:
         postgres = args.engine == "postgres"
-        database = asyncio.run(_create_pg()) if postgres else str(Path(tmp) / "load.db")
+        database = asyncio.run(scratch.create("load")) if postgres else str(Path(tmp) / "load.db")
         try:
             with Server(database) as server, Attacker() as attacker:
                 ok = asyncio.run(run(args, server.url, server.proc.pid, database, attacker))
         finally:
             if args.engine == "postgres":
-                asyncio.run(_drop_pg(database))
+                asyncio.run(scratch.drop(database))
     raise SystemExit(0 if ok else 1)
-
-
-async def _create_pg() -> str:
-    import asyncpg
-
-    name = f"grapevine_load_{uuid.uuid4().hex[:10]}"
-    admin = await asyncpg.connect(POSTGRES_ADMIN)
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    await admin.close()
-    return POSTGRES_ADMIN.rsplit("/", 1)[0] + "/" + name
-
-
-async def _drop_pg(url: str) -> None:
-    import asyncpg
-
-    admin = await asyncpg.connect(POSTGRES_ADMIN)
-    await admin.execute(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
-    await admin.close()
 
 
 if __name__ == "__main__":

@@ -26,9 +26,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
-POSTGRES_ADMIN = os.environ.get(
-    "GRAPEVINE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
-)
+sys.path.insert(0, str(ROOT))
+from bench import scratch  # noqa: E402
+
 # What the answers must satisfy: no 5xx, only documented statuses, content types, headers
 # and bodies as documented.
 CHECKS = ",".join(
@@ -53,24 +53,6 @@ def grapevine(*args: str) -> dict:
         [str(BIN / "grapevine"), *args], check=True, capture_output=True, text=True
     ).stdout
     return json.loads(out.strip().splitlines()[-1])
-
-
-async def _postgres_database() -> str:
-    import asyncpg
-
-    name = f"grapevine_fuzz_{uuid.uuid4().hex[:10]}"
-    admin = await asyncpg.connect(POSTGRES_ADMIN)
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    await admin.close()
-    return POSTGRES_ADMIN.rsplit("/", 1)[0] + "/" + name
-
-
-async def _drop_postgres(url: str) -> None:
-    import asyncpg
-
-    admin = await asyncpg.connect(POSTGRES_ADMIN)
-    await admin.execute(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
-    await admin.close()
 
 
 def serve(database: str, log: Path) -> tuple[subprocess.Popen, str]:
@@ -128,7 +110,7 @@ def schemathesis(url: str, token: str, store_id: str, examples: int, work: Path,
 
 def fuzz_engine(engine: str, examples: int, work: Path) -> bool:
     postgres = engine == "postgres"
-    database = asyncio.run(_postgres_database()) if postgres else str(work / "fuzz.db")
+    database = asyncio.run(scratch.create("fuzz")) if postgres else str(work / "fuzz.db")
     try:
         email = f"fuzz-{uuid.uuid4().hex[:6]}@example.com"
         user = grapevine(
@@ -187,7 +169,7 @@ def fuzz_engine(engine: str, examples: int, work: Path) -> bool:
         return main == 0 and logout == 0 and not server_errors
     finally:
         if engine == "postgres":
-            asyncio.run(_drop_postgres(database))
+            asyncio.run(scratch.drop(database))
 
 
 def main() -> None:
