@@ -15,6 +15,7 @@ from litestar.response import Stream
 from server import calendar_feed, exporters, importers
 from server.database import write_transaction
 from server.deps import CallerDep, EngineDep
+from server.live import LiveDep
 from server.openapi import BEARER, errors
 from server.stores import StoreInfo, require_role
 
@@ -90,6 +91,7 @@ class ImportController(Controller):
         data: JSONBody[ImportRequest],
         caller: CallerDep,
         engine: EngineDep,
+        live: LiveDep,
     ) -> Stream:
         """Import a file through the sync engine. The answer is NDJSON: `{"done": n, "total":
         t}` lines as batches commit, then one `{"summary": …}` line (or `{"error": …}`)."""
@@ -110,7 +112,9 @@ class ImportController(Controller):
                 await send.send(
                     msgspec.json.encode({"done": 0, "total": len(plan.mutations)}) + b"\n"
                 )
-                summary = await importers.apply(engine, store_id, caller.user_id, plan, progress)
+                summary = await importers.apply(
+                    engine, store_id, caller.user_id, plan, progress, live
+                )
                 await send.send(msgspec.json.encode({"summary": summary}) + b"\n")
 
         async def lines() -> AsyncIterator[bytes]:

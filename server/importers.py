@@ -20,7 +20,7 @@ import unicodedata
 import uuid
 from collections.abc import Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import msgspec
 import vobject
@@ -683,14 +683,30 @@ async def import_device(conn: AsyncConnection, user_id: str) -> str:
 Progress = Callable[[int, int], Awaitable[None]]
 
 
+class Announcer(Protocol):
+    """What live sync needs to hear of each committed batch (server.live.Hub)."""
+
+    async def announce(
+        self, conn: AsyncConnection, store_id: str, seq: int, client_id: str | None
+    ) -> None: ...
+
+    def publish(self, store_id: str, seq: int, origin: str | None = None) -> None: ...
+
+
 async def apply(
     engine: AsyncEngine,
     store_id: str,
     user_id: str,
     plan: Plan,
     progress: Progress | None = None,
+    live: Announcer | None = None,
 ) -> dict[str, Any]:
-    """Push a plan through the sync engine in batches; returns the plan's summary."""
+    """Push a plan through the sync engine in batches; returns the plan's summary.
+
+    With `live`, each committed batch pokes the store's live streams like a device's push
+    (the other devices see imported people arrive). Without it (the CLI), streams hear of
+    the import when their server next re-reads store positions (1 s on SQLite, 10 s on
+    PostgreSQL)."""
     async with write_transaction(engine) as conn:
         device_id = await import_device(conn, user_id)
     client_id = f"{IMPORT_PREFIX}{device_id}"
@@ -702,6 +718,7 @@ async def apply(
         async with write_transaction(engine) as conn:
             backend = SqlBackend(conn, store_id)
             await backend.lock()
+            before = backend.seq
             _, last = await backend.client(client_id)
             mutations = [
                 sync.Mutation(
@@ -718,6 +735,11 @@ async def apply(
                 sync.PushRequest(client_id=client_id, mutations=mutations),
                 sync.HLC("server"),
             )
+            seq = backend.seq if backend.seq > before else None
+            if live is not None and seq is not None:  # other processes: on commit only
+                await live.announce(conn, store_id, seq, client_id)
+        if live is not None and seq is not None:
+            live.publish(store_id, seq, client_id)
         for r, (name, args) in zip(result.results, batch, strict=True):
             if r.status == "rejected":
                 rejected.append({"mutation": name, "id": args.get("id"), "error": r.error})

@@ -172,6 +172,22 @@ async def test_a_push_pokes_the_other_clients_but_not_the_pusher(http, base, eng
         await quiet_until_heartbeat(desk_stream)
 
 
+async def test_an_import_pokes_the_stores_streams(http, base, account):
+    """People imported from a file arrive on the user's other devices like a device's push."""
+    csv = "First Name,Last Name,Company\nAda,Lovelace,Analytical\nAlan,Turing,Bletchley\n"
+    async with await listen(http, base, account) as stream:
+        assert (await stream.next_event()).event == "ready"
+        done = await http.post(
+            f"{base}/api/stores/{account.store_id}/import",
+            json={"format": "linkedin", "content": csv},
+            headers={"Authorization": f"Bearer {account.token}"},
+        )
+        assert done.status_code == 200, done.text
+        assert done.text.splitlines()[-1].startswith('{"summary"'), done.text
+        poke = await stream.next_event()  # before the next heartbeat (no 1 s or 10 s re-read)
+        assert poke.event == "poke" and poke.data["seq"] >= 4  # 2 people, 2 organizations
+
+
 async def test_no_poke_for_a_viewers_refused_push_or_a_push_that_changed_nothing(
     http, base, engine, account, other_account
 ):
