@@ -61,19 +61,25 @@ def add_parser(commands: Any) -> None:
     action("logout", "sign this device out (unsynced edits are kept)")
     log = action("log", "capture a conversation (works offline: it is queued)")
     log.add_argument("text", metavar="TEXT", help="what you talked about")
-    log.add_argument("--person", required=True, help="a name (matched, or a new person)")
+    log.add_argument(
+        "--person",
+        required=True,
+        help='a name (matched, or a new person); "Name, role" gives a new person a title',
+    )
     log.add_argument("--org", help="their organization (matched, or a new one)")
     log.add_argument(
         "--kind", choices=CONVERSATION_KINDS, help="default: lunch with --place, else other"
     )
     log.add_argument("--place", help="where you met")
-    log.add_argument("--at", help="when (ISO 8601; default: now)")
+    log.add_argument(
+        "--at", help="when (ISO 8601; default: now); a time still to come schedules it"
+    )
     log.add_argument(
         "--referral",
         action="append",
         default=[],
         metavar="NAME",
-        help="someone they suggested you talk to (repeatable)",
+        help='someone they suggested you talk to, "Name" or "Name, role" (repeatable)',
     )
     vault = action("vault", "keep a Markdown folder of your network, refreshed on each pull")
     vault.add_argument("dir", metavar="DIR")
@@ -390,12 +396,13 @@ def cmd_log(args: argparse.Namespace) -> None:
         )
         replica.enqueue(capture.mutations)
         vaults, vault_lines = _vault_lines(replica)
-        name = " ".join(args.person.split())
-        if not capture.new_person:
-            name = replica.records()[capture.person_id]["fields"]["name"]
+        person = replica.records()[capture.person_id]["fields"]  # the queued edits included
+        name = person["name"] + (f" ({person['title']})" if person.get("title") else "")
+        verb = "Scheduled" if capture.scheduled else "Logged"
         lines = [
-            f"Logged a conversation with {name}"
+            f"{verb} a conversation with {name}"
             + (" (new person)" if capture.new_person else "")
+            + (f" for {args.at}" if capture.scheduled else "")
             + "."
         ]
         lines += vault_lines
@@ -408,6 +415,7 @@ def cmd_log(args: argparse.Namespace) -> None:
             {
                 "person_id": capture.person_id,
                 "new_person": capture.new_person,
+                "scheduled": capture.scheduled,
                 "conversation_id": capture.conversation_id,
                 "organization_id": capture.organization_id,
                 "queued": len(capture.mutations),

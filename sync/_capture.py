@@ -4,6 +4,8 @@ planned as the mutations the web app's quick capture (`web/js/capture.js`) would
 from __future__ import annotations
 
 import datetime as dt
+import re
+import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -11,7 +13,20 @@ from typing import Any
 from sync._schema import CONVERSATION_KINDS
 from sync._view import live
 
-_BEFORE_TALKING = ("identified", "contacted", "scheduled", None)
+_BEFORE_TALKED = ("identified", "contacted", "scheduled", None)
+_BEFORE_SCHEDULED = ("identified", "contacted", None)
+
+
+def stage_after(current: str | None, future: bool) -> str | None:
+    """A person's stage after a conversation (None: keep theirs), as the app's stageAfter."""
+    if future:
+        return "scheduled" if current in _BEFORE_SCHEDULED else None
+    return "talked" if current in _BEFORE_TALKED else None
+
+
+def _instant(iso: str) -> dt.datetime:
+    moment = dt.datetime.fromisoformat(iso.replace("Z", "+00:00"))
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
 
 
 @dataclass
@@ -22,10 +37,61 @@ class Capture:
     organization_id: str | None
     new_organization: bool
     mutations: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    scheduled: bool = False  # dated after now: still to come
+
+
+_HONORIFIC = re.compile(r"^(dr|prof|mr|mrs|ms|mx|sir|dame)\.?\s+", re.IGNORECASE)
+_SUFFIX = re.compile(r"^(jr|sr|ii|iii|iv|phd|ph\.d|md|esq)\.?$", re.IGNORECASE)
+# Quote pairs a name may be wrapped in (straight, curly, low-high, guillemets, corner).
+_QUOTES = {
+    '"': '"',
+    "'": "'",
+    "\u201c": "\u201d",
+    "\u201e": "\u201c",
+    "\u00ab": "\u00bb",
+    "\u2018": "\u2019",
+    "\u300c": "\u300d",
+}
+_BULLET = re.compile(r"^(?:[-*\u2022\u00b7]|\d+[.)])\s+")
+# Parentheses and commas in any width: ( ) \uff08 \uff09, "," \uff0c \u3001; dashes \u2014 \u2013.
+_PAREN = re.compile(r"^(.+?)\s*[(\uff08](.+?)[)\uff09]?\s*$")
+# The first separator: a spaced hyphen, an en or em dash, or a comma (any script's).
+_SEPARATOR = re.compile(r"\s+-\s+|\s*[\u2014\u2013]\s*|\s*[,\uff0c\u3001]\s*")
+_NEXT_PART = re.compile(r"^([^,\uff0c\u3001]+?)\s*(?:[,\uff0c\u3001]\s*|$)")
+_TITLE_LEAD = re.compile(r"^[\s,\uff0c\u3001:\u2014\u2013(\uff08-]+")
+_TITLE_TAIL = re.compile(r"[)\uff09]\s*$")
 
 
 def _key(name: str) -> str:
-    return " ".join(name.split()).casefold()
+    """What two names are compared by, as the app's nameKey: no honorific, case or accents."""
+    name = _HONORIFIC.sub("", name.strip())
+    folded = unicodedata.normalize("NFKD", name)
+    folded = "".join(c for c in folded if not unicodedata.combining(c))
+    return " ".join(folded.casefold().split())
+
+
+def parse_name(raw: str) -> tuple[str, str | None]:
+    """`Name`, `Name, role`, `Name — role`, `Name (role)` or a quoted name holding a comma,
+    as the app's capture reads them (`parseLine` in web/js/capture.js): (name, title)."""
+    line = _BULLET.sub("", raw.strip()).strip()
+    rest = ""
+    close = _QUOTES.get(line[:1])
+    end = line.find(close, 1) if close else -1
+    paren = _PAREN.match(line)
+    if close and end > 1:
+        name, rest = line[1:end], line[end + 1 :]
+    elif paren:
+        name, rest = paren[1], paren[2]
+    elif sep := _SEPARATOR.search(line):
+        name, rest = line[: sep.start()], line[sep.end() :]
+        following = _NEXT_PART.match(rest)
+        if following and _SUFFIX.match(following[1].strip()):  # "John Smith, Jr., CTO"
+            name = f"{name}, {following[1].strip()}"
+            rest = rest[following.end() :]
+    else:
+        name = line
+    title = " ".join(_TITLE_TAIL.sub("", _TITLE_LEAD.sub("", rest)).split())
+    return " ".join(name.split()), title or None
 
 
 def find_by_name(
@@ -59,6 +125,11 @@ def plan_capture(
     person = " ".join(person.split())
     if not person:
         raise ValueError("--person needs a name")
+    when = at or now.astimezone(dt.UTC).replace(second=0, microsecond=0).strftime(
+        "%Y-%m-%dT%H:%M:%SZ"
+    )
+    # A conversation still to come is scheduled: no referrals yet, nothing settled by it.
+    future = _instant(when) > now
     if kind is not None and kind not in CONVERSATION_KINDS:
         raise ValueError(f"kind must be one of {', '.join(CONVERSATION_KINDS)}, not {kind!r}")
     mutations: list[tuple[str, dict[str, Any]]] = []
@@ -82,11 +153,14 @@ def plan_capture(
             put("organization", org_id, {"name": organization, "status": "exploring"})
 
     known = records.get(person)
-    matches = (
-        [known]
-        if known and known["entity"] == "person" and not known["deleted"]
-        else find_by_name(records, "person", person)
-    )
+    title: str | None = None
+    if known and known["entity"] == "person" and not known["deleted"]:
+        matches = [known]
+    else:
+        matches = find_by_name(records, "person", person)
+        if not matches:  # "Name, role": the name, and the title for a new person
+            person, title = parse_name(person)
+            matches = find_by_name(records, "person", person)
     if len(matches) > 1:
         ids = ", ".join(m["id"] for m in matches)
         raise ValueError(f"{len(matches)} people are named {person!r}: give an id ({ids})")
@@ -95,8 +169,9 @@ def plan_capture(
         person_id, new_person = found["id"], False
         org_id = org_id or found["fields"].get("organization_id")
         changes: dict[str, Any] = {}
-        if found["fields"].get("stage") in _BEFORE_TALKING:
-            changes["stage"] = "talked"
+        stage = stage_after(found["fields"].get("stage"), future)
+        if stage:
+            changes["stage"] = stage
         if org_id and not found["fields"].get("organization_id"):
             changes["organization_id"] = org_id
         if changes:
@@ -108,17 +183,17 @@ def plan_capture(
             person_id,
             {
                 "name": person,
+                **({"title": title} if title else {}),
                 "organization_id": org_id,
-                "stage": "talked",
+                "stage": "scheduled" if future else "talked",
                 "found_via": "conference" if place else "other",
                 "found_via_detail": place or None,
             },
         )
 
     conversation_id = new_id()
-    when = at or now.astimezone(dt.UTC).replace(second=0, microsecond=0).strftime(
-        "%Y-%m-%dT%H:%M:%SZ"
-    )
+    if future:
+        referrals = ()
     put(
         "conversation",
         conversation_id,
@@ -133,10 +208,12 @@ def plan_capture(
         },
     )
     met = records[person_id]["fields"]["name"] if not new_person else person
-    for name in referrals:
-        name = " ".join(name.split())
-        if not name:
+    seen: set[str] = set()
+    for line in referrals:
+        name, role = parse_name(line)
+        if not name or _key(name) in seen:
             continue
+        seen.add(_key(name))
         named = find_by_name(records, "person", name)
         if named:
             to_id = named[0]["id"]
@@ -147,6 +224,7 @@ def plan_capture(
                 to_id,
                 {
                     "name": name,
+                    **({"title": role} if role else {}),
                     "organization_id": org_id,
                     "stage": "identified",
                     "found_via": "referral",
@@ -164,7 +242,7 @@ def plan_capture(
             },
         )
     # Talking with someone settles their open follow-ups, as in the app.
-    for followup in live(records, "followup"):
+    for followup in () if future else live(records, "followup"):
         f = followup["fields"]
         if (
             f.get("person_id") == person_id
@@ -172,4 +250,4 @@ def plan_capture(
             and f.get("kind") == "follow_up"
         ):
             put("followup", followup["id"], {"done_at": when})
-    return Capture(person_id, conversation_id, new_person, org_id, new_org, mutations)
+    return Capture(person_id, conversation_id, new_person, org_id, new_org, mutations, future)

@@ -562,3 +562,58 @@ def test_capture_matches_a_person_by_name_or_creates_one(tmp_path):
     with pytest.raises(ValueError, match="2 people are named"):
         plan("Dana Ortiz")
     assert plan(P2).person_id == P2  # an id picks one
+
+
+def test_capture_reads_name_and_role_as_the_app_does(tmp_path):
+    r = replica(tmp_path)
+    r.start_session(session())
+    put(r, P1, name="Dana Ortíz", stage="contacted")
+    capture = sync.plan_capture(
+        r.records(),
+        "notes",
+        "Priya Nair, cell process engineer",
+        base=r.base,
+        new_id=ids(),
+        now=dt.datetime(2026, 11, 24, 12, 15, tzinfo=dt.UTC),
+        referrals=["Sam Lee (recruiter)", "dr. dana ortiz", "“Smith, John” — CTO", "Sam Lee"],
+    )
+    people = [m[1]["fields"] for m in capture.mutations if m[1]["entity"] == "person"]
+    assert people[0]["name"] == "Priya Nair" and people[0]["title"] == "cell process engineer"
+    made = [(p["name"], p.get("title")) for p in people[1:]]
+    assert made == [("Sam Lee", "recruiter"), ("Smith, John", "CTO")]  # Dana is known
+    referrals = [m[1]["fields"] for m in capture.mutations if m[1]["entity"] == "referral"]
+    assert len(referrals) == 3 and referrals[1]["to_person_id"] == P1
+    # a whole name that is someone's is theirs, commas and all
+    put(r, P2, name="Lee, Sam")
+    again = sync.plan_capture(
+        r.records(), "", "Lee, Sam", base=r.base, new_id=ids(),
+        now=dt.datetime(2026, 11, 24, tzinfo=dt.UTC),
+    )  # fmt: skip
+    assert again.person_id == P2 and not again.new_person
+
+
+def test_a_capture_dated_later_schedules_the_conversation(tmp_path):
+    r = replica(tmp_path)
+    r.start_session(session())
+    put(r, P1, name="Dana Ortiz", stage="contacted")
+    followup = {"person_id": P1, "kind": "follow_up", "due": "2026-11-20"}
+    r.enqueue([("set", {"entity": "followup", "id": P2, "base": 0, "fields": followup})])
+    now = dt.datetime(2026, 11, 24, 12, 0, tzinfo=dt.UTC)
+
+    def plan(at: str) -> sync.Capture:
+        return sync.plan_capture(
+            r.records(), "prep", "Dana Ortiz", base=r.base, new_id=ids(), now=now, at=at,
+            referrals=["Sam Lee"],
+        )  # fmt: skip
+
+    later = plan("2027-01-12T09:00:00Z")
+    assert later.scheduled
+    kinds = [(m[1]["entity"], m[1]["fields"]) for m in later.mutations]
+    assert kinds[0] == ("person", {"stage": "scheduled"})
+    assert [k for k, _ in kinds] == ["person", "conversation"]  # no referral, follow-up open
+    held = plan("2026-11-24T11:00:00Z")
+    assert not held.scheduled
+    assert held.mutations[0][1]["fields"] == {"stage": "talked"}
+    assert {m[1]["entity"] for m in held.mutations} == {
+        "person", "conversation", "referral", "followup"
+    }  # fmt: skip
