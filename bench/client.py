@@ -297,6 +297,10 @@ INSTRUMENT = """
 })();
 """
 
+# The next-step engine: Today reads the steps the state keeps up to date. Computed once from
+# every record (at start), then after each change: one record at a time (another device's edit
+# arriving, of each kind that moves a step), and a pull page of 1,000 conversations. A full
+# recomputation, what each change cost before, is timed for scale.
 ENGINE = """async () => {
   const { Db } = await import("/js/db.js");
   const { State } = await import("/js/state.js");
@@ -306,14 +310,40 @@ ENGINE = """async () => {
   await state.load();
   const now = new Date();
   const when = { today: isoDate(now), now: now.toISOString() };
+  const read = () => state.steps.read(state.records, when).actions.length;
+  let t = performance.now();
+  const count = read();
+  const first = performance.now() - t;
+  const pick = (entity, n) => [...state.records.of(entity)].filter((r) => !r.deleted).slice(0, n);
+  const edits = [
+    ...pick("person", 6).map((p, i) => ({ ...p, fields: { ...p.fields,
+      stage: ["identified", "talked", "thanked"][i % 3], hiring_authority: i % 2 === 0 } })),
+    ...pick("conversation", 6).map((c, i) => ({ ...c, fields: { ...c.fields,
+      thanked_at: i % 2 ? null : c.fields.thanked_at, asked_for_referrals: i % 3 === 0 } })),
+    ...pick("followup", 6).map((f, i) => ({ ...f, fields: { ...f.fields,
+      done_at: i % 2 ? null : when.now, due: when.today } })),
+    ...pick("organization", 6).map((o, i) => ({ ...o, fields: { ...o.fields,
+      status: ["target", "exploring", "archived"][i % 3] } })),
+    ...pick("referral", 6).map((r, i) => ({ ...r, fields: { ...r.fields,
+      status: ["suggested", "declined", "contacted"][i % 3] } })),
+  ];
   const times = [];
-  let count = 0;
-  for (let i = 0; i < 5; i++) {
-    const t = performance.now();
-    count = nextSteps(state.records, when).length;
+  for (const record of edits) {
+    t = performance.now();
+    state.applyPage({ changes: [{ ...record, version: record.version + 1 }], reset: false });
+    read();
     times.push(performance.now() - t);
   }
-  return { times, count, records: state.records.size };
+  const page = pick("conversation", 1000).map((c) => ({ ...c, version: c.version + 1,
+    fields: { ...c.fields, notes: `${c.fields.notes ?? ""} (edited)` } }));
+  t = performance.now();
+  state.applyPage({ changes: page, reset: false });
+  read();
+  const pageMs = performance.now() - t;
+  t = performance.now();
+  nextSteps(state.records, when);
+  const full = performance.now() - t;
+  return { times, count, first, page: pageMs, full, records: state.records.size };
 }"""
 
 OPEN = """async (path) => {
@@ -490,11 +520,15 @@ def measure(page: Page, context, store: tuple, url: str) -> None:
     line("  then every record read, in the background", ms(loads), "reported", None)
     engine = page.evaluate(ENGINE)
     line(
-        f"next-step engine ({engine['count']:,} steps)",
+        f"next-step engine, per change ({engine['count']:,} steps)",
         ms(engine["times"]),
         "< 50 ms",
-        statistics.median(engine["times"]) < 50,
+        max(engine["times"]) < 50,
     )
+    line("  after a pull page of 1,000 records", f"{engine['page']:.0f} ms", "reported", None)
+    first, full = f"{engine['first']:.0f} ms", f"{engine['full']:.0f} ms"
+    line("  first computation (in slices, once per start)", first, "reported", None)
+    line("  all recomputed (what each change cost before)", full, "reported", None)
 
     page.get_by_role("navigation", name="Sections").get_by_role("link", name="People").click()
     search = page.get_by_label("Search people")

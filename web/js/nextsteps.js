@@ -3,12 +3,33 @@
  * next actions, most urgent first. Each action says what to do and where (or how) to do it.
  *
  * An action: {key, urgency, title, why, path?, quick?: {label, mutations}}.
+ *
+ * The rules are grouped in small units, each a function of a few records: one per person (their
+ * follow-ups due, homework, thanks, "who else", the referral to contact, reaching out, the
+ * supervisor to stay in touch with), one per organization (its own follow-ups, finding a
+ * connection, aiming for the supervisor, going quiet) and one per follow-up about nobody.
+ * `nextSteps` computes them all; `NextSteps` keeps each unit's actions and what it read (records
+ * by id, and lookups of "the records of E whose F is X"), so that after a change only the units
+ * that read a changed record, or looked up what it refers to now, are computed again: a change
+ * costs what it touches, not the store.
  */
 
 import { addMonths, dayOf, daysBetween } from "./dates.js";
-import { compareText, linked, live } from "./model.js";
+import { compareText, linked } from "./model.js";
+import { ENTITIES } from "./schema.js";
 
 const IDLE_DAYS = 21;
+const SLICE_MS = 10; // a computation of everything gives the page back this often
+
+/** The reference fields of each entity: what a record can be looked up by. */
+const REFS = Object.fromEntries(Object.entries(ENTITIES).map(([entity, spec]) => [
+  entity, Object.entries(spec).filter(([, f]) => f.type === "ref").map(([name]) => name),
+]));
+const lookup = (entity, field, id) => `${entity}\u0001${field}\u0001${id}`;
+const summaryKey = (pid) => `\u0002${pid}`;
+const NOBODY = { past: false, latest: -Infinity, latestAt: null, open: false };
+const text = (a, b) => (a < b ? -1 : a > b ? 1 : 0);
+const byId = (a, b) => text(a.id, b.id);
 
 /**
  * When someone was last talked with (or written to): the latest conversation not in the future.
@@ -23,215 +44,601 @@ export function lastContacted(records, personId, now) {
   return last;
 }
 
-/**
- * @param {Map<string, object>} records the current view
- * @param {{today: string, now: string}} when local date and ISO time
- * @returns {object[]} actions, most urgent first
- */
-export function nextSteps(records, { today, now }) {
-  const people = live(records, "person");
-  const orgs = live(records, "organization");
-  const conversations = live(records, "conversation");
-  const referrals = live(records, "referral");
-  const followups = live(records, "followup");
-  const byId = (id) => records.get(id);
-  const name = (id) => byId(id)?.fields.name ?? "someone";
-  const past = (c) => c.fields.at && c.fields.at <= now;
-  const openFollowups = followups.filter((f) => !f.fields.done_at);
-  const actions = [];
-  const add = (action) => actions.push(action);
+/** Today's order: most urgent first, then by title (and key, so the order is total). */
+export function compareActions(a, b) {
+  return b.urgency - a.urgency || compareText(a.title, b.title) || text(a.key, b.key);
+}
 
-  // Follow-ups that are due or overdue: one step per person (or organization) and kind.
-  const dueGroups = new Map();
-  for (const f of openFollowups) {
-    const late = daysBetween(f.fields.due, today);
-    if (late < 0) continue;
-    const person = f.fields.person_id ? byId(f.fields.person_id) : null;
-    if (person?.deleted) continue; // their person was removed: nobody to follow up with
-    const group = `${f.fields.person_id ?? f.fields.organization_id ?? f.id}|${f.fields.kind ?? ""}`;
-    if (!dueGroups.has(group)) dueGroups.set(group, []);
-    dueGroups.get(group).push({ f, late });
+/**
+ * How a unit reads the store: each read is noted (when tracking), and so is the earliest
+ * conversation still in the future it looked at (its steps change when that time comes).
+ */
+class Reader {
+  constructor(records, { today, now }, track, summaries) {
+    this.records = records;
+    this.today = today;
+    this.now = now;
+    this.reads = track ? [] : null;
+    this.expires = null;
+    this.summaries = summaries;
+    /** what a person's unit tells the organization's (see `personSteps`) */
+    this.summary = null;
   }
-  for (const group of dueGroups.values()) {
-    group.sort((a, b) => b.late - a.late);
+
+  /** What the unit of a person (computed before any organization's) found about them. */
+  about(pid) {
+    this.reads?.push(summaryKey(pid));
+    return this.summaries(pid) ?? NOBODY;
+  }
+
+  get(id) {
+    if (id === null || id === undefined) return undefined;
+    this.reads?.push(id);
+    return this.records.get(id);
+  }
+
+  /** Live records of `entity` whose `field` holds `id`. */
+  linked(entity, field, id) {
+    if (id === null || id === undefined) return [];
+    const out = linked(this.records, entity, field, id);
+    if (this.reads) {
+      this.reads.push(lookup(entity, field, id));
+      for (const record of out) this.reads.push(record.id);
+    }
+    return out;
+  }
+
+  /** Has the conversation happened (is it not in the future)? */
+  past(c) {
+    const at = c.fields.at;
+    if (!at) return false;
+    if (at <= this.now) return true;
+    if (this.expires === null || at < this.expires) this.expires = at;
+    return false;
+  }
+}
+
+/** Follow-ups of one person (or organization, or nobody) that are due: one step per kind. */
+function dueSteps(r, followups, out) {
+  const groups = new Map();
+  for (const f of followups) {
+    if (f.fields.done_at || !f.fields.due) continue;
+    const late = daysBetween(f.fields.due, r.today);
+    if (late < 0) continue;
+    const person = f.fields.person_id ? r.get(f.fields.person_id) : null;
+    if (person?.deleted) continue; // their person was removed: nobody to follow up with
+    const kind = f.fields.kind ?? "";
+    if (!groups.has(kind)) groups.set(kind, []);
+    groups.get(kind).push({ f, late });
+  }
+  for (const group of groups.values()) {
+    group.sort((a, b) => b.late - a.late || byId(a.f, b.f));
     const { f, late } = group[0];
-    const who = f.fields.person_id ? name(f.fields.person_id) : byId(f.fields.organization_id)?.fields.name;
-    add({
+    const who = f.fields.person_id
+      ? r.get(f.fields.person_id)?.fields.name ?? "someone"
+      : r.get(f.fields.organization_id)?.fields.name;
+    out.push({
       key: `followup:${f.id}`, urgency: 100 + Math.min(late, 60),
       title: `${f.fields.note || "Follow up"}${who && !(f.fields.note ?? "").includes(who) ? ` (${who})` : ""}`,
       why: (late === 0 ? "Due today." : `Overdue by ${late} day${late === 1 ? "" : "s"}.`) +
         (group.length > 1 ? ` (${group.length} like it, done together.)` : ""),
       path: f.fields.person_id ? `/people/${f.fields.person_id}` : undefined,
+      // `done_at` is stamped again when the step is tapped (see views/today.js).
       quick: { label: "Done", mutations: group.map(({ f: g }) =>
-        ({ name: "set", entity: "followup", id: g.id, fields: { done_at: now } })) },
+        ({ name: "set", entity: "followup", id: g.id, fields: { done_at: r.now } })) },
     });
   }
+}
 
-  // Read through the store's reference index: a person's follow-ups, not all of them.
-  const followupsOf = (pid) => linked(records, "followup", "person_id", pid);
-  // Conversations, per person: one homework, one thanks and one "who else" step at most.
-  const talksByPerson = new Map();
-  for (const c of conversations) {
-    // Most conversations are past, thanked and asked about: nothing to look up for them.
-    if (past(c) && c.fields.thanked_at && (c.fields.asked_for_referrals || c.fields.fit === "poor")) continue;
-    const pid = c.fields.person_id;
-    if (!talksByPerson.has(pid)) talksByPerson.set(pid, []);
-    talksByPerson.get(pid).push(c);
+/** Conversations with one person: one homework, one thanks and one "who else" step at most. */
+function talkSteps(r, person, talks, followups, out) {
+  const pid = person.id;
+  const { today } = r;
+  // A conversation today or tomorrow: do your homework (for the nearest one).
+  const coming = talks.filter((c) => c.fields.at && !r.past(c) && !c.fields.prepared &&
+    daysBetween(today, dayOf(c.fields.at)) <= 1).sort((a, b) => text(a.fields.at, b.fields.at) || byId(a, b));
+  if (coming.length) {
+    const c = coming[0];
+    const day = dayOf(c.fields.at);
+    const org = r.get(c.fields.organization_id ?? person.fields.organization_id);
+    out.push({
+      key: `homework:${c.id}`, urgency: 95,
+      title: `Do your homework${org ? ` on ${org.fields.name}` : ""} before talking with ${person.fields.name}`,
+      why: `${daysBetween(today, day) === 0 ? "Today" : "Tomorrow"}: learn what they do; plan to ask about their story, not your needs.`,
+      path: org ? `/organizations/${org.id}` : `/people/${pid}`,
+      quick: { label: "Prepared", mutations: coming.map((x) =>
+        ({ name: "set", entity: "conversation", id: x.id, fields: { prepared: true } })) },
+    });
   }
-  for (const [pid, talks] of talksByPerson) {
-    const person = byId(pid);
-    if (!person || person.deleted) continue;
-    // A conversation today or tomorrow: do your homework (for the nearest one).
-    const coming = talks.filter((c) => c.fields.at && !past(c) && !c.fields.prepared &&
-      daysBetween(today, dayOf(c.fields.at)) <= 1).sort((a, b) => a.fields.at.localeCompare(b.fields.at));
-    if (coming.length) {
-      const c = coming[0];
-      const day = dayOf(c.fields.at);
-      const org = byId(c.fields.organization_id ?? person.fields.organization_id);
-      add({
-        key: `homework:${c.id}`, urgency: 95,
-        title: `Do your homework${org ? ` on ${org.fields.name}` : ""} before talking with ${person.fields.name}`,
-        why: `${daysBetween(today, day) === 0 ? "Today" : "Tomorrow"}: learn what they do; plan to ask about their story, not your needs.`,
-        path: org ? `/organizations/${org.id}` : `/people/${pid}`,
-        quick: { label: "Prepared", mutations: coming.map((x) =>
-          ({ name: "set", entity: "conversation", id: x.id, fields: { prepared: true } })) },
-      });
-    }
-    const held = talks.filter(past).sort((a, b) => b.fields.at.localeCompare(a.fields.at));
-    if (held.length === 0) continue;
-    const thankedByFollowup = (c) => followupsOf(pid).some(
-      (f) => f.fields.person_id === pid && f.fields.kind === "thank_you" && f.fields.done_at &&
-        f.fields.done_at >= c.fields.at,
-    );
-    const unthanked = held.filter((c) => !c.fields.thanked_at && !thankedByFollowup(c));
-    if (unthanked.length && !followupsOf(pid).some((f) => !f.fields.done_at && f.fields.kind === "thank_you")) {
-      const c = unthanked[0];
-      add({
-        key: `thank:${c.id}`, urgency: 80 - Math.min(daysBetween(dayOf(c.fields.at), today), 10),
-        title: `Thank ${person.fields.name}`,
-        why: "Sincere thanks, the same day if you can: it is what they remember.",
-        path: `/people/${pid}`,
-        quick: { label: "Thanked", mutations: [
-          ...unthanked.map((x) => ({ name: "set", entity: "conversation", id: x.id, fields: { thanked_at: today } })),
-          ...(person.fields.stage === "talked" ? [{ name: "set", entity: "person", id: pid, fields: { stage: "thanked" } }] : []),
-        ] },
-      });
-    }
-    const gaveNames = linked(records, "referral", "from_person_id", pid).length > 0;
-    const latest = held[0];
-    if (!held.some((c) => c.fields.asked_for_referrals) && !gaveNames && latest.fields.fit !== "poor") {
-      add({
-        key: `ask:${latest.id}`, urgency: 60,
-        title: `Ask ${person.fields.name} who else you should talk to`,
-        why: "\"Who else do you think I should talk to?\" keeps the chain going. Never pushy.",
-        path: `/people/${pid}`,
-        quick: { label: "Asked", mutations: [{ name: "set", entity: "conversation", id: latest.id, fields: { asked_for_referrals: true } }] },
-      });
-    }
-  }
-
-  // Referrals named but not contacted: contact them (once, whoever named them), and tell
-  // the referrers how it went.
-  const namedBy = new Map();
-  for (const r of referrals) {
-    const to = byId(r.fields.to_person_id);
-    const from = byId(r.fields.from_person_id);
-    if (!to || to.deleted || r.fields.status === "declined") continue;
-    if (["identified", null, undefined].includes(to.fields.stage) && ["suggested", "introduced", null].includes(r.fields.status ?? null)) {
-      if (!namedBy.has(to.id)) namedBy.set(to.id, []);
-      namedBy.get(to.id).push({ r, from: from && !from.deleted ? from.fields.name : "a removed person" });
-    }
-  }
-  for (const [toId, refs] of namedBy) {
-    const to = byId(toId);
-    const names = [...new Set(refs.map((x) => x.from))];
-    const by = names.length > 1 ? `${names.slice(0, -1).join(", ")} and ${names.at(-1)}` : names[0];
-    add({
-      key: `referral:${refs[0].r.id}`, urgency: 70,
-      title: `Contact ${to.fields.name}, referred by ${by}`,
-      why: `Say that ${names[0]} suggested you write, then tell ${by} how it went.`,
-      path: `/people/${to.id}`,
-      quick: { label: "Contacted", mutations: [
-        { name: "set", entity: "person", id: to.id, fields: { stage: "contacted" } },
-        ...refs.map(({ r }) => ({ name: "set", entity: "referral", id: r.id, fields: { status: "contacted" } })),
+  const held = talks.filter((c) => r.past(c)).sort((a, b) => text(b.fields.at, a.fields.at) || byId(a, b));
+  if (held.length === 0) return;
+  const thankedByFollowup = (c) => followups.some(
+    (f) => f.fields.kind === "thank_you" && f.fields.done_at && f.fields.done_at >= c.fields.at,
+  );
+  const unthanked = held.filter((c) => !c.fields.thanked_at && !thankedByFollowup(c));
+  if (unthanked.length && !followups.some((f) => !f.fields.done_at && f.fields.kind === "thank_you")) {
+    const c = unthanked[0];
+    out.push({
+      key: `thank:${c.id}`, urgency: 80 - Math.min(daysBetween(dayOf(c.fields.at), today), 10),
+      title: `Thank ${person.fields.name}`,
+      why: "Sincere thanks, the same day if you can: it is what they remember.",
+      path: `/people/${pid}`,
+      quick: { label: "Thanked", mutations: [
+        ...unthanked.map((x) => ({ name: "set", entity: "conversation", id: x.id, fields: { thanked_at: today } })),
+        ...(person.fields.stage === "talked" ? [{ name: "set", entity: "person", id: pid, fields: { stage: "thanked" } }] : []),
       ] },
     });
   }
+  const gaveNames = r.linked("referral", "from_person_id", pid).length > 0;
+  const latest = held[0];
+  if (!held.some((c) => c.fields.asked_for_referrals) && !gaveNames && latest.fields.fit !== "poor") {
+    out.push({
+      key: `ask:${latest.id}`, urgency: 60,
+      title: `Ask ${person.fields.name} who else you should talk to`,
+      why: "\"Who else do you think I should talk to?\" keeps the chain going. Never pushy.",
+      path: `/people/${pid}`,
+      quick: { label: "Asked", mutations: [{ name: "set", entity: "conversation", id: latest.id, fields: { asked_for_referrals: true } }] },
+    });
+  }
+}
 
-  // People identified but not contacted (found by yourself: alumni, societies, friends…).
-  const referredIds = new Set(referrals.map((r) => r.fields.to_person_id));
-  for (const p of people) {
-    if (p.fields.stage === "identified" && !referredIds.has(p.id)) {
-      add({
-        key: `reach:${p.id}`, urgency: 50,
-        title: `Reach out to ${p.fields.name}`,
-        why: "Explain your connection, introduce yourself briefly, and ask for their story.",
-        path: `/people/${p.id}`,
-        quick: { label: "Contacted", mutations: [{ name: "set", entity: "person", id: p.id, fields: { stage: "contacted" } }] },
-      });
+/** Someone named but not contacted: contact them (once, whoever named them), tell the referrers. */
+function referralSteps(r, to, referrals, out) {
+  if (!["identified", null, undefined].includes(to.fields.stage)) return;
+  const refs = [];
+  for (const ref of referrals) {
+    if (ref.fields.status === "declined") continue;
+    if (!["suggested", "introduced", null].includes(ref.fields.status ?? null)) continue;
+    const from = r.get(ref.fields.from_person_id);
+    refs.push({ r: ref, from: from && !from.deleted ? from.fields.name : "a removed person" });
+  }
+  if (refs.length === 0) return;
+  refs.sort((a, b) => byId(a.r, b.r));
+  const names = [...new Set(refs.map((x) => x.from))];
+  const by = names.length > 1 ? `${names.slice(0, -1).join(", ")} and ${names.at(-1)}` : names[0];
+  out.push({
+    key: `referral:${refs[0].r.id}`, urgency: 70,
+    title: `Contact ${to.fields.name}, referred by ${by}`,
+    why: `Say that ${names[0]} suggested you write, then tell ${by} how it went.`,
+    path: `/people/${to.id}`,
+    quick: { label: "Contacted", mutations: [
+      { name: "set", entity: "person", id: to.id, fields: { stage: "contacted" } },
+      ...refs.map(({ r: x }) => ({ name: "set", entity: "referral", id: x.id, fields: { status: "contacted" } })),
+    ] },
+  });
+}
+
+/** Everything about one person (and the follow-ups naming them, even if they are unknown). */
+function personSteps(r, pid, out) {
+  const followups = r.linked("followup", "person_id", pid);
+  dueSteps(r, followups, out);
+  const p = r.get(pid);
+  if (!p || p.deleted) return;
+  // For their organization: have we talked (when last), is a follow-up with them open?
+  const summary = { past: false, latest: -Infinity, latestAt: null, open: followups.some((f) => !f.fields.done_at) };
+  const talks = [];
+  for (const c of r.linked("conversation", "person_id", pid)) {
+    const past = r.past(c);
+    const at = c.fields.at ? Date.parse(c.fields.at) : NaN;
+    if (past) summary.past = true;
+    if (at > summary.latest) [summary.latest, summary.latestAt] = [at, c.fields.at];
+    // Most conversations are past, thanked and asked about: nothing to do for them.
+    if (!(past && c.fields.thanked_at && (c.fields.asked_for_referrals || c.fields.fit === "poor"))) talks.push(c);
+  }
+  r.summary = summary;
+  if (talks.length) talkSteps(r, p, talks, followups, out);
+  // Talked with a prospective supervisor: connect and follow up in a few months.
+  if (p.entity === "person" && p.fields.hiring_authority && ["talked", "thanked"].includes(p.fields.stage) &&
+    !followups.some((f) => !f.fields.done_at && f.fields.kind === "follow_up")) {
+    out.push({
+      key: `supervisor:${p.id}`, urgency: 45,
+      title: `Connect with ${p.fields.name} on LinkedIn and follow up in a few months`,
+      why: "No opening now is normal: stay on their bench.",
+      path: `/people/${p.id}`,
+      quick: { label: "Follow up in 3 months", mutations: [
+        { name: "set", entity: "followup", id: null, fields: { person_id: p.id, organization_id: p.fields.organization_id, kind: "follow_up", due: addMonths(r.today, 3), note: `Follow up: ${p.fields.name}` } },
+        { name: "set", entity: "person", id: p.id, fields: { stage: "following_up" } },
+      ] },
+    });
+  }
+  // Referred, or found by yourself: only someone not contacted yet has a step for it.
+  if (!["identified", null, undefined].includes(p.fields.stage)) return;
+  const referred = r.linked("referral", "to_person_id", pid);
+  referralSteps(r, p, referred, out);
+  if (p.entity !== "person") return;
+  // Identified but not contacted (found by yourself: alumni, societies, friends…).
+  if (p.fields.stage === "identified" && referred.length === 0) {
+    out.push({
+      key: `reach:${p.id}`, urgency: 50,
+      title: `Reach out to ${p.fields.name}`,
+      why: "Explain your connection, introduce yourself briefly, and ask for their story.",
+      path: `/people/${p.id}`,
+      quick: { label: "Contacted", mutations: [{ name: "set", entity: "person", id: p.id, fields: { stage: "contacted" } }] },
+    });
+  }
+}
+
+/**
+ * Everything about one organization (and the follow-ups about it and nobody in particular).
+ * What it needs of the people there comes from their units (`about`), computed first: their
+ * conversations are not read again here.
+ */
+function organizationSteps(r, oid, out) {
+  const followups = r.linked("followup", "organization_id", oid);
+  dueSteps(r, followups.filter((f) => f.fields.person_id === null || f.fields.person_id === undefined), out);
+  const o = r.get(oid);
+  if (!o || o.deleted || o.entity !== "organization") return;
+  const there = r.linked("person", "organization_id", oid);
+  const here = r.linked("conversation", "organization_id", oid);
+  // Engaged: marked so, or being explored with a conversation already held there.
+  const engaged = ["target", "engaged"].includes(o.fields.status) ||
+    (["exploring", null, undefined].includes(o.fields.status) &&
+      (here.some((c) => r.past(c)) || there.some((p) => r.about(p.id).past)));
+  if (!engaged) return;
+  if (there.length === 0) {
+    out.push({
+      key: `find:${oid}`, urgency: 30,
+      title: `Find a connection at ${o.fields.name}`,
+      why: "Search alumni and society directories, ask friends, check LinkedIn. A tenuous connection will do.",
+      path: `/organizations/${oid}`,
+    });
+    return;
+  }
+  if (!there.some((p) => p.fields.hiring_authority)) {
+    out.push({
+      key: `aim:${oid}`, urgency: 40,
+      title: `Aim for the prospective supervisor at ${o.fields.name}`,
+      why: "Ask each person you talk to who leads the group you would join.",
+      path: `/organizations/${oid}`,
+    });
+  }
+  // The latest conversation there (instants compared as numbers; its local day once).
+  let latest = -Infinity;
+  let latestAt = null;
+  for (const c of here) {
+    const at = c.fields.at ? Date.parse(c.fields.at) : NaN;
+    if (at > latest) [latest, latestAt] = [at, c.fields.at];
+  }
+  for (const p of there) {
+    const them = r.about(p.id);
+    if (them.latest > latest) [latest, latestAt] = [them.latest, them.latestAt];
+  }
+  const lastTalk = latestAt ? dayOf(latestAt) : undefined;
+  const waiting = followups.some((f) => !f.fields.done_at) || there.some((p) => r.about(p.id).open);
+  if (lastTalk && daysBetween(lastTalk, r.today) >= IDLE_DAYS && !waiting) {
+    out.push({
+      key: `idle:${oid}`, urgency: 20,
+      title: `${o.fields.name} has gone quiet: a dead end?`,
+      why: `Nothing since ${lastTalk}. Expect dead ends; start over with a new connection.`,
+      path: `/organizations/${oid}`,
+    });
+  }
+}
+
+/** A follow-up about nobody and no organization. */
+function loneSteps(r, fid, out) {
+  const f = r.get(fid);
+  if (f && f.entity === "followup" && !f.deleted &&
+    (f.fields.person_id ?? f.fields.organization_id) == null) dueSteps(r, [f], out);
+}
+
+const UNITS = { p: personSteps, o: organizationSteps, f: loneSteps };
+
+/** The unit a record belongs to (undefined for a record other units look up). */
+function unitOf(record) {
+  if (record.entity === "person") return `p:${record.id}`;
+  if (record.entity === "organization") return `o:${record.id}`;
+  if (record.entity !== "followup") return undefined;
+  const { person_id: pid, organization_id: oid } = record.fields;
+  if (pid !== null && pid !== undefined) return `p:${pid}`;
+  if (oid !== null && oid !== undefined) return `o:${oid}`;
+  return `f:${record.id}`;
+}
+
+/** Every unit of a store: people's and lone follow-ups' first, then organizations'. */
+function allUnits(records) {
+  const units = new Set();
+  const of = (entity) => (records.of ? records.of(entity) : records.values());
+  for (const entity of ["person", "organization", "followup"]) {
+    for (const record of of(entity)) {
+      if (record.entity !== entity) continue;
+      units.add(unitOf(record));
     }
-    // Talked with a prospective supervisor: connect and follow up in a few months.
-    if (p.fields.hiring_authority && ["talked", "thanked"].includes(p.fields.stage) &&
-      !followupsOf(p.id).some((f) => !f.fields.done_at && f.fields.kind === "follow_up")) {
-      add({
-        key: `supervisor:${p.id}`, urgency: 45,
-        title: `Connect with ${p.fields.name} on LinkedIn and follow up in a few months`,
-        why: "No opening now is normal: stay on their bench.",
-        path: `/people/${p.id}`,
-        quick: { label: "Follow up in 3 months", mutations: [
-          { name: "set", entity: "followup", id: null, fields: { person_id: p.id, organization_id: p.fields.organization_id, kind: "follow_up", due: addMonths(today, 3), note: `Follow up: ${p.fields.name}` } },
-          { name: "set", entity: "person", id: p.id, fields: { stage: "following_up" } },
-        ] },
-      });
+  }
+  return [...units].sort((a, b) => (a[0] === "o") - (b[0] === "o"));
+}
+
+/** One unit's steps, what it read, when it expires, and (a person's) what it found. */
+function compute(records, when, key, track, summaries) {
+  const reader = new Reader(records, when, track, summaries);
+  const actions = [];
+  UNITS[key[0]](reader, key.slice(2), actions);
+  return { actions, reads: reader.reads, expires: reader.expires, summary: reader.summary };
+}
+
+const sameSummary = (a, b) => a === b || (a !== null && b !== null && a.past === b.past &&
+  a.latestAt === b.latestAt && a.open === b.open);
+
+/**
+ * Every step, computed from scratch.
+ * @param {Map<string, object>} records the current view
+ * @param {{today: string, now: string}} when local date and ISO time
+ * @returns {object[]} actions, most urgent first
+ */
+export function nextSteps(records, when) {
+  const actions = [];
+  const summaries = new Map();
+  for (const key of allUnits(records)) {
+    const unit = compute(records, when, key, false, (pid) => summaries.get(pid));
+    if (unit.summary) summaries.set(key.slice(2), unit.summary);
+    actions.push(...unit.actions);
+  }
+  return actions.sort(compareActions);
+}
+
+/** An open follow-up is coming up when it is due after today. */
+const comingUp = (f, today) =>
+  f.entity === "followup" && !f.deleted && !f.fields.done_at && Boolean(f.fields.due) && f.fields.due > today;
+const bySoon = (a, b) => text(a.due, b.due) || text(a.id, b.id);
+
+/** Did a unit read what it read before (most edits change values, not what refers to what)? */
+function sameReads(a, b) {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** Where `item` is (or would go) in `list`, sorted by `compare`. */
+function position(list, item, compare) {
+  let lo = 0;
+  let hi = list.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (compare(list[mid], item) < 0) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** Two sorted lists as one. */
+function merge(a, b, compare) {
+  if (b.length === 0) return a;
+  if (a.length === 0) return b;
+  const out = new Array(a.length + b.length);
+  let i = 0;
+  let j = 0;
+  let k = 0;
+  while (i < a.length && j < b.length) out[k++] = compare(a[i], b[j]) <= 0 ? a[i++] : b[j++];
+  while (i < a.length) out[k++] = a[i++];
+  while (j < b.length) out[k++] = b[j++];
+  return out;
+}
+
+/**
+ * Today's steps kept up to date: `note` what changed (the state's change events), `read` the
+ * steps. The first read computes every unit (`readSoon`: a slice at a time, while the page
+ * answers); later ones compute again only the units touched by what changed since (and those
+ * whose conversation has now begun). A new day, a new copy of the store or a change to most
+ * of it computes everything again.
+ */
+export class NextSteps {
+  /** @param {{slice?: number}} [options] ms of work per slice of `readSoon` */
+  constructor({ slice = SLICE_MS } = {}) {
+    this.slice = slice;
+    this.records = null;
+    this.when = null;
+    /** callbacks waiting for a computation of everything done a slice at a time */
+    this.waiters = [];
+    this.reset();
+  }
+
+  reset() {
+    /** @type {Map<string, {actions: object[], reads: string[], summary: object|null}>} unit ->
+     * what it gave, read and (a person's) found */
+    this.units = new Map();
+    /** @type {Map<string, string|string[]>} record id or lookup -> the units that read it */
+    this.readers = new Map();
+    /** @type {Map<string, string>} unit -> the earliest future conversation it looked at */
+    this.expiring = new Map();
+    /** every step, in Today's order */
+    this.actions = [];
+    /** open follow-ups due after today, soonest first: [{due, id}] */
+    this.upcoming = [];
+    this.upcomingDue = new Map();
+    this.dirty = new Set();
+    this.stale = true;
+    /** a computation of everything under way: {keys, next, actions, timer} */
+    this.building = null;
+  }
+
+  /**
+   * What changed (a state's change event): `ids` null means anything may have (a load).
+   * @param {Map<string, object>} records the records now shown
+   * @param {Iterable<string>|null} ids
+   */
+  note(records, ids) {
+    if (!ids || records !== this.records) {
+      clearTimeout(this.building?.timer);
+      this.records = records;
+      this.stale = true;
+      this.building = null;
+      this.dirty.clear();
+      return;
+    }
+    if (this.stale) return;
+    for (const id of ids) this.dirty.add(id);
+  }
+
+  /**
+   * The steps as of `when`, most urgent first, and the follow-ups coming up (ids, soonest
+   * first). Both arrays are the engine's own: read them, do not change them.
+   * @param {Map<string, object>} records
+   * @param {{today: string, now: string}} when
+   * @returns {{actions: object[], upcoming: string[]}}
+   */
+  read(records, when) {
+    if (this.#needsAll(records, when)) this.#begin(when);
+    if (this.building) this.#continue(Infinity);
+    return this.#current(when);
+  }
+
+  /**
+   * Like `read`, but when everything must be computed (at start, on a new day), it is done a
+   * slice at a time while the page answers: null meanwhile, and `then()` once it is done.
+   */
+  readSoon(records, when, then) {
+    if (this.#needsAll(records, when)) this.#begin(when);
+    // A small store is done in the first slice.
+    if (!this.building || this.#continue(this.slice)) return this.#current(when);
+    this.waiters.push(then);
+    this.#schedule();
+    return null;
+  }
+
+  #needsAll(records, when) {
+    if (records !== this.records) this.note(records, null);
+    if (this.stale || when.today !== this.when?.today || when.now < this.when.now) return true; // (a clock set back)
+    // Most of the store changed (a first sync): cheaper all at once than one by one.
+    return !this.building && this.dirty.size > 5000 && this.dirty.size > records.size / 4;
+  }
+
+  #current(when) {
+    this.when = when;
+    this.update();
+    return { actions: this.actions, upcoming: this.upcoming.map((x) => x.id) };
+  }
+
+  /** Start computing everything (people first: organizations read what their units found). */
+  #begin(when) {
+    clearTimeout(this.building?.timer);
+    this.reset();
+    this.stale = false;
+    this.when = when;
+    this.building = { keys: allUnits(this.records), next: 0, actions: [], timer: null };
+  }
+
+  /** Compute units for `budget` ms at most; true when everything is done. */
+  #continue(budget) {
+    const building = this.building;
+    const start = performance.now();
+    while (building.next < building.keys.length) {
+      for (const action of this.#run(building.keys[building.next++])) building.actions.push(action);
+      if ((building.next & 15) === 0 && performance.now() - start > budget) return false;
+    }
+    this.building = null;
+    this.actions = building.actions.sort(compareActions);
+    const of = this.records.of ? this.records.of("followup") : this.records.values();
+    for (const f of of) {
+      if (!comingUp(f, this.when.today)) continue;
+      this.upcoming.push({ due: f.fields.due, id: f.id });
+      this.upcomingDue.set(f.id, f.fields.due);
+    }
+    this.upcoming.sort(bySoon);
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const then of waiters) queueMicrotask(then);
+    return true;
+  }
+
+  #schedule() {
+    const building = this.building;
+    if (building.timer !== null) return;
+    building.timer = setTimeout(() => {
+      building.timer = null;
+      if (this.building === building && !this.#continue(this.slice)) this.#schedule();
+    }, 0);
+  }
+
+  update() {
+    const keys = new Set();
+    for (const id of this.dirty) {
+      this.#readersOf(id, keys);
+      const record = this.records.get(id);
+      this.#placeUpcoming(id, record);
+      if (!record) continue;
+      const own = unitOf(record);
+      if (own) keys.add(own);
+      // Units that looked up what it refers to now (it may be new among their records).
+      for (const field of REFS[record.entity] ?? []) {
+        const target = record.fields[field];
+        if (target !== null && target !== undefined) this.#readersOf(lookup(record.entity, field, target), keys);
+      }
+    }
+    this.dirty.clear();
+    for (const [key, at] of this.expiring) if (at <= this.when.now) keys.add(key);
+    if (keys.size === 0) return;
+    const gone = new Set();
+    const added = [];
+    // People first: an organization's unit reads what theirs found, when that changed.
+    const later = new Set();
+    for (const key of keys) {
+      if (key[0] === "o") {
+        later.add(key);
+        continue;
+      }
+      const before = this.units.get(key);
+      for (const action of before?.actions ?? []) gone.add(action);
+      added.push(...this.#run(key));
+      if (!sameSummary(before?.summary ?? null, this.units.get(key).summary)) this.#readersOf(summaryKey(key.slice(2)), later);
+    }
+    for (const key of later) {
+      for (const action of this.units.get(key)?.actions ?? []) gone.add(action);
+      added.push(...this.#run(key));
+    }
+    const kept = gone.size ? this.actions.filter((a) => !gone.has(a)) : this.actions;
+    this.actions = merge(kept, added.sort(compareActions), compareActions);
+  }
+
+  /** Compute one unit again, noting what it read instead of what it read before. */
+  #run(key) {
+    const before = this.units.get(key);
+    const unit = compute(this.records, this.when, key, true, (pid) => this.units.get(`p:${pid}`)?.summary);
+    if (!before || !sameReads(before.reads, unit.reads)) {
+      if (before) for (const dep of before.reads) this.#unread(dep, key);
+      for (const dep of unit.reads) this.#read(dep, key);
+    }
+    this.units.set(key, { actions: unit.actions, reads: unit.reads, summary: unit.summary });
+    if (unit.expires === null) this.expiring.delete(key);
+    else this.expiring.set(key, unit.expires);
+    return unit.actions;
+  }
+
+  #readersOf(dep, into) {
+    const readers = this.readers.get(dep);
+    if (readers === undefined) return;
+    if (typeof readers === "string") into.add(readers);
+    else for (const key of readers) into.add(key);
+  }
+
+  #read(dep, key) {
+    const readers = this.readers.get(dep);
+    if (readers === undefined) this.readers.set(dep, key);
+    else if (typeof readers === "string") {
+      if (readers !== key) this.readers.set(dep, [readers, key]);
+    } else if (!readers.includes(key)) readers.push(key);
+  }
+
+  #unread(dep, key) {
+    const readers = this.readers.get(dep);
+    if (readers === key) this.readers.delete(dep);
+    else if (Array.isArray(readers)) {
+      const at = readers.indexOf(key);
+      if (at >= 0) readers.splice(at, 1);
+      if (readers.length === 1) this.readers.set(dep, readers[0]);
     }
   }
 
-  for (const o of orgs) {
-    const there = linked(records, "person", "organization_id", o.id);
-    // Engaged: marked so, or being explored with a conversation already held there.
-    const engaged = ["target", "engaged"].includes(o.fields.status) ||
-      (["exploring", null, undefined].includes(o.fields.status) &&
-        (linked(records, "conversation", "organization_id", o.id).some(past) ||
-          there.some((p) => linked(records, "conversation", "person_id", p.id).some(past))));
-    if (!engaged) continue;
-    if (there.length === 0) {
-      add({
-        key: `find:${o.id}`, urgency: 30,
-        title: `Find a connection at ${o.fields.name}`,
-        why: "Search alumni and society directories, ask friends, check LinkedIn. A tenuous connection will do.",
-        path: `/organizations/${o.id}`,
-      });
-      continue;
+  #placeUpcoming(id, record) {
+    const due = this.upcomingDue.get(id);
+    if (due !== undefined) {
+      const at = position(this.upcoming, { due, id }, bySoon);
+      if (this.upcoming[at]?.id === id) this.upcoming.splice(at, 1);
+      this.upcomingDue.delete(id);
     }
-    if (!there.some((p) => p.fields.hiring_authority)) {
-      add({
-        key: `aim:${o.id}`, urgency: 40,
-        title: `Aim for the prospective supervisor at ${o.fields.name}`,
-        why: "Ask each person you talk to who leads the group you would join.",
-        path: `/organizations/${o.id}`,
-      });
-    }
-    // The latest conversation there (instants compared as numbers; its local day once).
-    let latest = null;
-    let latestAt = -Infinity;
-    const talks = linked(records, "conversation", "organization_id", o.id);
-    for (const p of there) talks.push(...linked(records, "conversation", "person_id", p.id));
-    for (const c of talks) {
-      const at = c.fields.at ? Date.parse(c.fields.at) : NaN;
-      if (at > latestAt) [latest, latestAt] = [c, at];
-    }
-    const lastTalk = latest ? dayOf(latest.fields.at) : undefined;
-    const waiting = linked(records, "followup", "organization_id", o.id).some((f) => !f.fields.done_at) ||
-      there.some((p) => followupsOf(p.id).some((f) => !f.fields.done_at));
-    if (lastTalk && daysBetween(lastTalk, today) >= IDLE_DAYS && !waiting) {
-      add({
-        key: `idle:${o.id}`, urgency: 20,
-        title: `${o.fields.name} has gone quiet: a dead end?`,
-        why: `Nothing since ${lastTalk}. Expect dead ends; start over with a new connection.`,
-        path: `/organizations/${o.id}`,
-      });
+    if (record && comingUp(record, this.when.today)) {
+      const item = { due: record.fields.due, id };
+      this.upcoming.splice(position(this.upcoming, item, bySoon), 0, item);
+      this.upcomingDue.set(id, item.due);
     }
   }
-  actions.sort((a, b) => b.urgency - a.urgency || compareText(a.title, b.title));
-  return actions;
 }

@@ -11,6 +11,7 @@
  */
 
 import { Records, applyMutation } from "./model.js";
+import { NextSteps } from "./nextsteps.js";
 
 const LOAD_CHUNK = 1000;
 
@@ -35,6 +36,8 @@ export class State extends EventTarget {
     this.queue = Promise.resolve();
     // Mutations shown but not yet queued, while the user can still undo them (deletions).
     this.held = new Map();
+    /** Today's next steps, kept up to date from what changes (read with `steps.read`) */
+    this.steps = new NextSteps();
     syncer?.addEventListener("page", (event) => this.applyPage(event.detail));
   }
 
@@ -177,6 +180,7 @@ export class State extends EventTarget {
   }
 
   changed(ids, entities, source) {
+    this.steps.note(this.records, ids);
     this.dispatchEvent(new CustomEvent("change", { detail: { ids, entities, source } }));
   }
 

@@ -2,8 +2,6 @@
 
 import { isoDate } from "../dates.js";
 import { h } from "../dom.js";
-import { live } from "../model.js";
-import { nextSteps } from "../nextsteps.js";
 
 /**
  * @param {import('../state.js').State} state
@@ -13,19 +11,23 @@ export function todayView(state, go) {
   const steps = h("ol", { class: "steps", "aria-label": "Next steps" });
   const upcoming = h("ul", { class: "list", "aria-label": "Upcoming follow-ups" });
 
-  /** Today's data: computed from the records, or (while they load) as it was last shown. */
+  const remembered = () => (state.today?.store_id === state.session?.store_id ? state.today : null) ??
+    { actions: [], upcoming: [], loading: true };
+
+  /**
+   * Today's data: computed from the records, or (while they load) as it was last shown; null
+   * when what is drawn stays until the steps are computed.
+   */
   function compute() {
-    if (state.loading) {
-      const last = state.today?.store_id === state.session?.store_id ? state.today : null;
-      return last ?? { actions: [], upcoming: [], loading: true };
-    }
+    if (state.loading) return remembered();
     const now = new Date();
-    const when = { today: isoDate(now), now: now.toISOString() };
-    const actions = nextSteps(state.records, when);
-    const soon = live(state.records, "followup")
-      .filter((f) => !f.fields.done_at && f.fields.due > when.today)
-      .sort((a, b) => a.fields.due.localeCompare(b.fields.due))
-      .slice(0, 10);
+    // Kept up to date by the state as records change: this costs what changed since. All of
+    // it (at start, on a new day) is computed in slices, showing what was shown meanwhile.
+    const kept = state.steps.readSoon(state.records, { today: isoDate(now), now: now.toISOString() },
+      () => { if (steps.isConnected) render(); });
+    if (!kept) return drawn ? null : remembered();
+    const { actions, upcoming: later } = kept;
+    const soon = later.slice(0, 10).map((id) => state.records.get(id));
     const shown = {
       store_id: state.session?.store_id,
       // A quick action keeps the versions it was shown at (its writes' base), so tapping it
@@ -45,15 +47,29 @@ export function todayView(state, go) {
     name: m.name, args: { entity: m.entity, id: m.id, base: state.base(m.id), fields: m.fields },
   });
 
+  // A follow-up is done when its step is tapped (the steps may have been computed earlier).
+  const tapped = (mutations) => {
+    const at = new Date().toISOString();
+    return mutations.map((m) => (m.args?.entity === "followup" && m.args.fields?.done_at
+      ? { ...m, args: { ...m.args, fields: { ...m.args.fields, done_at: at } } } : m));
+  };
+
+  let drawn = null;
   function render() {
-    const { actions, upcoming: soon, loading } = compute();
+    const shown = compute();
+    if (!shown) return;
+    // Most changes (a pull elsewhere in the store, a keystroke) leave Today as it was.
+    const text = JSON.stringify(shown);
+    if (text === drawn) return;
+    drawn = text;
+    const { actions, upcoming: soon, loading } = shown;
     steps.replaceChildren(...actions.map((a) =>
       h("li", { class: "card step", "data-key": a.key },
         h("p", { class: "step-title" }, a.path
           ? h("a", { href: a.path, "data-link": true }, a.title) : a.title),
         h("p", { class: "hint" }, a.why),
         a.quick ? h("button", { type: "button", class: "small",
-          onclick: () => state.run(a.quick.mutations) }, a.quick.label) : null)));
+          onclick: () => state.run(tapped(a.quick.mutations)) }, a.quick.label) : null)));
     if (loading) steps.append(h("li", { class: "empty" }, "Opening your network…"));
     else if (actions.length === 0) {
       steps.append(h("li", { class: "empty" },

@@ -1,0 +1,121 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+
+import { NextSteps, nextSteps } from "../../web/js/nextsteps.js";
+import { Records } from "../../web/js/model.js";
+import { rec } from "./fixtures.mjs";
+import { random, randomEdit, randomStore } from "./randomstore.mjs";
+
+/** Steps as Today shows them; `done_at` is stamped when tapped, so it is left out. */
+const shown = (actions) => JSON.stringify(actions.map((a) => (a.quick ? {
+  ...a, quick: { ...a.quick, mutations: a.quick.mutations.map((m) => (m.fields.done_at ? { ...m, fields: { ...m.fields, done_at: "tap" } } : m)) },
+} : a)));
+
+/** The follow-ups coming up, from scratch: open, due after today, soonest first. */
+function upcoming(records, today) {
+  return [...records.values()]
+    .filter((f) => f.entity === "followup" && !f.deleted && !f.fields.done_at && f.fields.due > today)
+    .sort((a, b) => (a.fields.due < b.fields.due ? -1 : a.fields.due > b.fields.due ? 1 : a.id < b.id ? -1 : 1))
+    .map((f) => f.id);
+}
+
+function same(engine, store, when, what) {
+  const kept = engine.read(store.records, when);
+  assert.equal(shown(kept.actions), shown(nextSteps(store.records, when)), what);
+  assert.deepEqual(kept.upcoming, upcoming(store.records, when.today), `${what}: coming up`);
+}
+
+test("the kept steps equal a computation from scratch after random edits", () => {
+  let reads = 0;
+  let steps = 0;
+  for (let seed = 1; seed <= 60; seed++) {
+    const rnd = random(seed);
+    const store = randomStore(rnd, 30 + rnd.int(120));
+    const engine = new NextSteps();
+    engine.note(store.records, null);
+    let hour = 6;
+    let when = { today: "2026-11-26", now: "2026-11-26T06:00:00.000Z" };
+    same(engine, store, when, `seed ${seed}: first`);
+    for (let step = 1; step <= 150; step++) {
+      engine.note(store.records, randomEdit(rnd, store));
+      if (rnd.chance(0.1) && hour < 23) {
+        // Time passes: conversations planned for earlier today have now happened.
+        hour += 1 + rnd.int(3);
+        when = { today: when.today, now: `2026-11-26T${String(Math.min(hour, 23)).padStart(2, "0")}:30:00.000Z` };
+      }
+      if (rnd.chance(0.3)) {
+        same(engine, store, when, `seed ${seed}, edit ${step}`);
+        reads += 1;
+        steps += engine.actions.length;
+      }
+    }
+    same(engine, store, when, `seed ${seed}: last`);
+  }
+  assert.ok(reads > 1000 && steps > 10 * reads, "the comparisons covered many steps");
+});
+
+test("a change recomputes what it touches, not the store", () => {
+  const rnd = random(7);
+  const store = randomStore(rnd, 3000);
+  const engine = new NextSteps();
+  const when = { today: "2026-11-26", now: "2026-11-26T12:00:00.000Z" };
+  engine.read(store.records, when);
+  const units = engine.units.size;
+  assert.ok(units > 1000);
+  let computed = 0;
+  for (let i = 0; i < 50; i++) {
+    const ids = randomEdit(rnd, store);
+    engine.note(store.records, ids);
+    const before = new Map([...engine.units].map(([key, unit]) => [key, unit]));
+    engine.read(store.records, when);
+    for (const [key, unit] of engine.units) if (before.get(key) !== unit) computed += 1;
+  }
+  assert.ok(computed < 50 * 40, `${computed} units computed again for 50 edits of ${units}`);
+  assert.equal(shown(engine.actions), shown(nextSteps(store.records, when)));
+});
+
+test("a conversation planned for later today becomes one to thank once it has happened", () => {
+  const p = rec("person", { name: "Ruth", stage: "scheduled" });
+  const c = rec("conversation", { person_id: p.id, at: "2026-11-26T16:00:00.000Z", prepared: true });
+  const records = new Records([[p.id, p], [c.id, c]]);
+  const engine = new NextSteps();
+  const before = engine.read(records, { today: "2026-11-26", now: "2026-11-26T15:00:00.000Z" });
+  assert.ok(!before.actions.some((a) => a.key.startsWith("thank:")));
+  const after = engine.read(records, { today: "2026-11-26", now: "2026-11-26T17:00:00.000Z" });
+  assert.ok(after.actions.some((a) => a.key === `thank:${c.id}`));
+});
+
+test("a new store, a new day: computed again", () => {
+  const p = rec("person", { name: "Ruth", stage: "identified" });
+  const f = rec("followup", { person_id: p.id, due: "2026-11-27", kind: "connect" });
+  const records = new Records([[p.id, p], [f.id, f]]);
+  const engine = new NextSteps();
+  const first = engine.read(records, { today: "2026-11-26", now: "2026-11-26T15:00:00.000Z" });
+  assert.deepEqual(first.upcoming, [f.id]);
+  assert.ok(!first.actions.some((a) => a.key === `followup:${f.id}`));
+  const next = engine.read(records, { today: "2026-11-27", now: "2026-11-27T08:00:00.000Z" });
+  assert.deepEqual(next.upcoming, []);
+  assert.ok(next.actions.some((a) => a.key === `followup:${f.id}`));
+  const other = new Records([[p.id, p]]);
+  engine.note(other, null);
+  assert.ok(!engine.read(other, { today: "2026-11-27", now: "2026-11-27T08:00:00.000Z" })
+    .actions.some((a) => a.key === `followup:${f.id}`));
+});
+
+test("computed a slice at a time while edits arrive, then the same as from scratch", async () => {
+  const rnd = random(11);
+  const store = randomStore(rnd, 3000);
+  const engine = new NextSteps({ slice: 0 }); // 16 units a slice
+  const when = { today: "2026-11-26", now: "2026-11-26T12:00:00.000Z" };
+  engine.note(store.records, null);
+  let done = 0;
+  assert.equal(engine.readSoon(store.records, when, () => { done += 1; }), null, "not at once");
+  while (!done) {
+    engine.note(store.records, randomEdit(rnd, store));
+    await new Promise((resolve) => setTimeout(resolve, 0));
+  }
+  assert.equal(done, 1);
+  const kept = engine.readSoon(store.records, when, () => assert.fail("already done"));
+  assert.equal(shown(kept.actions), shown(nextSteps(store.records, when)));
+  assert.deepEqual(kept.upcoming, upcoming(store.records, when.today));
+});
