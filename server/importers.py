@@ -418,6 +418,57 @@ def normalize_name(value: str) -> str:
     return " ".join(re.sub(r"[^\w]+", " ", plain).split())
 
 
+# Legal forms set aside at the end of an organization's name, as the app's duplicates.js does.
+_LEGAL_FORMS = frozenset(
+    [
+        "inc",
+        "incorporated",
+        "llc",
+        "ltd",
+        "limited",
+        "corp",
+        "corporation",
+        "co",
+        "company",
+        "plc",
+        "gmbh",
+        "ag",
+        "sa",
+        "sas",
+        "sarl",
+        "nv",
+        "bv",
+        "oy",
+        "ab",
+        "asa",
+        "spa",
+        "srl",
+        "pty",
+        "pte",
+        "kk",
+        "lp",
+        "llp",
+        "pllc",
+    ]
+) | {"l l c", "s a"}
+
+
+def organization_key(name: str) -> str:
+    """ "The Helios Labs, Inc." → "helios labs": one organization whatever legal form is named."""
+    words = normalize_name(name).split()
+    if len(words) > 1 and words[0] == "the":
+        words = words[1:]
+    changed = True
+    while changed and len(words) > 1:
+        changed = False
+        for n in (2, 1):
+            if len(words) > n and " ".join(words[-n:]) in _LEGAL_FORMS:
+                words = words[:-n]
+                changed = True
+                break
+    return " ".join(words)
+
+
 def normalize_linkedin(url: str) -> str:
     """linkedin.com/in/<slug>, whatever the scheme, host, query or trailing slash."""
     value = url.strip().lower()
@@ -486,7 +537,7 @@ class _Index:
         self.by_id[r.id] = r
         if r.entity == "organization":
             if not r.deleted:
-                self.org.setdefault(normalize_name(r.fields.get("name") or ""), r)
+                self.org.setdefault(organization_key(r.fields.get("name") or ""), r)
             return
         if r.entity != "person":
             return
@@ -607,7 +658,7 @@ def plan_contacts(index: _Index, contacts: list[Contact | Refusal]) -> Plan:
 
 
 def _organization(index: _Index, plan: Plan, name: str) -> str:
-    key = normalize_name(name)
+    key = organization_key(name)
     org = index.org.get(key)
     if org is not None:
         if not org.new and org.id not in plan.matched:

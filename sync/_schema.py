@@ -95,6 +95,7 @@ ENTITIES: dict[str, Entity] = {
             Field("why", "text"),
             Field("homework", "text"),
             Field("tags", "set"),
+            Field("not_duplicates", "set"),
         ),
         _entity(
             "person",

@@ -163,3 +163,41 @@ def test_desktop_dismisses_a_pair_restores_a_backup_and_manages_the_calendar_lin
     page.get_by_role("button", name="Revoke").click()
     expect(page.get_by_role("button", name="Make a calendar link")).to_be_visible()
     assert page.request.get(url).status == 404
+
+
+def test_two_spellings_of_one_organization_are_merged_offline_on_the_phone(server, user, phone):
+    from tests.test_conversations import new_id, push
+
+    helios, inc, dana = new_id(), new_id(), new_id()
+    push(
+        server,
+        user,
+        [
+            (
+                "organization",
+                helios,
+                {"name": "Helios Labs", "website": "helios.example", "field": "solar"},
+            ),  # more filled: kept by default
+            ("organization", inc, {"name": "Helios Labs, Inc.", "location": "Oslo"}),
+            ("person", dana, {"name": "Dana Ortiz", "organization_id": inc}),
+        ],
+    )
+    page = phone.new_page()
+    sign_in(page, server, user)
+    wait_synced(page)
+    go_offline(phone, page)
+    page.goto(server.url + "/duplicates")
+    expect(page.get_by_role("heading", name="Organizations")).to_be_visible()
+    card = page.get_by_role("article", name="Possible duplicate: Helios Labs and Helios Labs, Inc.")
+    expect(card).to_contain_text("same name")
+    card.get_by_role("button", name="Merge").click()
+    expect(page.get_by_text("No possible duplicates.")).to_be_visible()
+    go_online(phone, page)
+    wait_all_pushed(page)
+    records = server.records(user)
+    assert records[inc]["deleted"] and records[inc]["fields"]["merged_into"] == helios
+    kept = records[helios]["fields"]
+    assert (kept["name"], kept["website"], kept["location"]) == (
+        "Helios Labs", "helios.example", "Oslo"
+    )  # fmt: skip
+    assert records[dana]["fields"]["organization_id"] == helios  # Dana moved with it

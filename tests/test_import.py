@@ -286,6 +286,21 @@ async def test_the_same_person_twice_in_one_file_is_one_person(target):
     assert len(await target.live("organization")) == 1
 
 
+async def test_an_organization_is_matched_whatever_legal_form_a_file_names(target):
+    """ "Helios Labs", "The Helios Labs, Inc." and "HELIOS LABS LLC" are one organization."""
+    await target.run("csv", "Name,Organization\nKim Park,Helios Labs\n")
+    rows = 'Name,Organization\nSam Lee,"The Helios Labs, Inc."\nAna Diaz,HELIOS LABS LLC\n'
+    rows += "Bo Chen,Helios Energy\n"
+    summary = await target.run("csv", rows)
+    assert summary["organizations"] == {"created": 1, "matched": 1}
+    orgs = await target.live("organization")
+    assert sorted(o["name"] for o in orgs.values()) == ["Helios Energy", "Helios Labs"]
+    helios = next(rid for rid, o in orgs.items() if o["name"] == "Helios Labs")
+    for name in ("Kim Park", "Sam Lee", "Ana Diaz"):
+        assert (await target.person(name))[1]["organization_id"] == helios
+    assert importers.organization_key("The Limited") == "limited"  # never emptied
+
+
 async def test_import_continues_a_clients_mutation_numbers(target):
     await target.run("csv", "Name\nFirst Person\n")
     await target.run("csv", "Name\nSecond Person\n")

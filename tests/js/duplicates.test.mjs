@@ -2,7 +2,8 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 
 import {
-  closeNames, compareFields, defaultKeep, dismissEdits, findDuplicates, mergeEdits, normalizeName,
+  closeNames, compareFields, defaultKeep, dismissEdits, findDuplicates, findOrganizationDuplicates,
+  mergeEdits, normalizeName, organizationKey, websiteHost,
 } from "../../web/js/duplicates.js";
 import { view } from "../../web/js/model.js";
 import { rec, store } from "./fixtures.mjs";
@@ -81,4 +82,44 @@ test("a merge with nothing to choose is one mutation", () => {
     { name: "merge", args: { entity: "person", id: "b", into: "a" } },
   ]);
   assert.deepEqual(defaultKeep(b, a).map((r) => r.id), ["b", "a"]);
+});
+
+test("organizations: the same name but for 'The' and legal forms, or the same website", () => {
+  assert.equal(organizationKey("The Helios Labs, Inc."), "helios labs");
+  assert.equal(organizationKey("Société Générale S.A."), "societe generale");
+  assert.equal(organizationKey("Acme & Co."), "acme");
+  assert.equal(organizationKey("The Limited"), "limited"); // a name is never emptied
+  assert.equal(websiteHost("https://www.Helios.example:8080/about?x=1"), "helios.example");
+  const records = store(
+    rec("organization", { name: "Helios Labs" }, "o1"),
+    rec("organization", { name: "The Helios Labs, Inc." }, "o2"),
+    rec("organization", { name: "Photon", website: "photon.example" }, "o3"),
+    rec("organization", { name: "Photon Research", website: "https://www.photon.example/" }, "o4"),
+    rec("organization", { name: "Helios Energy" }, "o5"),
+    rec("person", { name: "Helios Labs" }, "p1"), // people are not organizations
+  );
+  const pairs = findOrganizationDuplicates(records).map((p) => [`${p.a.id}+${p.b.id}`, p.reasons]);
+  assert.deepEqual(pairs, [["o3+o4", ["same website photon.example"]], ["o1+o2", ["same name"]]]);
+  assert.equal(findDuplicates(records).length, 0);
+});
+
+test("organizations merge and stay dismissed like people", () => {
+  const keep = rec("organization", { name: "Helios Labs", website: "helios.example", tags: ["solar"] }, "k");
+  const drop = rec("organization", { name: "Helios Labs, Inc.", location: "Oslo", tags: ["target"] }, "d");
+  const dana = rec("person", { name: "Dana", organization_id: "d" }, "p");
+  const rows = Object.fromEntries(compareFields(keep, drop).map((r) => [r.name, r.differs]));
+  assert.deepEqual(rows, { name: true, website: false, location: false, tags: false });
+  const edits = mergeEdits(keep, drop, {}, () => 1);
+  assert.deepEqual(edits, [
+    { name: "set", args: { entity: "organization", id: "d", base: 1, fields: { name: "Helios Labs" } } },
+    { name: "merge", args: { entity: "organization", id: "d", into: "k" } },
+  ]);
+  const shown = view(store(keep, drop, dana), edits);
+  assert.deepEqual(shown.get("k").fields.tags.sort(), ["solar", "target"]);
+  assert.equal(shown.get("d").deleted, true);
+  assert.equal(shown.get("p").fields.organization_id, "k"); // Dana moves to the one kept
+  assert.equal(findOrganizationDuplicates(shown).length, 0);
+  const dismissed = view(store(keep, drop), dismissEdits(keep, drop));
+  assert.equal(dismissed.get("k").fields.not_duplicates[0], "d");
+  assert.equal(findOrganizationDuplicates(dismissed).length, 0);
 });

@@ -1,11 +1,14 @@
 /**
- * Possible duplicate people, and the edits that merge a pair the way the user chose.
- * Pure functions over the records the app shows (no DOM), tested with node.
+ * Possible duplicate people and organizations, and the edits that merge a pair the way the
+ * user chose. Pure functions over the records the app shows (no DOM), tested with node.
  *
- * A pair is listed when two people share an email or a LinkedIn profile, have the same name
- * at the same organization (or one of them has none), or close names (a typo or a middle initial apart) at the same
- * organization. Pairs the user said are different people are kept in each person's
- * `not_duplicates` set, which syncs like any field.
+ * People: a pair is listed when two share an email or a LinkedIn profile, have the same name
+ * at the same organization (or one of them has none), or close names (a typo or a middle
+ * initial apart) at the same organization. Organizations: the same name once case, accents,
+ * a leading "The" and legal forms ("Inc.", "GmbH", "Ltd") are set aside, or the same website
+ * (an import of LinkedIn and one of contacts easily makes "Helios Labs" and "Helios Labs,
+ * Inc."). Pairs the user said are different are kept in each record's `not_duplicates` set,
+ * which syncs like any field.
  */
 
 import { live } from "./model.js";
@@ -117,13 +120,85 @@ export function findDuplicates(records) {
     .map(({ a, b, reasons }) => ({ a, b, reasons }));
 }
 
+// Legal forms and the like, set aside at the end of an organization's name (after
+// normalizeName: lower case, punctuation gone, so "S.A." is "s a" and "& Co." is "co").
+const LEGAL_FORMS = new Set([
+  "inc", "incorporated", "llc", "l l c", "ltd", "limited", "corp", "corporation", "co", "company",
+  "plc", "gmbh", "ag", "sa", "s a", "sas", "sarl", "nv", "bv", "oy", "ab", "asa", "spa", "srl",
+  "pty", "pte", "kk", "lp", "llp", "pllc",
+]);
+
+/** "The Helios Labs, Inc." → "helios labs": what two organizations' names are compared by. */
+export function organizationKey(name) {
+  let words = normalizeName(name).split(" ").filter(Boolean);
+  if (words.length > 1 && words[0] === "the") words = words.slice(1);
+  for (let changed = true; changed && words.length > 1;) {
+    changed = false;
+    for (const n of [2, 1]) {
+      if (words.length > n && LEGAL_FORMS.has(words.slice(-n).join(" "))) {
+        words = words.slice(0, -n);
+        changed = true;
+        break;
+      }
+    }
+  }
+  return words.join(" ");
+}
+
+/** "https://www.Helios.example/about" → "helios.example". */
+export function websiteHost(url) {
+  return (url ?? "").trim().toLowerCase().replace(/^[a-z]+:\/\//, "").split(/[/?#]/)[0]
+    .replace(/^www\./, "").replace(/:\d+$/, "");
+}
+
+/**
+ * Pairs of organizations that may be one, most certain first (same website, then same name).
+ * Grouped by key, so 1,000 organizations cost one pass, not a million comparisons.
+ * @param {Map<string, object>} records
+ * @returns {{a: object, b: object, reasons: string[]}[]}
+ */
+export function findOrganizationDuplicates(records) {
+  const orgs = live(records, "organization").sort((x, y) => (x.id < y.id ? -1 : 1));
+  const pairs = new Map();
+  const note = (a, b, reason, rank) => {
+    const [x, y] = a.id < b.id ? [a, b] : [b, a];
+    if ((x.fields.not_duplicates ?? []).includes(y.id)) return;
+    if ((y.fields.not_duplicates ?? []).includes(x.id)) return;
+    const key = `${x.id} ${y.id}`;
+    const pair = pairs.get(key) ?? { a: x, b: y, reasons: [], rank: 9 };
+    if (!pair.reasons.includes(reason)) pair.reasons.push(reason);
+    pair.rank = Math.min(pair.rank, rank);
+    pairs.set(key, pair);
+  };
+  const byKey = (key, reason, rank) => {
+    const groups = new Map();
+    for (const org of orgs) {
+      const k = key(org);
+      if (!k) continue;
+      if (!groups.has(k)) groups.set(k, []);
+      groups.get(k).push(org);
+    }
+    for (const [k, group] of groups) {
+      if (group.length > MAX_GROUP) continue;
+      for (let i = 0; i < group.length; i++) {
+        for (let j = i + 1; j < group.length; j++) note(group[i], group[j], reason(k), rank);
+      }
+    }
+  };
+  byKey((o) => websiteHost(o.fields.website), (host) => `same website ${host}`, 0);
+  byKey((o) => organizationKey(o.fields.name), () => "same name", 1);
+  return [...pairs.values()]
+    .sort((x, y) => x.rank - y.rank || normalizeName(x.a.fields.name).localeCompare(normalizeName(y.a.fields.name)))
+    .map(({ a, b, reasons }) => ({ a, b, reasons }));
+}
+
 const isEmpty = (v) => v === null || v === undefined || v === "" || (Array.isArray(v) && v.length === 0);
 const same = (x, y) => JSON.stringify(x ?? null) === JSON.stringify(y ?? null);
 
 /** Fields of a pair side by side: {name, type, keep, drop, differs} for each field either has. */
 export function compareFields(keep, drop) {
   const rows = [];
-  for (const [name, spec] of Object.entries(ENTITIES.person)) {
+  for (const [name, spec] of Object.entries(ENTITIES[keep.entity ?? "person"])) {
     if (name === "not_duplicates") continue;
     const x = keep.fields[name];
     const y = drop.fields[name];
@@ -157,22 +232,24 @@ export function mergeEdits(keep, drop, choices, base) {
     if (!same(keep.fields[name], value)) toKeep[name] = value;
     if (!same(drop.fields[name], value)) toDrop[name] = value;
   }
+  const entity = keep.entity ?? "person";
   const edits = [];
   if (Object.keys(toKeep).length) {
-    edits.push({ name: "set", args: { entity: "person", id: keep.id, base: base(keep.id), fields: toKeep } });
+    edits.push({ name: "set", args: { entity, id: keep.id, base: base(keep.id), fields: toKeep } });
   }
   if (Object.keys(toDrop).length) {
-    edits.push({ name: "set", args: { entity: "person", id: drop.id, base: base(drop.id), fields: toDrop } });
+    edits.push({ name: "set", args: { entity, id: drop.id, base: base(drop.id), fields: toDrop } });
   }
-  edits.push({ name: "merge", args: { entity: "person", id: drop.id, into: keep.id } });
+  edits.push({ name: "merge", args: { entity, id: drop.id, into: keep.id } });
   return edits;
 }
 
-/** The edits that say two people are not the same person (on both, so either device knows). */
+/** The edits that say two records are not the same (on both, so either device knows). */
 export function dismissEdits(a, b) {
+  const entity = a.entity ?? "person";
   return [
-    { name: "add", args: { entity: "person", id: a.id, field: "not_duplicates", value: b.id } },
-    { name: "add", args: { entity: "person", id: b.id, field: "not_duplicates", value: a.id } },
+    { name: "add", args: { entity, id: a.id, field: "not_duplicates", value: b.id } },
+    { name: "add", args: { entity, id: b.id, field: "not_duplicates", value: a.id } },
   ];
 }
 

@@ -29,6 +29,7 @@ export const ENTITIES = {
     why: f("text"),
     homework: f("text"),
     tags: f("set"),
+    not_duplicates: f("set"),
   },
   person: {
     name: f("str", { required: true }),

@@ -1,12 +1,15 @@
 /**
- * Possible duplicates: pairs of people that may be one person, side by side field by field.
+ * Possible duplicates: pairs of people, then of organizations, that may be one, side by side
+ * field by field.
  * Merging is one tap (offline too: it queues the engine's `merge`); where both have a
- * different value the user picks which to keep. "Not the same person" dismisses a pair for
+ * different value the user picks which to keep. "Not the same person" (or organization) dismisses a pair for
  * good, on every device.
  */
 
 import { h } from "../dom.js";
-import { compareFields, defaultKeep, dismissEdits, findDuplicates, mergeEdits } from "../duplicates.js";
+import {
+  compareFields, defaultKeep, dismissEdits, findDuplicates, findOrganizationDuplicates, mergeEdits,
+} from "../duplicates.js";
 
 const label = (name) => name.replace(/_id$/, "").replaceAll("_", " ");
 
@@ -54,14 +57,17 @@ export function duplicatesView(state) {
                 : null));
         })));
       card.replaceChildren(
-        h("h2", {}, `${pair.a.fields.name} · ${pair.b.fields.name}`),
+        h("h3", {}, `${pair.a.fields.name} · ${pair.b.fields.name}`),
         h("p", { class: "hint" }, pair.reasons.join("; ")),
         table,
-        h("p", { class: "hint" }, "Lists (emails, phones, tags) are combined. Conversations, referrals and follow-ups move to the person kept."),
+        h("p", { class: "hint" }, keep.entity === "organization"
+          ? "Tags are combined. People, conversations and follow-ups move to the organization kept."
+          : "Lists (emails, phones, tags) are combined. Conversations, referrals and follow-ups move to the person kept."),
         h("div", { class: "actions" },
           h("button", { type: "button", class: "primary", onclick: merge }, "Merge"),
           h("button", { type: "button", onclick: () => { [keep, drop] = [drop, keep]; draw(); } }, "Swap sides"),
-          h("button", { type: "button", onclick: dismiss }, "Not the same person")));
+          h("button", { type: "button", onclick: dismiss },
+            keep.entity === "organization" ? "Not the same organization" : "Not the same person")));
     }
 
     async function merge() {
@@ -80,17 +86,23 @@ export function duplicatesView(state) {
   }
 
   function render() {
-    const next = findDuplicates(state.records);
+    const people = findDuplicates(state.records);
+    const orgs = findOrganizationDuplicates(state.records);
+    const next = [...people, ...orgs];
     const key = (list_) => list_.map((p) => `${p.a.id}/${p.b.id}/${p.a.version}/${p.b.version}`).join();
     if (key(next) === key(pairs) && list.childElementCount) return; // keep choices being made
     pairs = next;
-    list.replaceChildren(...pairs.map(pairCard));
+    list.replaceChildren(
+      ...(people.length ? [h("h2", {}, "People")] : []),
+      ...people.map(pairCard),
+      ...(orgs.length ? [h("h2", {}, "Organizations")] : []),
+      ...orgs.map(pairCard));
     if (pairs.length === 0) list.append(h("p", { class: "empty" }, "No possible duplicates."));
   }
   render();
   const el = h("section", {},
     h("h1", {}, "Possible duplicates"),
-    h("p", { class: "hint" }, "People who share an email or LinkedIn profile, or have the same or a close name at the same organization."),
+    h("p", { class: "hint" }, "People who share an email or LinkedIn profile, or have the same or a close name at the same organization; organizations with the same name (but for “Inc.”, “The” and the like) or the same website."),
     status, list,
     h("p", {}, h("a", { href: "/people", "data-link": true }, "Back to people")));
   return { el, update: render };
