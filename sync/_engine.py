@@ -162,6 +162,7 @@ async def push(backend: Backend, device_id: str, request: PushRequest, clock: HL
     return PushResponse(last_mutation_id=last, results=results)
 
 
+_ARG_DECODERS = {name: msgspec.json.Decoder(t).decode for name, t in ARGS.items()}
 _CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
@@ -196,8 +197,46 @@ def check_value(entity: Entity, name: str, value: Any) -> Any:
         raise Rejected(f"unknown field {entity.name}.{shown}")
     kind = field.type
     # The common cases first, without building messages (a push may carry thousands).
-    if kind == "str" and type(value) is str and len(value) <= MAX_STR and "\x00" not in value:
-        return value
+    of = type(value)
+    if of is str:
+        if kind == "str":
+            if len(value) <= MAX_STR and "\x00" not in value:
+                return value
+        elif kind == "enum":
+            if value in field.choices:
+                return value
+        elif kind == "text":
+            if len(value) <= MAX_TEXT and "\x00" not in value:
+                return value
+        elif kind == "ref" and _CANONICAL_UUID.fullmatch(value):
+            return value
+    elif of is int:
+        if (
+            kind == "int"
+            and (field.minimum is None or value >= field.minimum)
+            and (field.maximum is None or value <= field.maximum)
+        ):
+            return value
+    elif of is bool:
+        if kind == "bool":
+            return value
+    elif of is list and kind == "set" and len(value) <= MAX_SET_SIZE:
+        for element in value:
+            if (
+                type(element) is not str
+                or not element
+                or len(element) > MAX_SET_ELEMENT
+                or "\x00" in element
+            ):
+                break
+        else:
+            return sorted(set(value))
+    return _check_slowly(entity, field, name, value)
+
+
+def _check_slowly(entity: Entity, field: Field, name: str, value: Any) -> Any:
+    """check_value for what its fast paths left: the other types, and every error."""
+    kind = field.type
     if kind == "enum" and value in field.choices:
         return value
     where = f"{entity.name}.{name}"
@@ -307,7 +346,7 @@ class _Applier:
             if args_type is None:
                 continue
             try:
-                args = msgspec.json.decode(m.args, type=args_type)
+                args = _ARG_DECODERS[m.name](m.args)
             except msgspec.DecodeError as exc:
                 self.args[m.id] = Rejected(f"{m.name}: {exc}")
                 continue
@@ -378,7 +417,8 @@ class _Applier:
 
     async def _target(self, entity: Entity, record_id: str) -> tuple[Record | None, bool]:
         """The record a write names, followed through merges; (record, forwarded)."""
-        _canonical_id(record_id, f"{entity.name} id")
+        if type(record_id) is not str or not _CANONICAL_UUID.fullmatch(record_id):
+            _canonical_id(record_id, f"{entity.name} id")
         record = self.cache[record_id] if record_id in self.cache else await self.get(record_id)
         forwarded = record is not None and record.merged_into is not None
         if forwarded:

@@ -73,10 +73,13 @@ class HLC:
 
         With `node`, the stamp must also name that client (HLCError otherwise).
         """
-        ms, counter, stamp_node = parse_hlc(stamp)
+        match = HLC_PATTERN.fullmatch(stamp)
+        if match is None:
+            parse_hlc(stamp)  # raises HLCError, naming the stamp
+        stamp_node = match[3]
         if node is not None and stamp_node != node:
             raise HLCError(f"hlc {excerpt(stamp)} must end with this push's client_id")
-        if self._observe(ms, counter):
+        if self._observe(int(match[1]), int(match[2], 16)):
             return stamp
         self.tick()
         return format_hlc(self.ms, self.counter, stamp_node)
