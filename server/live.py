@@ -192,16 +192,6 @@ class Hub:
                 continue
             listener.wake.set()
 
-    async def position_after(
-        self, engine: AsyncEngine, store_id: str, result: sync.PushResponse
-    ) -> int | None:
-        """The store's position after a push that applied something, when anyone here listens
-        (the SQLite push path does not hand it back)."""
-        if store_id not in self.streams or not any(r.status == "applied" for r in result.results):
-            return None
-        async with engine.connect() as conn:
-            return await _store_position(conn, store_id)
-
     def revoke(self, device_id: str) -> None:
         """Close every stream of a device signed out."""
         for listeners in self.streams.values():
@@ -214,13 +204,11 @@ class Hub:
             listener.closed = reason
         listener.wake.set()
 
-    async def announce(
-        self, conn: AsyncConnection, store_id: str, seq: int, client_id: str | None
-    ) -> None:
-        """Inside the pushing transaction: tell the other processes, on commit only."""
-        if not is_sqlite(conn):
-            payload = {"p": self.token, "s": store_id, "q": seq, "c": client_id}
-            await _notify(conn, payload)
+    def notice(self, store_id: str, seq: int, client_id: str | None) -> str:
+        """What a push sends with NOTIFY inside its transaction (storage.PgBackend), so the
+        other processes hear of it on commit only."""
+        payload = {"p": self.token, "s": store_id, "q": seq, "c": client_id}
+        return json.dumps(payload, separators=(",", ":"))
 
     async def announce_revoked(self, conn: AsyncConnection, device_id: str) -> None:
         if not is_sqlite(conn):

@@ -2,20 +2,29 @@
 
 from __future__ import annotations
 
+import asyncio
+import functools
+import logging
 import sqlite3
 import threading
-from collections.abc import Collection, Sequence
+import time
+from collections import deque
+from collections.abc import Callable, Collection, Sequence
 from typing import Any
 
+import asyncpg
 import msgspec
 from sqlalchemy import bindparam, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 import sync
-from server.accounts import now_ms
+from server.accounts import is_id, now_ms
 from server.database import sqlite_writer
+from server.guards import LOCK_BUDGET_S, Busy
+from server.live import CHANNEL
 from server.models import Client, Store
 
+log = logging.getLogger("grapevine.storage")
 _encode = msgspec.json.Encoder().encode
 _decode = msgspec.json.Decoder().decode
 _CHUNK = 900  # ids per IN (...): well under SQLite's limit on bound parameters
@@ -84,6 +93,7 @@ _NEW_CLIENT = (
 )
 
 
+@functools.lru_cache(maxsize=4096)
 def _render(template: str, postgres: bool) -> str:
     count = template.count("{}")
     if postgres:
@@ -137,6 +147,24 @@ class _SqliteDriver(_Driver):
 
     async def many(self, template: str, rows: list[tuple[Any, ...]]) -> None:
         self.db.executemany(_render(template, False), rows)
+
+
+class _PgDriver(_Driver):
+    """An asyncpg connection used directly: its prepared statements, no layer between."""
+
+    postgres = True
+
+    def __init__(self, conn: asyncpg.Connection) -> None:
+        self.conn = conn
+
+    async def rows(self, template: str, params: Sequence[Any]) -> list[Any]:
+        return await self.conn.fetch(_render(template, True), *params)
+
+    async def run(self, template: str, params: Sequence[Any]) -> None:
+        await self.conn.execute(_render(template, True), *params)
+
+    async def many(self, template: str, rows: list[tuple[Any, ...]]) -> None:
+        await self.conn.executemany(_render(template, True), rows)
 
 
 class SqlBackend:
@@ -269,6 +297,185 @@ class SqlBackend:
             await self.db.many(_ADD_REF, added)
 
 
+# The store locked, for a writer only (a reader's or a stranger's push never takes the lock),
+# with the client's progress: one round trip.
+_LOCK_AS_WRITER = (
+    "SELECT s.seq, c.device_id, c.last_mutation_id FROM stores s"
+    " JOIN memberships m ON m.store_id = s.id AND m.user_id = {} AND m.role = ANY({})"
+    " LEFT JOIN clients c ON c.store_id = s.id AND c.client_id = {}"
+    " WHERE s.id = {} FOR UPDATE OF s"
+)
+# Everything a push writes, in one statement (each part a data-modifying WITH: they all run,
+# on different tables). Rows travel as one array per column: PostgreSQL inserts them in one
+# pass instead of planning and running a statement per row.
+_PG_RECORDS = (
+    "INSERT INTO records (store_id, id, entity, version, seq, deleted, fields, meta, updated_ms)"
+    " SELECT {}::varchar, r.id, r.entity, r.version, r.seq, r.deleted, r.fields, r.meta,"
+    " {}::bigint FROM unnest({}::varchar[], {}::varchar[], {}::bigint[], {}::bigint[],"
+    " {}::boolean[], {}::text[], {}::text[]) AS r(id, entity, version, seq, deleted, fields, meta)"
+    " ON CONFLICT (store_id, id) DO UPDATE SET entity = excluded.entity,"
+    " version = excluded.version, seq = excluded.seq, deleted = excluded.deleted,"
+    " fields = excluded.fields, meta = excluded.meta, updated_ms = excluded.updated_ms"
+)
+_PG_HISTORY = (
+    "INSERT INTO text_history (store_id, record_id, field, version, client_id, value, written,"
+    " created_ms) SELECT {}::varchar, h.r, h.f, h.v, h.c, h.value, h.written, {}::bigint"
+    " FROM unnest({}::varchar[], {}::varchar[], {}::bigint[], {}::varchar[], {}::text[],"
+    " {}::text[]) AS h(r, f, v, c, value, written)"
+    " ON CONFLICT (store_id, record_id, field, version) DO UPDATE SET"
+    " client_id = excluded.client_id, value = excluded.value, written = excluded.written,"
+    " created_ms = excluded.created_ms"
+)
+_PG_ADD_REFS = (
+    "INSERT INTO record_refs (store_id, target_id, record_id) SELECT {}::varchar, x.t, x.r"
+    " FROM unnest({}::varchar[], {}::varchar[]) AS x(t, r) ON CONFLICT DO NOTHING"
+)
+_PG_DROP_REFS = (
+    "DELETE FROM record_refs WHERE store_id = {}::varchar AND (target_id, record_id) IN"
+    " (SELECT x.t, x.r FROM unnest({}::varchar[], {}::varchar[]) AS x(t, r))"
+)
+
+
+class PgBackend(SqlBackend):
+    """A push on PostgreSQL over the asyncpg connection beneath SQLAlchemy's, in few round
+    trips while it holds the store's lock: the lock (with the role check and the client's
+    progress), the records the push names, one statement writing everything, the COMMIT.
+
+    `notice(seq)` is the payload of the live poke sent on commit (NOTIFY), when the push
+    changes the store; see server.live.Hub.notice.
+    """
+
+    def __init__(
+        self, conn: asyncpg.Connection, store_id: str, notice: Callable[[int], str] | None
+    ) -> None:
+        self.db = _PgDriver(conn)
+        self.conn = conn
+        self.store_id = store_id
+        self.seq = 0
+        self.known_clients = {}
+        self.stored_refs = {}
+        self.notice = notice
+        self.progress: dict[str, tuple[str | None, int]] = {}
+
+    async def lock_as_writer(self, user_id: str, client_id: str, writers: Collection[str]) -> None:
+        statement = _render(_LOCK_AS_WRITER, True)
+        row = await self.conn.fetchrow(statement, user_id, list(writers), client_id, self.store_id)
+        if row is None:
+            role = await self.conn.fetchval(_render(_ROLE, True), self.store_id, user_id)
+            raise Refused(404 if role is None else 403, role)
+        self.seq = row[0]
+        self.progress[client_id] = (row[1], row[2] or 0)
+
+    async def client(self, client_id: str) -> tuple[str | None, int]:
+        if client_id in self.progress:
+            owner, last = self.progress[client_id]
+            self.known_clients[client_id] = owner is not None
+            return owner, last
+        return await super().client(client_id)
+
+    async def commit(
+        self,
+        client_id: str,
+        device_id: str,
+        last_mutation_id: int,
+        records: list[sync.Record],
+        history: list[tuple[str, str, int, str, str, str | None]],
+    ) -> None:
+        now = now_ms()
+        store = self.store_id
+        parts: list[str] = []
+        params: list[Any] = []
+        if records:
+            columns: tuple[list[Any], ...] = ([], [], [], [], [], [], [])
+            ids, entities, versions, seqs, deleted, fields, metas = columns
+            for record in records:
+                self.seq += 1
+                ids.append(record.id)
+                entities.append(record.entity)
+                versions.append(record.version)
+                seqs.append(self.seq)
+                deleted.append(record.deleted)
+                fields.append(_encode(record.fields).decode())
+                metas.append(_encode(record.meta).decode())
+            parts.append(_PG_RECORDS)
+            params += [store, now, *columns]
+            parts.append(_SET_SEQ)
+            params += [self.seq, store]
+            added, dropped = self._ref_changes(records)
+            if dropped:
+                parts.append(_PG_DROP_REFS)
+                params += [store, [t for _, t, _ in dropped], [r for _, _, r in dropped]]
+            if added:
+                parts.append(_PG_ADD_REFS)
+                params += [store, [t for _, t, _ in added], [r for _, _, r in added]]
+        if history:
+            # One row per key, the last written (as the rows upserted one by one would leave).
+            latest = {(rid, field, version): entry for rid, field, version, *entry in history}
+            parts.append(_PG_HISTORY)
+            rows = [(*key, *entry) for key, entry in latest.items()]
+            params += [store, now, *(list(column) for column in zip(*rows, strict=True))]
+        if self.known_clients.get(client_id):
+            parts.append(_CLIENT_PROGRESS)
+            params += [last_mutation_id, store, client_id]
+        else:
+            parts.append(_NEW_CLIENT)
+            params += [store, client_id, device_id, last_mutation_id, now]
+        writes = ", ".join(f"w{n} AS ({part})" for n, part in enumerate(parts))
+        if records and self.notice is not None:
+            params += [CHANNEL, self.notice(self.seq)]
+            await self.db.run(f"WITH {writes} SELECT pg_notify({{}}, {{}})", params)
+        else:
+            await self.db.run(f"WITH {writes} SELECT 1", params)
+
+    def _ref_changes(
+        self, records: list[sync.Record]
+    ) -> tuple[list[tuple[str, str, str]], list[tuple[str, str, str]]]:
+        """The record_refs rows to add and to drop for the references the records now hold."""
+        added: list[tuple[str, str, str]] = []
+        dropped: list[tuple[str, str, str]] = []
+        for record in records:
+            if record.entity not in _REF_FIELDS:
+                continue
+            now = _targets(record.entity, record.fields)
+            before = self.stored_refs.get(record.id, set())
+            if now == before:
+                continue
+            added.extend((self.store_id, t, record.id) for t in now - before)
+            dropped.extend((self.store_id, t, record.id) for t in before - now)
+            self.stored_refs[record.id] = now
+        return added, dropped
+
+
+async def push_postgres(
+    engine: AsyncEngine,
+    user_id: str,
+    device_id: str,
+    store_id: str,
+    request: sync.PushRequest,
+    clock: sync.HLC,
+    writers: Collection[str],
+    notice: Callable[[int], str] | None = None,
+) -> tuple[sync.PushResponse, int | None]:
+    """A push on PostgreSQL (see PgBackend): (answer, the store's new position or None).
+
+    Refused for a stranger or a reader; Busy when the store's lock is not had in time."""
+    if not is_id(store_id):
+        raise Refused(404, None)
+    sync.validate_client_id(request.client_id)
+    async with engine.connect() as conn:
+        raw = await conn.get_raw_connection()
+        apg = raw.driver_connection
+        backend = PgBackend(apg, store_id, notice)
+        try:
+            async with apg.transaction():
+                await backend.lock_as_writer(user_id, request.client_id, writers)
+                before = backend.seq
+                result = await sync.push(backend, device_id, request, clock)
+        except (asyncpg.LockNotAvailableError, asyncpg.DeadlockDetectedError):
+            raise Busy("the store is busy: nothing was applied") from None
+    return result, (backend.seq if backend.seq > before else None)
+
+
 class Refused(Exception):
     """The caller may not write to this store: `status` 404 (not a member) or 403 (a viewer)."""
 
@@ -296,23 +503,185 @@ def _push_on_thread(
     request: sync.PushRequest,
     clock: sync.HLC,
     writers: Collection[str],
-) -> sync.PushResponse:
-    """The whole of a push on the connection's own thread: one transaction, no thread hops."""
+) -> tuple[sync.PushResponse, int | None]:
+    """One push inside the open transaction: (its answer, the store's new position or None)."""
+    rows = db.execute(_render(_ROLE, False), (store_id, user_id)).fetchall()
+    role = rows[0][0] if rows else None
+    if role not in writers:
+        raise Refused(404 if role is None else 403, role)
+    backend = SqlBackend(db, store_id)
+    _finish(backend.lock())
+    before = backend.seq
+    with CLOCK_LOCK:
+        result = _finish(sync.push(backend, device_id, request, clock))
+    return result, (backend.seq if backend.seq > before else None)
+
+
+class _Job:
+    """A push waiting for the writer: what to apply, and where its answer goes."""
+
+    __slots__ = ("args", "deadline", "future", "size")
+
+    def __init__(self, args: tuple[Any, ...], size: int, future: asyncio.Future[Any]) -> None:
+        self.args = args
+        self.size = size
+        self.future = future
+        self.deadline = time.monotonic() + LOCK_BUDGET_S
+
+
+def _group_on_thread(db: sqlite3.Connection, jobs: list[_Job]) -> list[Any]:
+    """Several pushes in one transaction on the connection's own thread, each in a savepoint
+    of its own: a push that fails is rolled back alone and the others go on. Returns, per
+    push, (answer, position) or the exception it raised; nothing is acknowledged before the
+    COMMIT, so each push is still all or nothing, and durable once answered."""
+    outcomes: list[Any] = []
     db.execute("BEGIN IMMEDIATE")
     try:
-        rows = db.execute(_render(_ROLE, False), (store_id, user_id)).fetchall()
-        role = rows[0][0] if rows else None
-        if role not in writers:
-            raise Refused(404 if role is None else 403, role)
-        backend = SqlBackend(db, store_id)
-        _finish(backend.lock())
-        with CLOCK_LOCK:
-            result = _finish(sync.push(backend, device_id, request, clock))
+        if len(jobs) == 1:
+            outcomes.append(_push_on_thread(db, *jobs[0].args))
+        else:
+            for job in jobs:
+                db.execute("SAVEPOINT push")
+                try:
+                    outcome = _push_on_thread(db, *job.args)
+                except Exception as exc:  # handed to that push's caller
+                    db.execute("ROLLBACK TO push")
+                    outcome = exc
+                db.execute("RELEASE push")
+                outcomes.append(outcome)
+        db.execute("COMMIT")
     except BaseException:
-        db.execute("ROLLBACK")
+        if db.in_transaction:
+            db.execute("ROLLBACK")
         raise
-    db.execute("COMMIT")
-    return result
+    return outcomes
+
+
+def _checkpoint(path: str) -> None:
+    """Copy the WAL into the database file, on a connection of its own (see SqliteWriter)."""
+    db = sqlite3.connect(path, timeout=LOCK_BUDGET_S, isolation_level=None)
+    try:
+        db.execute("PRAGMA wal_checkpoint(PASSIVE)")
+    finally:
+        db.close()
+
+
+# Records written between two checkpoints of the writer's: about SQLite's own 1,000 pages.
+_CHECKPOINT_EVERY = 2_000
+# Mutations one group takes at most (a push is never split; the first is always taken).
+_GROUP_MUTATIONS = 5_000
+
+
+class SqliteWriter:
+    """The pushes of one SQLite database in this process, applied in groups.
+
+    Pushes that arrive while the writer is busy wait in a queue, in order, holding nothing;
+    when it is free it applies all of them (up to `_GROUP_MUTATIONS`) in one transaction on
+    the connection's thread and answers each after the COMMIT. Under many devices pushing
+    at once this spends one BEGIN/COMMIT, one WAL sync and one thread hop per group instead
+    of per push; a push alone goes through at once. A push that waited longer than the lock
+    budget is answered 503 (nothing applied), like any writer that waits too long.
+
+    WAL checkpoints (copying the log into the database file, with its fsyncs) are taken off
+    the writers' path: every `_CHECKPOINT_EVERY` records the writer starts one on another
+    thread and connection (PASSIVE: it never blocks a writer or a reader). SQLite's own
+    automatic checkpoint stays on as the fallback. Durability is unchanged: a push is
+    answered after its COMMIT, as before.
+    """
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+        self.queue: deque[_Job] = deque()
+        self.draining = False
+        database = engine.url.database
+        self.path = database if database and database != ":memory:" else None
+        self.written = 0
+        self.checkpointing = False
+
+    async def push(self, *args: Any, size: int) -> tuple[sync.PushResponse, int | None]:
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self.queue.append(_Job(args, size, future))
+        if not self.draining:
+            self.draining = True
+            asyncio.get_running_loop().create_task(self._drain())
+        return await future
+
+    async def _drain(self) -> None:
+        try:
+            while self.queue:
+                await self._group()
+        finally:
+            self.draining = False
+
+    def _take(self) -> list[_Job]:
+        jobs: list[_Job] = []
+        size = 0
+        now = time.monotonic()
+        while self.queue and (not jobs or size + self.queue[0].size <= _GROUP_MUTATIONS):
+            job = self.queue.popleft()
+            if job.future.done():
+                continue
+            if now > job.deadline:
+                job.future.set_exception(
+                    Busy("the database is busy with other writes: nothing was changed")
+                )
+                continue
+            jobs.append(job)
+            size += job.size
+        return jobs
+
+    async def _group(self) -> None:
+        try:
+            async with sqlite_writer(self.engine), self.engine.connect() as conn:
+                jobs = self._take()
+                if not jobs:
+                    return
+                try:
+                    raw = await conn.get_raw_connection()
+                    aio = raw.driver_connection
+                    outcomes = await aio._execute(_group_on_thread, aio._conn, jobs)
+                except Exception as exc:
+                    for job in jobs:
+                        if not job.future.done():
+                            job.future.set_exception(exc)
+                    return
+                except BaseException:
+                    for job in jobs:
+                        job.future.cancel()
+                    raise
+        except Exception as exc:  # the writer's lock or a connection: every waiting push
+            while self.queue:
+                job = self.queue.popleft()
+                if not job.future.done():
+                    job.future.set_exception(exc)
+            return
+        written = 0
+        for job, outcome in zip(jobs, outcomes, strict=True):
+            if job.future.done():
+                continue
+            if isinstance(outcome, BaseException):
+                job.future.set_exception(outcome)
+            else:
+                job.future.set_result(outcome)
+                written += len(outcome[0].results)
+        self._maybe_checkpoint(written)
+
+    def _maybe_checkpoint(self, written: int) -> None:
+        self.written += written
+        if self.path is None or self.checkpointing or self.written < _CHECKPOINT_EVERY:
+            return
+        self.written = 0
+        self.checkpointing = True
+        task = asyncio.get_running_loop().run_in_executor(None, _checkpoint, self.path)
+        task.add_done_callback(self._checkpointed)
+
+    def _checkpointed(self, task: asyncio.Future[None]) -> None:
+        self.checkpointing = False
+        if not task.cancelled() and task.exception() is not None:
+            log.warning("background WAL checkpoint failed: %s", task.exception())
+
+
+_sqlite_writers: dict[tuple[object, object], SqliteWriter] = {}
 
 
 # The server's clock is shared by every connection's thread and the event loop's: whoever
@@ -328,15 +697,19 @@ async def push_sqlite(
     request: sync.PushRequest,
     clock: sync.HLC,
     writers: Collection[str],
-) -> sync.PushResponse:
-    """A push on SQLite in one hop to the connection's thread (aiosqlite runs each statement
-    on that thread; a push would otherwise wait on it once per statement)."""
-    async with sqlite_writer(engine), engine.connect() as conn:
-        raw = await conn.get_raw_connection()
-        aio = raw.driver_connection
-        return await aio._execute(
-            _push_on_thread, aio._conn, user_id, device_id, store_id, request, clock, writers
-        )
+) -> tuple[sync.PushResponse, int | None]:
+    """A push on SQLite, through the database's SqliteWriter (grouped with the pushes that
+    arrive meanwhile, in one hop to the connection's thread: aiosqlite runs each statement
+    on that thread, and a push would otherwise wait on it once per statement).
+
+    Returns the answer and the store's position after it (None if the push changed nothing).
+    """
+    key = (engine.sync_engine, asyncio.get_running_loop())
+    writer = _sqlite_writers.get(key)
+    if writer is None:
+        writer = _sqlite_writers[key] = SqliteWriter(engine)
+    args = (user_id, device_id, store_id, request, clock, writers)
+    return await writer.push(*args, size=len(request.mutations))
 
 
 # One change of a pull, as JSON, built by the database: the stored `fields` text is spliced

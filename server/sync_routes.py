@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import sqlite3
 import time
+from collections.abc import Awaitable
 
 import msgspec
 from litestar import Controller, MediaType, Request, Response, post
@@ -22,10 +24,10 @@ from server.storage import (
     CLOCK_LOCK,
     HISTORY_DAYS,
     Refused,
-    SqlBackend,
     client_progress,
     prune_text_history,
     pull_changes,
+    push_postgres,
     push_sqlite,
 )
 from server.stores import WRITERS, require_role
@@ -40,6 +42,7 @@ _last_prune = 0.0
 # A body over this is refused before it is read whole; up to it, a too-large push is still
 # answered with its client's last_mutation_id.
 _READ_LIMIT = 4 * sync.MAX_BODY_BYTES
+_Pushed = tuple[sync.PushResponse, int | None]
 
 
 class _ClientOnly(msgspec.Struct):
@@ -124,19 +127,27 @@ class SyncController(Controller):
             return _envelope_error(400, "malformed JSON: nested too deeply", None)
         try:
             if is_sqlite(engine):
-                result = await _push_sqlite(engine, caller, store_id, push)
                 # One process, or others that re-read positions: no message to send with it.
-                seq = await live.position_after(engine, store_id, result)
-            else:
-                async with write_transaction(engine) as conn:
-                    await require_role(conn, caller, store_id, write=True)
-                    backend = SqlBackend(conn, store_id)
-                    await backend.lock()
-                    before = backend.seq
-                    result = await sync.push(backend, caller.device_id, push, CLOCK)
-                    seq = backend.seq if backend.seq > before else None
-                    if seq is not None:  # other processes hear of it on commit only (NOTIFY)
-                        await live.announce(conn, store_id, seq, push.client_id)
+                result, seq = await _refused_as_http(
+                    store_id,
+                    push_sqlite(
+                        engine, caller.user_id, caller.device_id, store_id, push, CLOCK, WRITERS
+                    ),
+                )
+            else:  # other processes hear of it on commit only (NOTIFY, live.notice)
+                result, seq = await _refused_as_http(
+                    store_id,
+                    push_postgres(
+                        engine,
+                        caller.user_id,
+                        caller.device_id,
+                        store_id,
+                        push,
+                        CLOCK,
+                        WRITERS,
+                        functools.partial(live.notice, store_id, client_id=push.client_id),
+                    ),
+                )
         except sync.EnvelopeError as exc:
             return _envelope_error(exc.status, exc.detail, exc.last_mutation_id)
         if seq is not None:  # committed: poke this process's other streams of the store
@@ -182,12 +193,10 @@ class SyncController(Controller):
         return Response(page.encode(), media_type=MediaType.JSON)
 
 
-async def _push_sqlite(engine, caller, store_id: str, push: sync.PushRequest) -> sync.PushResponse:  # type: ignore[no-untyped-def]
-    """The same push in one hop to the SQLite connection's thread (see storage.push_sqlite)."""
+async def _refused_as_http(store_id: str, push: Awaitable[_Pushed]) -> _Pushed:
+    """A push's answer and the store's new position; 404 or 403 when the caller may not."""
     try:
-        return await push_sqlite(
-            engine, caller.user_id, caller.device_id, store_id, push, CLOCK, WRITERS
-        )
+        return await push
     except Refused as refused:
         if refused.status == 404:
             raise NotFoundException(f"no store {excerpt(store_id)}") from None

@@ -8,11 +8,12 @@ from collections.abc import Collection, Sequence
 from typing import Any
 
 import msgspec
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 import sync
-from server.database import write_transaction
-from server.storage import SqlBackend, pull_changes
+from server.storage import pull_changes, push_postgres, push_sqlite
+from server.stores import WRITERS
 
 
 def uid() -> str:
@@ -165,13 +166,21 @@ class SqlStore(Store):
         self.device_id = device_id
         self.kind = engine.dialect.name
         self.clock = sync.HLC("server")
+        self.user_id: str | None = None
 
     async def push(self, device: Device, mutations: list[sync.Mutation]) -> sync.PushResponse:
+        """Through the server's own push path on this engine (as the push route calls it)."""
         request = sync.PushRequest(client_id=device.client_id, mutations=mutations)
-        async with write_transaction(self.engine) as conn:
-            backend = SqlBackend(conn, self.store_id)
-            await backend.lock()
-            return await sync.push(backend, self.device_id, request, self.clock)
+        if self.user_id is None:
+            async with self.engine.connect() as conn:
+                found = await conn.execute(
+                    text("SELECT user_id FROM devices WHERE id = :d"), {"d": self.device_id}
+                )
+                self.user_id = found.scalar_one()
+        push = push_sqlite if self.kind == "sqlite" else push_postgres
+        args = (self.user_id, self.device_id, self.store_id, request, self.clock, WRITERS)
+        result, _ = await push(self.engine, *args)
+        return result
 
     async def pull_all(self, client_id: str = "reader", limit: int = 500) -> list[sync.Change]:
         changes: list[sync.Change] = []

@@ -1,0 +1,117 @@
+"""Pushes that arrive together on SQLite are applied in one transaction (storage.SqliteWriter),
+each still all or nothing: one that fails leaves nothing behind, the others are applied and
+answered as if alone."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+
+import msgspec
+import pytest
+from sqlalchemy import text
+
+import sync
+from server import accounts, storage
+from server.database import create_engine, migrate, write_transaction
+from server.storage import Refused, push_sqlite
+from server.stores import WRITERS
+from tests.synckit import uid
+
+
+@pytest.fixture
+async def engine(tmp_path):
+    eng = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'groups.db'}")
+    await migrate(eng)
+    yield eng
+    await eng.dispose()
+
+
+def person_sets(client_id: str, ids: list[str], first: int = 1) -> sync.PushRequest:
+    mutations = [
+        sync.Mutation(
+            id=first + n,
+            hlc=f"1764174724123-{n:04x}-{client_id}",
+            name="set",
+            args=msgspec.Raw(
+                msgspec.json.encode(
+                    {"entity": "person", "id": rid, "base": 0, "fields": {"name": f"P {n}"}}
+                )
+            ),
+        )
+        for n, rid in enumerate(ids)
+    ]
+    return sync.PushRequest(client_id=client_id, mutations=mutations)
+
+
+async def test_pushes_arriving_together_are_each_all_or_nothing(engine, monkeypatch):
+    groups: list[int] = []
+    one_transaction = storage._group_on_thread
+
+    def recorded(db, jobs):  # type: ignore[no-untyped-def]
+        groups.append(len(jobs))
+        return one_transaction(db, jobs)
+
+    monkeypatch.setattr(storage, "_group_on_thread", recorded)
+    async with write_transaction(engine) as conn:
+        owner, store = await accounts.create_user(conn, f"o{uid()[:8]}@example.com")
+        device, _ = await accounts.create_device(conn, owner, "phone")
+        viewer, _ = await accounts.create_user(conn, f"v{uid()[:8]}@example.com")
+    async with write_transaction(engine) as conn:
+        await conn.execute(
+            text("INSERT INTO memberships (store_id, user_id, role) VALUES (:s, :u, 'viewer')"),
+            {"s": store, "u": viewer},
+        )
+    clock = sync.HLC("server")
+    first, broken, last, refused = ([uid() for _ in range(3)] for _ in range(4))
+    gap = person_sets("c-gap", [uid()], first=5)  # ids must start at 1: an envelope error
+
+    def push(user: str, dev: str, request: sync.PushRequest):  # type: ignore[no-untyped-def]
+        return push_sqlite(engine, user, dev, store, request, clock, WRITERS)
+
+    # Started together, they queue while the first takes the writer: one group.
+    outcomes = await asyncio.gather(
+        push(owner, device, person_sets("c-first", first)),
+        # Its records are written, then its new client names no device: the database refuses
+        # the client's row (a foreign key), after the records went in.
+        push(owner, "no-such-device", person_sets("c-broken", broken)),
+        push(viewer, device, person_sets("c-viewer", refused)),
+        push(owner, device, gap),
+        push(owner, device, person_sets("c-last", last)),
+        return_exceptions=True,
+    )
+    assert groups == [5]  # one transaction for the five
+    applied_first, failed, viewer_refused, envelope, applied_last = outcomes
+    assert [r.status for r in applied_first[0].results] == ["applied"] * 3
+    assert [r.status for r in applied_last[0].results] == ["applied"] * 3
+    assert applied_last[1] == applied_first[1] + 3  # the store's position after each
+    assert isinstance(failed, sqlite3.IntegrityError)
+    assert isinstance(viewer_refused, Refused) and viewer_refused.status == 403
+    assert isinstance(envelope, sync.EnvelopeError) and envelope.status == 409
+
+    async with engine.connect() as conn:
+        stored = set(
+            (await conn.execute(text("SELECT id FROM records WHERE store_id = :s"), {"s": store}))
+            .scalars()
+            .all()
+        )
+        clients = set(
+            (
+                await conn.execute(
+                    text("SELECT client_id FROM clients WHERE store_id = :s"), {"s": store}
+                )
+            )
+            .scalars()
+            .all()
+        )
+        seq = (
+            await conn.execute(text("SELECT seq FROM stores WHERE id = :s"), {"s": store})
+        ).scalar_one()
+    assert stored == set(first) | set(last)  # nothing of the broken push stayed
+    assert clients == {"c-first", "c-last"}
+    assert seq == 6
+
+    # Replayed, the applied ones are duplicates; the broken one is new work still.
+    again = await push(owner, device, person_sets("c-first", first))
+    assert [r.status for r in again[0].results] == ["duplicate"] * 3
+    assert again[1] is None  # nothing changed: no position to announce
