@@ -30,7 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 import sync
 from server import accounts
 from server.database import write_transaction
-from server.models import Device, Record
+from server.models import Device, Record, Store
 from server.storage import SqlBackend
 
 FORMATS = ("linkedin", "vcard", "csv")
@@ -506,6 +506,10 @@ class Plan:
     refused: list[Refusal] = field(default_factory=list)
     mutations: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     matched: set[str] = field(default_factory=set, repr=False)  # organizations found
+    # What it was made from, and the store's position then: `apply` plans again when the
+    # store moved meanwhile (another import of the same file must not create everyone twice).
+    contacts: list[Contact] = field(default_factory=list, repr=False)
+    seq: int | None = None
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -551,7 +555,7 @@ class _Index:
 
     def _name_org_key(self, fields: dict[str, Any]) -> tuple[str, str]:
         org = self.by_id.get(fields.get("organization_id") or "")
-        return normalize_name(fields.get("name") or ""), normalize_name(
+        return normalize_name(fields.get("name") or ""), organization_key(
             org.fields.get("name") or "" if org else ""
         )
 
@@ -571,7 +575,7 @@ class _Index:
             candidates.append(self.linkedin.get(normalize_linkedin(url)))
         for email in contact.fields.get("emails") or []:
             candidates.append(self.email.get(email.strip().lower()))
-        key = (normalize_name(contact.fields["name"]), normalize_name(contact.organization))
+        key = (normalize_name(contact.fields["name"]), organization_key(contact.organization))
         namesake = self.name_org.get(key)
         theirs = namesake.fields.get("linkedin_url") if namesake else None
         if not (url and theirs and normalize_linkedin(url) != normalize_linkedin(theirs)):
@@ -708,7 +712,15 @@ def _update(plan: Plan, person: _Known, values: dict[str, Any]) -> bool:
 async def preview(conn: AsyncConnection, store_id: str, fmt: str, data: bytes | str) -> Plan:
     """The plan of an import, read against the store as it is now; nothing is written."""
     contacts = parse(fmt, data)
-    return plan_contacts(await _load_index(conn, store_id), contacts)
+    return await _plan(conn, store_id, contacts)
+
+
+async def _plan(conn: AsyncConnection, store_id: str, contacts: list[Contact]) -> Plan:
+    # The position first: whatever commits after it moves it, so `apply` notices.
+    seq = (await conn.execute(select(Store.seq).where(Store.id == store_id))).scalar()
+    plan = plan_contacts(await _load_index(conn, store_id), contacts)
+    plan.contacts, plan.seq = contacts, seq
+    return plan
 
 
 # ----- writing -----------------------------------------------------------------------------
@@ -762,14 +774,24 @@ async def apply(
         device_id = await import_device(conn, user_id)
     client_id = f"{IMPORT_PREFIX}{device_id}"
     clock = sync.HLC(client_id)
-    total = len(plan.mutations)
+    todo = plan.mutations
+    done = 0
+    expected = plan.seq  # the store's position the rest of `todo` was planned against
     rejected: list[dict[str, Any]] = []
-    for start in range(0, total, _BATCH):
-        batch = plan.mutations[start : start + _BATCH]
+    while todo:
         async with write_transaction(engine) as conn:
             backend = SqlBackend(conn, store_id)
             await backend.lock()
             before = backend.seq
+            if expected is not None and before != expected and plan.contacts:
+                # Written meanwhile (another import of the file, a device): plan the rest
+                # again against the store as it is, under the lock, so nobody is made twice.
+                # What this import already wrote is found as it is and left alone.
+                again = plan_contacts(await _load_index(conn, store_id), plan.contacts)
+                todo = again.mutations
+            batch, todo = todo[:_BATCH], todo[_BATCH:]
+            if not batch:
+                break
             _, last = await backend.client(client_id)
             mutations = [
                 sync.Mutation(
@@ -786,6 +808,7 @@ async def apply(
                 sync.PushRequest(client_id=client_id, mutations=mutations),
                 sync.HLC("server"),
             )
+            expected = backend.seq
             seq = backend.seq if backend.seq > before else None
             if live is not None and seq is not None:  # other processes: on commit only
                 await live.announce(conn, store_id, seq, client_id)
@@ -794,8 +817,9 @@ async def apply(
         for r, (name, args) in zip(result.results, batch, strict=True):
             if r.status == "rejected":
                 rejected.append({"mutation": name, "id": args.get("id"), "error": r.error})
+        done += len(batch)
         if progress is not None:
-            await progress(min(start + _BATCH, total), total)
+            await progress(done, done + len(todo))
     summary = plan.summary()
     summary["rejected"] = rejected
     return summary

@@ -210,6 +210,14 @@ class Hub:
         payload = {"p": self.token, "s": store_id, "q": seq, "c": client_id}
         return json.dumps(payload, separators=(",", ":"))
 
+    async def announce(
+        self, conn: AsyncConnection, store_id: str, seq: int, client_id: str | None
+    ) -> None:
+        """Inside a writing transaction that is not a push (an import's batch): tell the
+        other processes of the new position, on commit only."""
+        if not is_sqlite(conn):
+            await _notify(conn, json.loads(self.notice(store_id, seq, client_id)))
+
     async def announce_revoked(self, conn: AsyncConnection, device_id: str) -> None:
         if not is_sqlite(conn):
             await _notify(conn, {"p": self.token, "d": device_id})

@@ -164,11 +164,11 @@ async def test_a_removed_email_and_a_deleted_person_stay_gone(target):
 
 
 async def test_merged_duplicates_stay_merged_on_reimport(target):
-    other = "Name,Email,Organization\nDana Ortiz,dana.o@mail.example,Acme\n"
+    other = "Name,Email,Organization\nDana Ortiz,dana.o@mail.example,Acme Robotics\n"
     await target.run("linkedin", LINKEDIN)
     await target.run("csv", other)
     people = await target.live("person")
-    # No shared URL or email, and "Acme" is not "Acme, Inc.": a second Dana.
+    # No shared URL or email, and "Acme Robotics" is not "Acme, Inc.": a second Dana.
     danas = sorted((p["linkedin_url"] is None, rid) for rid, p in people.items())
     danas = [rid for _, rid in danas if people[rid]["name"] == "Dana Ortiz"]
     assert len(danas) == 2
@@ -299,6 +299,32 @@ async def test_an_organization_is_matched_whatever_legal_form_a_file_names(targe
     for name in ("Kim Park", "Sam Lee", "Ana Diaz"):
         assert (await target.person(name))[1]["organization_id"] == helios
     assert importers.organization_key("The Limited") == "limited"  # never emptied
+
+
+async def test_a_person_is_matched_whatever_legal_form_their_organization_is_given(target):
+    await target.run("csv", "Name,Organization\nDana Ortiz,Helios Labs\n")
+    again = "Name,Organization,Phone\nDana Ortiz,\"Helios Labs, Inc.\",+1 555 0100\n"
+    for _ in range(2):
+        summary = await target.run("csv", again)
+        assert summary["people"]["created"] == 0
+    dana_id, dana = await target.person("Dana Ortiz")  # one Dana, her phone added
+    assert dana["phones"] == ["+1 555 0100"]
+
+
+async def test_two_imports_planned_together_make_everyone_once(target):
+    """Two tabs (or a retry) import one file at once: the second plans again when it finds
+    the store moved since its plan was made."""
+    async with target.engine.connect() as conn:
+        first = await importers.preview(conn, target.store_id, "linkedin", LINKEDIN)
+        second = await importers.preview(conn, target.store_id, "linkedin", LINKEDIN)
+    assert first.people_created == second.people_created > 0
+    for plan in (first, second):
+        await importers.apply(target.engine, target.store_id, target.user_id, plan)
+    people = await target.live("person")
+    names = sorted(p["name"] for p in people.values())
+    assert len(names) == first.people_created and len(set(names)) == len(names)
+    orgs = [o["name"] for o in (await target.live("organization")).values()]
+    assert len(orgs) == first.organizations_created == len(set(orgs))
 
 
 async def test_import_continues_a_clients_mutation_numbers(target):
