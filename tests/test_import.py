@@ -307,7 +307,7 @@ async def test_a_person_is_matched_whatever_legal_form_their_organization_is_giv
     for _ in range(2):
         summary = await target.run("csv", again)
         assert summary["people"]["created"] == 0
-    dana_id, dana = await target.person("Dana Ortiz")  # one Dana, her phone added
+    _, dana = await target.person("Dana Ortiz")  # one Dana, her phone added
     assert dana["phones"] == ["+1 555 0100"]
 
 
