@@ -303,7 +303,7 @@ async def test_an_organization_is_matched_whatever_legal_form_a_file_names(targe
 
 async def test_a_person_is_matched_whatever_legal_form_their_organization_is_given(target):
     await target.run("csv", "Name,Organization\nDana Ortiz,Helios Labs\n")
-    again = "Name,Organization,Phone\nDana Ortiz,\"Helios Labs, Inc.\",+1 555 0100\n"
+    again = 'Name,Organization,Phone\nDana Ortiz,"Helios Labs, Inc.",+1 555 0100\n'
     for _ in range(2):
         summary = await target.run("csv", again)
         assert summary["people"]["created"] == 0
