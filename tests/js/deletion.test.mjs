@@ -67,8 +67,37 @@ test("nothing to delete: an unknown or already deleted record", () => {
   assert.deepEqual(planDeletion(n.records, "organization", n.lena.id, base).mutations, [], "wrong entity");
 });
 
-test("a conversation alone goes by itself", () => {
+test("a conversation goes by itself; its referral stays, from the person who gave it", () => {
   const n = network();
   const { mutations } = planDeletion(n.records, "conversation", n.talk.id, base);
-  assert.deepEqual(mutations, [{ name: "delete", args: { entity: "conversation", id: n.talk.id, base: 3 } }]);
+  assert.deepEqual(mutations, [
+    { name: "set", args: { entity: "referral", id: n.referral.id, base: 3, fields: { conversation_id: null } } },
+    { name: "delete", args: { entity: "conversation", id: n.talk.id, base: 3 } },
+  ]);
+});
+
+test("deleting a conversation moves its referrals to the giver's nearest other one, or to none", () => {
+  const n = network();
+  const later = rec("conversation", { person_id: n.marcus.id, at: "2026-11-21T12:00:00.000Z" });
+  const far = rec("conversation", { person_id: n.marcus.id, at: "2026-06-01T12:00:00.000Z" });
+  const records = store(...n.records.values(), later, far);
+  const { mutations, summary } = planDeletion(records, "conversation", n.talk.id, base);
+  let after = apply(records, mutations);
+  assert.equal(after.get(n.talk.id).deleted, true);
+  assert.equal(after.get(n.referral.id).deleted, false);
+  assert.equal(after.get(n.referral.id).fields.conversation_id, later.id, "the nearest in time");
+  assert.equal(summary, "1 referral moved to another conversation");
+  // The last conversation with them: the referral stays, from Marcus, with no conversation.
+  const rest = planDeletion(store(...n.records.values()), "conversation", n.talk.id, base);
+  after = apply(n.records, rest.mutations);
+  assert.equal(after.get(n.referral.id).fields.conversation_id, null);
+  assert.equal(after.get(n.referral.id).fields.from_person_id, n.marcus.id);
+});
+
+test("deleting a person leaves no referral pointing at their deleted conversations", () => {
+  const n = network();
+  const after = apply(n.records, planDeletion(n.records, "person", n.marcus.id, base).mutations);
+  const dangling = [...after.values()].filter((r) => r.entity === "referral" && !r.deleted &&
+    r.fields.conversation_id && after.get(r.fields.conversation_id)?.deleted !== false);
+  assert.deepEqual(dangling, []);
 });

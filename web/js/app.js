@@ -8,10 +8,10 @@ import { openConflicts } from "./model.js";
 import { State } from "./state.js";
 import { warmSearchIndex } from "./search.js";
 import { Syncer } from "./sync.js";
-import { captureView } from "./views/capture.js";
+import { captureView, resumeOffer } from "./views/capture.js";
 import { conflictsView } from "./views/conflicts.js";
 import { duplicatesView } from "./views/duplicates.js";
-import { conversationView } from "./views/conversation.js";
+import { conversationTitle, conversationView } from "./views/conversation.js";
 import { organizationView } from "./views/organization.js";
 import { organizationsView } from "./views/organizations.js";
 import { peopleView } from "./views/people.js";
@@ -38,10 +38,15 @@ const search = globalSearchBox(go);
 document.querySelector("header.top")?.insertBefore(search.el, indicator);
 const app = { storage: { persisted: null }, signOut, switchStore, syncNow, describeSync, view: null };
 
-function go(path) {
-  // Where this page was scrolled to, so Back returns to it (with its query, in the address).
-  history.replaceState({ ...history.state, scrollY: scrollY }, "");
-  history.pushState(null, "", path);
+/** Navigate; `replace`: instead of the current page in the history (Back skips it). */
+function go(path, { replace = false } = {}) {
+  if (replace) {
+    history.replaceState(null, "", path);
+  } else {
+    // Where this page was scrolled to, so Back returns to it (with its query, in the address).
+    history.replaceState({ ...history.state, scrollY: scrollY }, "");
+    history.pushState(null, "", path);
+  }
   route();
 }
 
@@ -333,6 +338,9 @@ pushInBackground(syncer, () => state.waiting);
 state.load().then(() => {
   syncer.start();
   live.start();
+  // Closed in the middle of a capture: offer to go on with it.
+  const offer = state.session ? resumeOffer(state, go, conversationTitle) : null;
+  if (offer) banner.after(offer);
 });
 askForPersistence();
 if ("serviceWorker" in navigator) {

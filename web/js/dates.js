@@ -31,3 +31,34 @@ export function daysBetween(a, b) {
 export function dayOf(datetime) {
   return datetime ? isoDate(new Date(datetime)) : null;
 }
+
+/** A Date of a YYYY-MM-DD day (local midnight) or an ISO datetime; null if neither. */
+function toDate(value) {
+  if (!value) return null;
+  const day = /^(\d{4})-(\d{2})-(\d{2})$/.exec(value);
+  const date = day ? new Date(Number(day[1]), Number(day[2]) - 1, Number(day[3])) : new Date(value);
+  return Number.isNaN(date.getTime()) ? null : date;
+}
+
+/**
+ * A day as the user reads it, the same everywhere: "Nov 28, 2026" (in the device's language).
+ * Takes a YYYY-MM-DD day or an ISO datetime (its local day); "" for nothing.
+ */
+export function formatDay(value) {
+  const date = toDate(value);
+  return date ? date.toLocaleDateString([], { year: "numeric", month: "short", day: "numeric" }) : "";
+}
+
+/** A moment as the user reads it: "Sun, Nov 29, 2026, 07:31 AM"; "" for nothing. */
+export function formatDateTime(value) {
+  const date = toDate(value);
+  return date ? date.toLocaleString([], {
+    weekday: "short", year: "numeric", month: "short", day: "numeric", hour: "2-digit", minute: "2-digit",
+  }) : "";
+}
+
+/** A day without its year, for labels: "Nov 28". */
+export function formatShortDay(value) {
+  const date = toDate(value);
+  return date ? date.toLocaleDateString([], { month: "short", day: "numeric" }) : "";
+}

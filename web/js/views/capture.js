@@ -9,12 +9,62 @@ import {
   FOLLOWUP_CHOICES, captureDefaults, nameKey, parseReferrals, planCapture, planFollowup,
   planReferrals, searchOrganizations, stageAfter,
 } from "../capture.js";
-import { addDays, isoDate } from "../dates.js";
+import { addDays, formatDay, isoDate } from "../dates.js";
 import { field, h } from "../dom.js";
 import { CONVERSATION_KINDS } from "../schema.js";
 import { searchIndexOf } from "../search.js";
 import { toLocalInput } from "./form.js";
 import { withUndo } from "./undo.js";
+
+const UNFINISHED_KEY = "grapevine-unfinished-capture";
+
+/** Remember (or forget, with null) the capture under way: the app offers it back if closed. */
+function rememberCapture(state, conversationId) {
+  try {
+    if (conversationId) {
+      localStorage.setItem(UNFINISHED_KEY, JSON.stringify({ conversationId, storeId: state.session?.store_id }));
+    } else {
+      localStorage.removeItem(UNFINISHED_KEY);
+    }
+  } catch {
+    // storage unavailable: nothing to offer back
+  }
+}
+
+/** The conversation of a capture left before Done or Discard (the app was closed), or null. */
+export function unfinishedCapture(state) {
+  let saved = null;
+  try {
+    saved = JSON.parse(localStorage.getItem(UNFINISHED_KEY) ?? "null");
+  } catch {
+    return null;
+  }
+  const talk = saved && state.records.get(saved.conversationId);
+  if (!talk || talk.deleted || saved.storeId !== state.session?.store_id) return null;
+  return talk;
+}
+
+/**
+ * What the app shows when it opens after an interrupted capture: continue it (its page has
+ * every field, the referrals and the follow-ups), or say it is done.
+ * @returns {HTMLElement|null}
+ */
+export function resumeOffer(state, go, conversationTitle) {
+  const talk = unfinishedCapture(state);
+  if (!talk || location.pathname === `/conversations/${talk.id}`) return null;
+  const el = h("p", { class: "banner resume", role: "status" },
+    `Unfinished capture: ${conversationTitle(state.records, talk)}, ${formatDay(talk.fields.at)}. `,
+    h("button", { type: "button", class: "small primary", onclick: () => {
+      rememberCapture(state, null);
+      el.remove();
+      go(`/conversations/${talk.id}`);
+    } }, "Continue it"), " ",
+    h("button", { type: "button", class: "small", onclick: () => {
+      rememberCapture(state, null);
+      el.remove();
+    } }, "It's finished"));
+  return el;
+}
 
 /**
  * @param {import('../state.js').State} state
@@ -129,6 +179,7 @@ export function captureView(state, go, { personId: preset } = {}) {
     if (organization.isNew) organization.isNew = false;
     started = { conversationId: plan.conversationId, personId: plan.personId, created: new Set(plan.created),
       stageBefore: picked.stageBefore };
+    rememberCapture(state, plan.conversationId);
     state.run(plan.mutations);
   }
 
@@ -326,10 +377,13 @@ export function captureView(state, go, { personId: preset } = {}) {
   done.addEventListener("click", async () => {
     await addReferrals();
     if (picked && !started) start(); // "Schedule" with nothing typed still schedules
-    go(started ? `/people/${started.personId}` : "/");
+    rememberCapture(state, null);
+    // Done replaces the capture in the history: Back goes where capture was opened from.
+    go(started ? `/people/${started.personId}` : "/", { replace: true });
   });
   const discard = h("button", { type: "button", class: "danger" }, "Discard");
   discard.addEventListener("click", () => {
+    rememberCapture(state, null);
     if (!started) return go(preset ? `/people/${preset}` : "/");
     const mutations = [...started.created].filter((id) => state.records.get(id) && !state.records.get(id).deleted)
       .map((id) => ({ name: "delete", args: { entity: state.records.get(id).entity, id, base: state.base(id) } }));

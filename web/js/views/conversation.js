@@ -1,19 +1,19 @@
 /**
  * One conversation, read back and corrected: every field shown and editable (autosaved like
- * every other form), the referrals it produced with their status and note, delete with undo.
+ * every other form), the referrals it produced with their status and note (and more added,
+ * typed as in capture), follow-ups added in one tap, delete with undo.
  */
 
+import { FOLLOWUP_CHOICES, parseReferrals, planFollowup, planReferrals } from "../capture.js";
+import { formatDateTime, formatDay, isoDate } from "../dates.js";
 import { planDeletion } from "../deletion.js";
-import { field, h, mount } from "../dom.js";
+import { field, h, mount, uid } from "../dom.js";
 import { compareText, linked, live } from "../model.js";
 import { searchIndexOf } from "../search.js";
 import { fillOptions, keyedRows, recordForm } from "./form.js";
 import { withUndo } from "./undo.js";
 
 const label = (value) => value.replaceAll("_", " ");
-const longDate = (iso) => new Date(iso).toLocaleString([], {
-  weekday: "short", year: "numeric", month: "short", day: "numeric", hour: "2-digit", minute: "2-digit",
-});
 
 /** A conversation's one-line title: "Lunch with Dana Ortiz". */
 export function conversationTitle(records, c) {
@@ -49,6 +49,13 @@ export function conversationView(state, id, go) {
   const personLine = h("p", {});
   const referrals = h("ul", { class: "list", "aria-label": "Referrals from this conversation" });
   const rows = new Map();
+  const adder = referralAdder(state, {
+    personId: () => record()?.fields.person_id, conversationId: () => id,
+    organizationId: () => record()?.fields.organization_id,
+  });
+  const followups = followupChips(state, {
+    personId: () => record()?.fields.person_id, organizationId: () => record()?.fields.organization_id,
+  });
 
   // Changing who it was with: a search, like capture's.
   const who = h("input", { type: "search", autocomplete: "off", "aria-label": "Who it was with",
@@ -89,7 +96,7 @@ export function conversationView(state, id, go) {
     heading.textContent = conversationTitle(state.records, current);
     const future = current.fields.at && current.fields.at > new Date().toISOString();
     when.textContent = current.fields.at
-      ? `${future ? "Scheduled for" : "On"} ${longDate(current.fields.at)}${current.fields.place ? ` · ${current.fields.place}` : ""}`
+      ? `${future ? "Scheduled for" : "On"} ${formatDateTime(current.fields.at)}${current.fields.place ? ` · ${current.fields.place}` : ""}`
       : "No date yet";
     back.textContent = gone ? "← Today" : `← ${person.fields.name}`;
     back.setAttribute("href", gone ? "/" : `/people/${person.id}`);
@@ -101,7 +108,9 @@ export function conversationView(state, id, go) {
 
     const refs = linked(state.records, "referral", "conversation_id", id);
     keyedRows(referrals, rows, refs.map((r) => ({ key: r.id, r })), ({ r }) => referralRow(state, r),
-      h("li", { class: "empty" }, "No names from this conversation."));
+      h("li", { class: "empty" }, "No names from this conversation yet."));
+    adder.fill();
+    followups.fill();
   }
   update();
   const el = h("section", { class: "conversation" },
@@ -119,7 +128,8 @@ export function conversationView(state, id, go) {
       h("div", { class: "field check" }, c.prepared, h("label", { for: "conv-prepared" }, "Did my homework before it")),
       h("div", { class: "field check" }, c.asked_for_referrals,
         h("label", { for: "conv-asked" }, "Asked who else I should talk to"))),
-    h("h2", {}, "Who else to talk to"), referrals,
+    h("h2", {}, "Who else to talk to"), referrals, adder.el,
+    h("h2", {}, "Follow-ups"), followups.el,
     remove);
   return { el, update };
 }
@@ -151,4 +161,92 @@ export function referralRow(state, r, { from = false } = {}) {
   }
   fill();
   return { el, fill };
+}
+
+/** The latest conversation held with a person (not a scheduled one), or undefined. */
+export function lastConversation(records, personId) {
+  const now = new Date().toISOString();
+  return linked(records, "conversation", "person_id", personId)
+    .filter((c) => !c.fields.at || c.fields.at <= now)
+    .sort((a, b) => (b.fields.at ?? "").localeCompare(a.fields.at ?? ""))[0]?.id;
+}
+
+/**
+ * "Who else should I talk to?" after the fact: names typed as in capture ("Name, role",
+ * "Name (role)"…; several separated by semicolons) become people (or the known person of that
+ * name) and referrals from the person met, at the organization unless unticked.
+ * Every option is a function: the page's record may change while it is open. Without a
+ * conversation, the referral comes from the last one held with the person (if any).
+ * @param {{personId: () => string, conversationId?: () => string|null, organizationId: () => string|null}} from
+ * @returns {{el: HTMLElement, fill: () => void}}
+ */
+export function referralAdder(state, { personId, conversationId, organizationId }) {
+  const input = h("input", { autocomplete: "off", enterkeyhint: "done", placeholder: "Name, role" });
+  const inherit = h("input", { type: "checkbox", id: uid("inherit"), checked: true });
+  const inheritLabel = h("label", { for: inherit.id });
+  const inheritField = h("div", { class: "field check", hidden: true }, inherit, inheritLabel);
+  const el = h("form", { class: "add-referral" },
+    field("Add someone they suggested", input, "\"Name\", \"Name, role\" or \"Name (role)\"; several separated by \";\"."),
+    inheritField, h("button", { type: "submit", class: "small" }, "Add referral"));
+  el.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const names = parseReferrals(input.value);
+    const from = state.records.get(personId());
+    if (names.length === 0 || !from || from.deleted) return;
+    const org = state.records.get(organizationId());
+    const talk = state.records.get(conversationId ? conversationId() : lastConversation(state.records, from.id));
+    const mutations = planReferrals(state.records, {
+      personId: from.id, conversationId: talk && !talk.deleted ? talk.id : null,
+      organizationId: inherit.checked && org && !org.deleted ? org.id : null, metName: from.fields.name, names,
+    }, { newId: () => crypto.randomUUID(), base: (rid) => state.base(rid) });
+    if (talk && !talk.deleted && talk.fields.asked_for_referrals !== true) {
+      mutations.push({ name: "set", entity: "conversation", id: talk.id, fields: { asked_for_referrals: true } });
+    }
+    input.value = "";
+    await state.run(mutations);
+  });
+  function fill() {
+    const org = state.records.get(organizationId());
+    inheritField.hidden = !org || org.deleted;
+    if (org && !org.deleted) inheritLabel.textContent = `People they name work at ${org.fields.name} too`;
+  }
+  fill();
+  return { el, fill };
+}
+
+/**
+ * The person's open follow-ups and capture's one-tap chips to add one (a chip already open is
+ * shown pressed, not added twice).
+ * @param {{personId: () => string, organizationId: () => string|null}} of
+ * @returns {{el: HTMLElement, fill: () => void}}
+ */
+function followupChips(state, { personId, organizationId }) {
+  const open = h("ul", { class: "list", "aria-label": "Open follow-ups" });
+  const chips = h("div", { class: "chips", role: "group", "aria-label": "Add a follow-up" });
+  const noteOf = (key) => `${FOLLOWUP_CHOICES[key].note}: ${state.records.get(personId())?.fields.name ?? ""}`;
+  const pending = () => linked(state.records, "followup", "person_id", personId()).filter((f) => !f.fields.done_at);
+  for (const key of Object.keys(FOLLOWUP_CHOICES)) {
+    const chip = h("button", { type: "button", class: "chip", "aria-pressed": "false", "data-key": key },
+      FOLLOWUP_CHOICES[key].label);
+    chip.addEventListener("click", async () => {
+      const person = state.records.get(personId());
+      if (!person || person.deleted || chip.getAttribute("aria-pressed") === "true") return;
+      const plan = planFollowup({ personId: person.id, organizationId: organizationId() ?? null,
+        metName: person.fields.name, key }, { newId: () => crypto.randomUUID(), today: isoDate(new Date()) });
+      chip.setAttribute("aria-pressed", "true");
+      await state.run([plan.mutation]);
+    });
+    chips.append(chip);
+  }
+  function fill() {
+    const fus = pending().sort((a, b) => (a.fields.due ?? "").localeCompare(b.fields.due ?? ""));
+    open.replaceChildren(...(fus.length ? fus.map((f) => h("li", { class: "row" },
+      h("span", { class: "row-title" }, f.fields.note ?? label(f.fields.kind ?? "follow up")),
+      h("span", { class: "row-sub" }, ` · due ${formatDay(f.fields.due)}`)))
+      : [h("li", { class: "empty" }, "No open follow-ups.")]));
+    const notes = new Set(fus.map((f) => f.fields.note));
+    for (const chip of chips.children) chip.setAttribute("aria-pressed", String(notes.has(noteOf(chip.dataset.key))));
+  }
+  fill();
+  return { el: h("div", { class: "conversation-followups" }, open, chips), fill };
 }

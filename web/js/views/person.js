@@ -9,7 +9,7 @@ import { planDeletion } from "../deletion.js";
 import { field, h, mount } from "../dom.js";
 import { compareText, linked, live } from "../model.js";
 import { lastContacted } from "../nextsteps.js";
-import { referralRow } from "./conversation.js";
+import { referralAdder, referralRow } from "./conversation.js";
 import { fillOptions, keyedRows, recordForm } from "./form.js";
 import { withUndo } from "./undo.js";
 
@@ -160,6 +160,7 @@ export function personView(state, id, go) {
   const received = h("ul", { class: "list", "aria-label": "Referred by" });
   const followups = h("ul", { class: "list", "aria-label": "Follow-ups" });
   const rows = { talks: new Map(), given: new Map(), received: new Map(), followups: new Map() };
+  const addReferral = referralAdder(state, { personId: () => id, organizationId: () => record()?.fields.organization_id });
 
   // A follow-up added by hand.
   const newNote = h("input", { autocomplete: "off", "aria-label": "New follow-up", placeholder: "e.g. Send the article we discussed" });
@@ -235,6 +236,7 @@ export function personView(state, id, go) {
     emails.fill();
     phones.fill();
     tags.fill();
+    addReferral.fill();
     // A keystroke in the details changes only this person: the lists below stay as they are.
     if (drawn && changes?.ids?.size === 1 && changes.ids.has(id)) return;
 
@@ -280,7 +282,7 @@ export function personView(state, id, go) {
       h("a", { href: `/capture/${id}?schedule=1`, "data-link": true, class: "button" }, "Schedule one")),
     h("h2", {}, "Conversations"), timeline,
     h("h2", {}, "Follow-ups"), followups, addFollowup,
-    h("h2", {}, "Referred you to"), given,
+    h("h2", {}, "Referred you to"), given, addReferral.el,
     h("h2", {}, "Referred by"), received,
     details,
     remove);

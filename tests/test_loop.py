@@ -1,0 +1,217 @@
+"""The user loop walked end to end (capture at lunch offline → read back → correct → sync →
+another device → weeks later), pinning what a reviewer found broken on a Pixel 7 and a desktop:
+an interrupted capture that could not be finished, a focused field that kept a stale value,
+conflicts that did not say what or whose, "Name, role" taken as a name, Back after Done.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.browser import (
+    go_offline,
+    go_online,
+    nav,
+    open_people,
+    sign_in,
+    wait_all_pushed,
+    wait_synced,
+)
+from tests.test_conversations import iso, new_id, push, wait_undo_closed
+
+pytestmark = pytest.mark.browser
+
+
+def capture_start(page: Page, who: str, pick: str) -> None:
+    page.get_by_role("link", name="Capture a conversation").click()
+    page.get_by_label("Who did you talk with?").fill(who)
+    page.get_by_role("button", name=pick).click()
+
+
+def test_an_interrupted_capture_is_offered_back_and_finished_on_its_page(server, user, phone):
+    org = new_id()
+    push(server, user, [("organization", org, {"name": "Voltaic Cells", "status": "target"})])
+    page = phone.new_page()
+    sign_in(page, server, user)
+    go_offline(phone, page)
+    capture_start(page, "Priya Nair", "New person: Priya Nair")
+    page.keyboard.type("Runs the pouch-cell pilot line.")
+    page.get_by_label("Organization", exact=True).fill("Voltaic")
+    page.get_by_role("button", name="Voltaic Cells").click()
+    page.get_by_label("Notes").type(" Hiring in Q4.")
+    # The phone closes the app mid-notes (no Done); it is opened again, still offline.
+    page.close()
+    page = phone.new_page()
+    page.goto(server.url + "/")
+    offer = page.locator(".banner.resume")
+    expect(offer).to_contain_text("Unfinished capture: Call with Priya Nair")
+    offer.get_by_role("button", name="Continue it").click()
+    expect(page.get_by_role("heading", name="Call with Priya Nair")).to_be_visible()
+    expect(page.get_by_label("Notes")).to_have_value(
+        "Runs the pouch-cell pilot line. Hiring in Q4."
+    )
+
+    # Who else to talk to, typed as in capture, at the organization of the conversation.
+    adder = page.get_by_label("Add someone they suggested")
+    adder.fill("Tomas Ek, VP Manufacturing; Ana Ruiz (recruiter)")
+    page.get_by_role("button", name="Add referral").click()
+    referrals = page.get_by_role("list", name="Referrals from this conversation")
+    expect(referrals).to_contain_text("Tomas Ek · VP Manufacturing")
+    expect(referrals).to_contain_text("Ana Ruiz · recruiter")
+    expect(adder).to_have_value("")
+    # A follow-up in one tap; a second tap does not add it twice.
+    chips = page.get_by_role("group", name="Add a follow-up")
+    chips.get_by_role("button", name="Send thanks tonight").click()
+    open_fus = page.get_by_role("list", name="Open follow-ups")
+    expect(open_fus).to_contain_text("Send a thank-you: Priya Nair")
+    expect(chips.get_by_role("button", name="Send thanks tonight")).to_have_attribute(
+        "aria-pressed", "true"
+    )
+    chips.get_by_role("button", name="Send thanks tonight").click()
+    expect(open_fus.locator("li")).to_have_count(1)
+
+    # The person page adds a name to "Referred you to" too (from her last conversation).
+    page.get_by_role("link", name="← Priya Nair").click()
+    page.get_by_label("Add someone they suggested").fill("Lee Chen")
+    page.get_by_label("People they name work at Voltaic Cells too").uncheck()
+    page.get_by_role("button", name="Add referral").click()
+    expect(page.get_by_role("list", name="Referred you to")).to_contain_text("Lee Chen")
+
+    # Reopened again: the capture was continued, nothing more is offered.
+    page.reload()
+    expect(page.get_by_role("heading", name="Priya Nair", exact=True)).to_be_visible()
+    expect(page.locator(".banner.resume")).to_have_count(0)
+
+    go_online(phone, page)
+    wait_all_pushed(page)
+    records = server.records(user)
+    live = [r for r in records.values() if not r["deleted"]]
+    people = {r["fields"]["name"]: r for r in live if r["entity"] == "person"}
+    talks = [r for r in live if r["entity"] == "conversation"]
+    assert len(talks) == 1
+    talk = talks[0]
+    assert talk["fields"]["asked_for_referrals"] is True
+    refs = {
+        people_name: r
+        for r in live
+        if r["entity"] == "referral"
+        for people_name in [records[r["fields"]["to_person_id"]]["fields"]["name"]]
+    }
+    assert set(refs) == {"Tomas Ek", "Ana Ruiz", "Lee Chen"}
+    assert all(r["fields"]["from_person_id"] == people["Priya Nair"]["id"] for r in refs.values())
+    assert all(r["fields"]["conversation_id"] == talk["id"] for r in refs.values())
+    assert people["Tomas Ek"]["fields"]["organization_id"] == org
+    assert people["Tomas Ek"]["fields"]["title"] == "VP Manufacturing"
+    assert people["Lee Chen"]["fields"]["organization_id"] is None
+    thanks = [r for r in live if r["entity"] == "followup"]
+    assert [f["fields"]["kind"] for f in thanks] == ["thank_you"]
+
+
+def test_deleting_a_conversation_moves_its_referrals_and_done_replaces_capture(server, user, phone):
+    priya, tomas, first, second, ref = new_id(), new_id(), new_id(), new_id(), new_id()
+    now = dt.datetime.now(dt.UTC)
+    push(
+        server,
+        user,
+        [
+            ("person", priya, {"name": "Priya Nair", "stage": "talked"}),
+            ("person", tomas, {"name": "Tomas Ek", "stage": "identified"}),
+            ("conversation", first, {"person_id": priya, "kind": "lunch", "at": iso(now)}),
+            (
+                "conversation",
+                second,
+                {"person_id": priya, "kind": "call", "at": iso(now - dt.timedelta(days=2))},
+            ),
+            (
+                "referral",
+                ref,
+                {"from_person_id": priya, "to_person_id": tomas, "conversation_id": first},
+            ),
+        ],
+    )
+    page = phone.new_page()
+    sign_in(page, server, user)
+    page.goto(f"{server.url}/conversations/{first}")
+    expect(page.get_by_role("list", name="Referrals from this conversation")).to_contain_text(
+        "Tomas Ek"
+    )
+    page.get_by_role("button", name="Delete conversation").click()
+    expect(page.locator(".toast")).to_contain_text("Deleted: Lunch with Priya Nair")
+    page.locator(".toast").get_by_role("button", name="Undo").click()
+    page.get_by_role("button", name="Delete conversation").click()
+    wait_undo_closed(page)
+    talk = page.get_by_role("list", name="Conversations").locator("li.talk").first
+    talk.locator("summary").click()
+    talk.get_by_role("link", name=re.compile("^Open call")).click()
+    expect(page.get_by_role("list", name="Referrals from this conversation")).to_contain_text(
+        "Tomas Ek"
+    )
+    wait_all_pushed(page)
+    records = server.records(user)
+    assert records[first]["deleted"] is True
+    assert records[ref]["fields"]["conversation_id"] == second
+
+    # Done replaces capture in the history: Back goes where capture was opened from.
+    nav(page).get_by_role("link", name="Today").click()
+    capture_start(page, "priya", "Priya Nair")
+    page.keyboard.type("Quick call.")
+    page.get_by_role("button", name="Done").click()
+    expect(page.get_by_role("heading", name="Priya Nair", exact=True)).to_be_visible()
+    page.go_back()
+    expect(page.get_by_role("heading", name="Today")).to_be_visible()
+    expect(page.get_by_label("Who did you talk with?")).to_have_count(0)
+    wait_synced(page)
+
+
+def test_name_and_role_typed_as_who_is_a_person_with_a_title(server, user, phone):
+    page = phone.new_page()
+    sign_in(page, server, user)
+    go_offline(phone, page)
+    page.get_by_role("link", name="Capture a conversation").click()
+    page.get_by_label("Who did you talk with?").fill("Priya Nair, cell process engineer")
+    page.get_by_role("button", name="New person: Priya Nair (cell process engineer)").click()
+    expect(page.locator(".chosen")).to_contain_text("Priya Nair")
+    page.keyboard.type("Pilot line.")
+    page.get_by_role("button", name="Done").click()
+    expect(page.get_by_role("heading", name="Priya Nair", exact=True)).to_be_visible()
+    expect(page.locator(".lead")).to_contain_text("cell process engineer")
+    # A known name typed with a role picks that person, and does not make a second one.
+    nav(page).get_by_role("link", name="Today").click()
+    page.get_by_role("link", name="Capture a conversation").click()
+    page.get_by_label("Who did you talk with?").fill("priya nair, engineer")
+    results = page.get_by_role("list", name="Matching people")
+    expect(results.get_by_role("button", name=re.compile("^Priya Nair"))).to_have_count(1)
+    expect(results).not_to_contain_text("New person")
+    go_online(phone, page)
+    wait_all_pushed(page)
+    people = [r for r in server.records(user).values() if r["entity"] == "person"]
+    assert [(p["fields"]["name"], p["fields"]["title"]) for p in people] == [
+        ("Priya Nair", "cell process engineer")
+    ]
+
+
+def test_people_search_comes_first_and_adding_warns_of_a_namesake(server, user, phone):
+    push(server, user, [("person", new_id(), {"name": "Priya Nair", "stage": "talked"})])
+    page = phone.new_page()
+    sign_in(page, server, user)
+    open_people(page)
+    search = page.get_by_label("Search people")
+    first_box = page.locator("main input").first
+    expect(first_box).to_have_attribute("type", "search")
+    # Enter in search never creates anyone.
+    search.fill("priya")
+    search.press("Enter")
+    expect(page.get_by_role("heading", name="Priya Nair", exact=True)).to_be_visible()
+    open_people(page)
+    page.get_by_role("button", name="Add person").click()
+    page.get_by_label("New person's name").fill("priya nair")
+    page.get_by_role("button", name="Add", exact=True).click()
+    warning = page.locator(".namesake")
+    expect(warning).to_contain_text("Priya Nair is already in your network")
+    expect(warning.get_by_role("link", name="Priya Nair")).to_be_visible()
+    warning.get_by_role("button", name="Add another Priya Nair").click()
+    expect(page.get_by_role("heading", name="priya nair", exact=True)).to_be_visible()
