@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 
 import {
-  captureDefaults, parseNames, parseReferrals, planCapture, searchPeople, stageAfter,
+  captureDefaults, parseNames, parseReferrals, parseWho, planCapture, searchPeople, stageAfter,
 } from "../../web/js/capture.js";
 import { view } from "../../web/js/model.js";
 import { rec, store } from "./fixtures.mjs";
@@ -174,4 +174,15 @@ test("talking with someone resets their open follow-up", () => {
   assert.equal(after.get(due.id).fields.done_at, "2026-11-26T13:30:00.000Z");
   assert.equal(after.get(thanks.id).fields.done_at, null);
   assert.equal(after.get(dana.id).fields.stage, "following_up");
+});
+
+test("who was met, typed with a role, is a name and a title (as a referral line is)", () => {
+  assert.deepEqual(parseWho("Priya Nair, cell process engineer"), { name: "Priya Nair", title: "cell process engineer" });
+  assert.deepEqual(parseWho("Priya Nair (cell process engineer)"), { name: "Priya Nair", title: "cell process engineer" });
+  assert.deepEqual(parseWho("Voltaic Cells"), { name: "Voltaic Cells", title: null });
+  assert.equal(parseWho("   "), null);
+  const plan = planCapture(new Map(), { personName: "Priya Nair", personTitle: "cell process engineer",
+    kind: "lunch", at: "2026-11-26T12:00:00.000Z", referrals: [], followups: [] }, ctx());
+  const person = apply(new Map(), plan).get(plan.personId);
+  assert.deepEqual([person.fields.name, person.fields.title], ["Priya Nair", "cell process engineer"]);
 });

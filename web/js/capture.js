@@ -141,6 +141,15 @@ function splitLines(text) {
   return out;
 }
 
+/**
+ * Who was met, as typed in capture's "Who did you talk with?": the same forms as a referral
+ * line ("Name, role", "Name (role)"…), so a role typed there is a title, not part of the name.
+ * @returns {{name: string, title: string|null}|null}
+ */
+export function parseWho(text) {
+  return parseLine(String(text).replace(/[\n;；].*$/s, ""));
+}
+
 /** Names only (the referrals' names). */
 export function parseNames(text) {
   return parseReferrals(text).map((r) => r.name);
@@ -162,7 +171,7 @@ export function stageAfter(current, at, now) {
  * A conversation dated after `now` is scheduled, not held: the person's stage becomes
  * "scheduled" and nothing that assumes it happened (follow-ups done, referrals) is written.
  * @param {Map<string, object>} records the current view
- * @param {object} form {personId?, personName?, organizationId?, newOrganization?: {id, name},
+ * @param {object} form {personId?, personName?, personTitle?, organizationId?, newOrganization?: {id, name},
  *   kind, at, place, notes, culture, prospects, projects, fit, referrals: (string|{name,
  *   title})[], referralsAtOrganization?: boolean (default true), followups: string[]
  *   (FOLLOWUP_CHOICES keys), conversationId?}
@@ -194,7 +203,8 @@ export function planCapture(records, form, ctx) {
     personId = ctx.newId();
     created.push(personId);
     set("person", personId, {
-      name: form.personName.trim(), organization_id: organizationId, stage: future ? "scheduled" : "talked",
+      name: form.personName.trim(), title: form.personTitle || null, organization_id: organizationId,
+      stage: future ? "scheduled" : "talked",
       found_via: form.place ? "conference" : "other",
       found_via_detail: form.place || null,
     });

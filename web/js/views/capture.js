@@ -6,7 +6,7 @@
  */
 
 import {
-  FOLLOWUP_CHOICES, captureDefaults, nameKey, parseReferrals, planCapture, planFollowup,
+  FOLLOWUP_CHOICES, captureDefaults, nameKey, parseReferrals, parseWho, planCapture, planFollowup,
   planReferrals, searchOrganizations, stageAfter,
 } from "../capture.js";
 import { addDays, formatDay, isoDate } from "../dates.js";
@@ -77,7 +77,7 @@ export function captureView(state, go, { personId: preset } = {}) {
     newId: () => crypto.randomUUID(), today: isoDate(new Date()), now: new Date().toISOString(),
     base: (id) => state.base(id),
   });
-  let picked = null; // {personId?, name, stageBefore} — chosen, nothing written yet
+  let picked = null; // {personId?, name, title?, stageBefore} — chosen, nothing written yet
   let started = null; // {conversationId, personId, created: Set<string>, stageBefore}
   let organization = { id: null, name: "", isNew: false }; // chosen in the picker
   const referred = new Set(); // name keys, once created
@@ -139,14 +139,15 @@ export function captureView(state, go, { personId: preset } = {}) {
   }
 
   /** Choose who (nothing written yet). */
-  function pick({ personId, name }) {
+  function pick({ personId, name, title = null }) {
     const person = personId ? state.records.get(personId) : null;
     const known = !person && name ? null : person;
     if (started) {
-      repoint(personId ? { personId } : { name });
+      repoint(personId ? { personId } : { name, title });
       return;
     }
-    picked = { personId: known?.id, name: known?.fields.name ?? name, stageBefore: known?.fields.stage ?? null };
+    picked = { personId: known?.id, name: known?.fields.name ?? name, title: known ? null : title,
+      stageBefore: known?.fields.stage ?? null };
     const org = state.records.get(known?.fields.organization_id);
     if (org && !org.deleted && !organization.id) organization = { id: org.id, name: org.fields.name, isNew: false };
     showOrganization();
@@ -170,7 +171,7 @@ export function captureView(state, go, { personId: preset } = {}) {
   function start() {
     if (started || !picked) return;
     const plan = planCapture(state.records, {
-      personId: picked.personId, personName: picked.name,
+      personId: picked.personId, personName: picked.name, personTitle: picked.title,
       organizationId: organization.isNew ? undefined : organization.id ?? undefined,
       newOrganization: organization.isNew ? { id: organization.id, name: organization.name } : undefined,
       kind: kind.value, at: atIso(), place: place.value.trim(), notes: notes.value, culture: culture.value,
@@ -184,14 +185,14 @@ export function captureView(state, go, { personId: preset } = {}) {
   }
 
   /** A different person, after the conversation was written: it (and what it made) moves. */
-  function repoint({ personId, name }) {
+  function repoint({ personId, name, title = null }) {
     const mutations = [];
     let to = personId;
     const old = started.personId;
     if (!to) {
       to = crypto.randomUUID();
       mutations.push({ name: "set", args: { entity: "person", id: to, base: 0, fields: {
-        name, organization_id: organization.id, stage: stageAfter(null, atIso(), new Date().toISOString()),
+        name, title, organization_id: organization.id, stage: stageAfter(null, atIso(), new Date().toISOString()),
         found_via: place.value.trim() ? "conference" : "other", found_via_detail: place.value.trim() || null,
       } } });
       started.created.add(to);
@@ -227,7 +228,9 @@ export function captureView(state, go, { personId: preset } = {}) {
   }
 
   function renderResults() {
-    const query = who.value.trim();
+    // "Priya Nair, cell process engineer": the name is searched, the role is her title.
+    const typed = parseWho(who.value) ?? { name: "", title: null };
+    const query = typed.name;
     // The shared index: case and accents ignored, names first, never a scan of everyone.
     const found = searchIndexOf(state).searchPeople(query, 8).map((id) => state.records.get(id));
     const items = found.map((p) => {
@@ -239,7 +242,7 @@ export function captureView(state, go, { personId: preset } = {}) {
     const exact = found.some((p) => nameKey(p.fields.name) === nameKey(query));
     if (query && !exact) {
       items.push(h("li", {}, h("button", { type: "button", class: "pick new",
-        onclick: () => pick({ name: query }) }, `New person: ${query}`)));
+        onclick: () => pick(typed) }, `New person: ${query}${typed.title ? ` (${typed.title})` : ""}`)));
     }
     results.replaceChildren(...items);
   }
