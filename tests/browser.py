@@ -232,8 +232,9 @@ def sync_now(page: Page) -> None:
 def add_person(page: Page, name: str) -> str:
     """Add a person from the people list; returns the new person's id (from the page URL)."""
     open_people(page)
-    page.get_by_label("New person's name").fill(name)
     page.get_by_role("button", name="Add person").click()
+    page.get_by_label("New person's name").fill(name)
+    page.get_by_role("button", name="Add", exact=True).click()
     expect(page.get_by_role("heading", name=name)).to_be_visible()
     match = re.search(r"/people/([0-9a-f-]{36})$", page.url)
     assert match, page.url

@@ -1,6 +1,10 @@
-/** People: search and filter by stage, organization, tag and how found; add in one step. */
+/**
+ * People: search first, filters by stage, organization, tag and how found; adding someone is
+ * its own action ("Add person" opens a small form) and warns of a namesake before creating.
+ */
 
-import { h } from "../dom.js";
+import { nameKey } from "../capture.js";
+import { field, h, mount } from "../dom.js";
 import { live } from "../model.js";
 import { FOUND_VIA, STAGES } from "../schema.js";
 import { searchIndexOf } from "../search.js";
@@ -36,17 +40,43 @@ export function peopleView(state, go) {
   const via = select("Filter by how found", "Found any way");
   via.append(...FOUND_VIA.map((s) => h("option", { value: s }, label(s))));
   const list = h("ul", { class: "list", "aria-label": "People" });
-  const newName = h("input", { id: "new-person", placeholder: "Name", autocomplete: "off",
-    "aria-label": "New person's name", required: true });
-  const add = h("form", { class: "inline-form" }, newName,
-    h("button", { type: "submit", class: "primary" }, "Add person"));
-  add.addEventListener("submit", async (event) => {
-    event.preventDefault();
-    const name = newName.value.trim();
-    if (!name) return;
+  // Adding someone: a button, then a small form; a namesake is shown before anyone is made.
+  const newName = h("input", { id: "new-person", autocomplete: "off", required: true });
+  const namesake = h("div", { class: "namesake", role: "alert", hidden: true });
+  const cancel = h("button", { type: "button" }, "Cancel");
+  const add = h("form", { class: "add-person card", hidden: true, "aria-label": "Add a person" },
+    field("New person's name", newName, "Met them in a conversation? Capture it instead: it adds them too."),
+    namesake,
+    h("div", { class: "actions" }, h("button", { type: "submit", class: "primary" }, "Add"), cancel,
+      h("a", { href: "/capture", "data-link": true }, "Capture a conversation")));
+  const open = h("button", { type: "button", class: "add-person-open", "aria-expanded": "false" }, "Add person");
+  const showAdd = (shown) => {
+    add.hidden = !shown;
+    open.setAttribute("aria-expanded", String(shown));
+    namesake.hidden = true;
+    if (shown) newName.focus();
+    else open.focus();
+  };
+  open.addEventListener("click", () => showAdd(add.hidden));
+  cancel.addEventListener("click", () => showAdd(false));
+  async function create(name) {
     const id = crypto.randomUUID();
     await state.set("person", id, { name, stage: "identified" });
     go(`/people/${id}`);
+  }
+  add.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const name = newName.value.trim();
+    if (!name) return;
+    const same = live(state.records, "person").filter((p) => nameKey(p.fields.name ?? "") === nameKey(name));
+    if (same.length === 0 || (!namesake.hidden && namesake.dataset.name === name)) return create(name);
+    namesake.dataset.name = name;
+    mount(namesake,
+      h("p", {}, ...same.flatMap((p, i) => [i ? ", " : null,
+        h("a", { href: `/people/${p.id}`, "data-link": true }, p.fields.name)]),
+      same.length === 1 ? " is already in your network." : " are already in your network."),
+      h("button", { type: "button", onclick: () => create(name) }, `Add another ${name}`));
+    namesake.hidden = false;
   });
 
   // A desktop shows a sortable table; a phone, rows to tap.
@@ -129,9 +159,11 @@ export function peopleView(state, go) {
   });
   for (const control of [stage, org, tag, via]) control.addEventListener("change", filterNow);
   render();
-  const el = h("section", {}, h("h1", {}, "People"), add, search,
-    h("div", { class: "filters" }, stage, org, tag, via,
+  const el = h("section", {}, h("h1", {}, "People"), search,
+    h("div", { class: "filters" }, stage, org, tag, via),
+    h("div", { class: "list-actions" }, open,
       h("a", { href: "/duplicates", "data-link": true, class: "duplicates-link" }, "Possible duplicates")),
+    add,
     table ? table.el : list);
   return { el, update: render };
 }
