@@ -21,7 +21,7 @@ from tests.browser import (
     wait_all_pushed,
     wait_synced,
 )
-from tests.test_conversations import iso, new_id, push, wait_undo_closed
+from tests.test_conversations import iso, new_id, outbox, push, wait_undo_closed
 
 pytestmark = pytest.mark.browser
 
@@ -43,6 +43,11 @@ def test_an_interrupted_capture_is_offered_back_and_finished_on_its_page(server,
     page.get_by_label("Organization", exact=True).fill("Voltaic")
     page.get_by_role("button", name="Voltaic Cells").click()
     page.get_by_label("Notes").type(" Hiring in Q4.")
+    # (Each keystroke is on its way to IndexedDB; the last one is stored before the kill.)
+    for _ in range(100):
+        if any(" Hiring in Q4." in str(m) for m in outbox(page)):
+            break
+        page.wait_for_timeout(100)
     # The phone closes the app mid-notes (no Done); it is opened again, still offline.
     page.close()
     page = phone.new_page()
