@@ -222,3 +222,62 @@ def test_people_search_comes_first_and_adding_warns_of_a_namesake(server, user, 
     expect(warning.get_by_role("link", name="Priya Nair")).to_be_visible()
     warning.get_by_role("button", name="Add another priya nair").click()
     expect(page.get_by_role("heading", name="priya nair", exact=True)).to_be_visible()
+
+
+def test_a_focused_field_follows_a_remote_change_unless_typed_in(server, user, phone):
+    priya, talk = new_id(), new_id()
+    push(
+        server,
+        user,
+        [
+            ("person", priya, {"name": "Priya Nair", "stage": "talked"}),
+            (
+                "conversation",
+                talk,
+                {"person_id": priya, "kind": "lunch", "place": "Battery Show", "notes": "Q2"},
+            ),
+        ],
+    )
+    page = phone.new_page()
+    sign_in(page, server, user)
+    page.goto(f"{server.url}/conversations/{talk}")
+    notes, place, kind = (
+        page.get_by_label("Notes"),
+        page.get_by_label("Place"),
+        page.get_by_label("Kind"),
+    )
+    expect(notes).to_have_value("Q2")
+
+    def remote(fields):
+        version = server.records(user)[talk]["version"]
+        push(server, user, [("conversation", talk, fields, version)], client="desk")
+        page.evaluate("dispatchEvent(new Event('online'))")
+
+    # Focused, nothing typed: the other device's value shows at once.
+    notes.focus()
+    remote({"notes": "frozen until Q4"})
+    expect(notes).to_have_value("frozen until Q4")
+    expect(notes).to_be_focused()
+
+    # Typed into: the text stays, the field says it changed elsewhere and offers theirs.
+    notes.press("End")
+    notes.type(" (maybe)")
+    wait_all_pushed(page)
+    remote({"notes": "frozen until Q3"})
+    note = page.locator(".remote-change")
+    expect(note).to_contain_text("Changed on another device to: “frozen until Q3”")
+    expect(notes).to_have_value("frozen until Q4 (maybe)")
+    note.get_by_role("button", name="Use theirs").click()
+    expect(notes).to_have_value("frozen until Q3")
+    expect(note).to_be_hidden()
+    wait_all_pushed(page)
+    assert server.records(user)[talk]["fields"]["notes"] == "frozen until Q3"
+
+    # A list being picked from is left alone while focused, and refilled when left.
+    kind.focus()
+    remote({"kind": "coffee", "place": "Blue Bottle"})
+    expect(place).to_have_value("Blue Bottle")
+    expect(kind).to_have_value("lunch")
+    place.focus()
+    expect(kind).to_have_value("coffee")
+    wait_synced(page)

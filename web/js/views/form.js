@@ -1,7 +1,9 @@
 /**
  * Forms over one record: a control per field, each keystroke queued as a `set` whose base is
  * the version the control was last filled from, so a pull that lands while someone types is
- * merged by the server, never overwritten. `fill()` rewrites every control but the focused one.
+ * merged by the server, never overwritten. `fill()` rewrites every control but one being typed
+ * or picked in: a focused text not typed into since focus follows the record; one typed into
+ * keeps its text and says when another device changed the field meanwhile.
  */
 
 import { isoDate } from "../dates.js";
@@ -71,29 +73,90 @@ function control(entity, name, attrs = {}) {
 export function recordForm(state, entity, id, fields) {
   const made = {};
   const bases = {};
+  const serverValue = (name) => state.server.get(id)?.fields?.[name] ?? null;
   for (const [name, attrs] of Object.entries(fields)) {
     const c = control(entity, name, attrs);
     made[name] = c;
+    // While focused: has the user typed since focusing, what the server held then, what this
+    // control sent (its own edits coming back are not another device's).
+    c.typed = false;
+    c.seen = null;
+    c.sent = new Set();
     c.el.addEventListener(c.event, () => {
       const value = c.read();
       if (ENTITIES[entity][name].required && (value === null || value === "" ||
         (typeof value === "string" && !value.trim()))) return;
+      c.typed = true;
+      c.sent.add(value);
       state.set(entity, id, { [name]: value }, bases[name]);
     });
+    c.el.addEventListener("focus", () => {
+      c.typed = false;
+      c.seen = serverValue(name);
+      c.sent = new Set();
+    });
+    // Left without an edit: show what the record holds now (a change may have come meanwhile).
+    c.el.addEventListener("blur", () => {
+      if (!c.typed) fillOne(name, c, state.records.get(id));
+    });
   }
+
+  /** "Changed on another device": the other value, to see and take (or to keep one's own). */
+  function markRemote(c, name, theirs) {
+    if (!c.note) {
+      c.note = h("div", { class: "remote-change", role: "status" });
+      c.el.after(c.note);
+    }
+    c.note.hidden = false;
+    c.note.replaceChildren(
+      h("p", {}, "Changed on another device to: ", h("span", { class: "theirs" }, `“${show(theirs)}”`)),
+      h("p", { class: "hint" }, "Yours is kept and merged with it when synced."),
+      h("div", { class: "actions" },
+        h("button", { type: "button", class: "small", onclick: () => {
+          c.write(theirs);
+          c.typed = false;
+          c.seen = theirs;
+          c.note.hidden = true;
+          state.set(entity, id, { [name]: theirs }, state.base(id));
+          bases[name] = state.base(id);
+          c.el.focus();
+        } }, "Use theirs"),
+        h("button", { type: "button", class: "small", onclick: () => {
+          c.seen = theirs;
+          c.note.hidden = true;
+          c.el.focus();
+        } }, "Keep mine")));
+  }
+
+  function fillOne(name, c, record) {
+    const current = record.fields[name];
+    const focused = document.activeElement === c.el && c.el.type !== "checkbox";
+    if (focused) {
+      // Never rewrite what is being picked (a date typed part by part, an open list); text not
+      // typed into since focus follows the record; text being typed stays, marked if the
+      // other devices' value changed meanwhile.
+      if (c.event !== "input") return;
+      const server = serverValue(name);
+      if (c.typed) {
+        if (server !== c.seen && !c.sent.has(server) && server !== c.read()) markRemote(c, name, server);
+        return;
+      }
+      c.seen = server;
+    }
+    if (c.note && !c.typed) c.note.hidden = true;
+    if (c.read() !== (current ?? (c.el.type === "checkbox" ? false : null))) c.write(current);
+    bases[name] = state.base(id);
+  }
+
   function fill() {
     const record = state.records.get(id);
     if (!record) return;
-    for (const [name, c] of Object.entries(made)) {
-      // Never rewrite what is being typed or picked (a date typed part by part, an open list).
-      if (document.activeElement === c.el && c.el.type !== "checkbox") continue;
-      const current = record.fields[name];
-      if (c.read() !== (current ?? (c.el.type === "checkbox" ? false : null))) c.write(current);
-      bases[name] = state.base(id);
-    }
+    for (const [name, c] of Object.entries(made)) fillOne(name, c, record);
   }
   return { controls: Object.fromEntries(Object.entries(made).map(([k, c]) => [k, c.el])), fill };
 }
+
+const show = (value) => (value === null || value === undefined || value === "" ? "(empty)" : String(value));
 
 /** Fill a select with records as options (kept when the list is unchanged). */
 export function fillOptions(select, records, current) {
