@@ -196,22 +196,31 @@ function focusSearch() {
 const progressBar = h("progress", { id: "sync-progress", "aria-label": "Records synced", hidden: true });
 indicator.after(progressBar);
 
+/** Set what differs only: the header is redrawn on every change, most of which leave it be. */
+function put(el, key, value) {
+  if (el[key] !== value) el[key] = value;
+}
+let bannerShown = "";
+
 function renderChrome() {
   const isLive = live.connected && syncer.status === "idle";
-  indicator.textContent = syncer.describe(state.waiting) + (isLive ? " · live" : "");
-  indicator.dataset.status = syncer.status;
-  indicator.dataset.live = String(isLive);
+  put(indicator, "textContent", syncer.describe(state.waiting) + (isLive ? " · live" : ""));
+  put(indicator.dataset, "status", syncer.status);
+  put(indicator.dataset, "live", String(isLive));
   const progress = syncer.status === "syncing" ? syncer.progress : null;
-  progressBar.hidden = !progress?.total;
+  put(progressBar, "hidden", !progress?.total);
   if (progress?.total) {
-    progressBar.max = progress.total;
-    progressBar.value = Math.min(progress.received, progress.total);
+    put(progressBar, "max", progress.total);
+    put(progressBar, "value", Math.min(progress.received, progress.total));
   }
   const open = state.session ? openConflicts(state.records).length : 0;
-  conflictCount.textContent = open ? String(open) : "";
-  conflictCount.hidden = open === 0;
+  put(conflictCount, "textContent", open ? String(open) : "");
+  put(conflictCount, "hidden", open === 0);
   const refused = state.refused.length;
-  const note = !state.session && syncer.error ? h("p", { class: "banner warn" }, syncer.error) : null;
+  const error = !state.session && syncer.error ? syncer.error : "";
+  if (`${error}|${refused}` === bannerShown) return;
+  bannerShown = `${error}|${refused}`;
+  const note = error ? h("p", { class: "banner warn" }, error) : null;
   mount(banner, note, refused
     ? h("p", { class: "banner warn" },
       `${refused === 1 ? "An edit was" : `${refused} edits were`} refused by the server. `,
@@ -245,13 +254,14 @@ document.querySelector(".skip").addEventListener("click", (event) => {
 });
 
 state.addEventListener("readonly", () => {
+  bannerShown = "readonly"; // until the chrome is next drawn
   mount(banner, h("p", { class: "banner warn" },
     "This store is shared with you to read: changes are not saved."));
 });
 // Views update from what changed (the event's detail, passed to `view.update`). Edits and
-// outbox changes show at once; pulled pages are gathered and shown at most every UPDATE_MS
-// while a sync runs, and only to the view on screen: a hidden page gathers them until it is
-// visible again, and views not on screen do not exist to be drawn.
+// outbox changes show at the next frame; pulled pages are gathered and shown at most every
+// UPDATE_MS while a sync runs, and only to the view on screen: a hidden page gathers them
+// until it is visible again, and views not on screen do not exist to be drawn.
 const UPDATE_MS = 400;
 let gathered = null; // {ids, entities} not yet shown (null ids: anything)
 let updateTimer = null;
@@ -283,9 +293,18 @@ function updateView() {
 state.addEventListener("change", ({ detail }) => {
   if (!detail?.ids && state.session) warmSearchIndex(state);
 });
+let frame = null;
 state.addEventListener("change", ({ detail }) => {
   gather(detail);
-  if (detail.source !== "pull") return updateView();
+  if (detail.source !== "pull") {
+    // At the next frame: the keystroke's task ends first (its outbox write goes on), and the
+    // keystrokes of one frame are drawn once.
+    frame ??= requestAnimationFrame(() => {
+      frame = null;
+      updateView();
+    });
+    return;
+  }
   if (updateTimer) return;
   updateTimer = setTimeout(updateView, Math.max(0, lastUpdate + updateGap - performance.now()));
 });

@@ -4,7 +4,7 @@
  * (fewest hops, then the strongest relationships) is picked out.
  */
 
-import { live } from "./model.js";
+import { linked } from "./model.js";
 
 const COLD_STAGES = new Set(["dormant", "not_a_fit"]);
 
@@ -18,51 +18,54 @@ const COLD_STAGES = new Set(["dormant", "not_a_fit"]);
  *   edges: {from, to, status, deadEnd, onPath}
  */
 export function referralPaths(records, organizationId) {
-  const people = new Map(live(records, "person").map((p) => [p.id, p]));
-  // A deleted person stays in the picture as history: "removed person" (not one merged away).
+  // Read through the reference indexes: the people there, then the referrals around them,
+  // never the whole store. A deleted person stays in the picture as history ("removed
+  // person"), not one merged away.
+  const people = new Map();
   const removed = new Set();
-  for (const r of records.values()) {
-    if (r.entity === "person" && r.deleted && !r.fields.merged_into) {
-      people.set(r.id, r);
-      removed.add(r.id);
-    }
-  }
-  const allReferrals = live(records, "referral");
-  const referrals = allReferrals.filter(
-    (r) => people.has(r.fields.from_person_id) && people.has(r.fields.to_person_id) &&
-      !(removed.has(r.fields.from_person_id) && removed.has(r.fields.to_person_id)),
-  );
-  // Who gave a live name anywhere (here or at another organization): not a dead end.
-  const gaveNames = new Set(allReferrals.filter((r) => r.fields.status !== "declined")
-    .map((r) => r.fields.from_person_id));
+  const person = (id) => {
+    if (people.has(id)) return people.get(id);
+    const r = records.get(id);
+    const known = r?.entity === "person" && (!r.deleted || !r.fields.merged_into) ? r : null;
+    people.set(id, known);
+    if (known?.deleted) removed.add(id);
+    return known;
+  };
+  // A referral in the picture: between two known people, not both removed.
+  const drawable = (r) => person(r.fields.from_person_id) && person(r.fields.to_person_id) &&
+    !(removed.has(r.fields.from_person_id) && removed.has(r.fields.to_person_id));
+  const into = (id) => linked(records, "referral", "to_person_id", id).filter(drawable);
+  const outOf = (id) => linked(records, "referral", "from_person_id", id).filter(drawable);
   const atOrg = (p) => p.fields.organization_id === organizationId;
 
   // Who belongs in the picture: everyone at the organization, and everyone on a referral
   // chain that leads to someone there.
-  const into = new Map();
-  for (const r of referrals) {
-    if (!into.has(r.fields.to_person_id)) into.set(r.fields.to_person_id, []);
-    into.get(r.fields.to_person_id).push(r);
-  }
-  const members = new Set([...people.values()].filter((p) => atOrg(p) && !removed.has(p.id)).map((p) => p.id));
-  for (const r of referrals) {
+  const here = linked(records, "person", "organization_id", organizationId);
+  for (const p of here) person(p.id);
+  const members = new Set(here.map((p) => p.id));
+  for (const id of [...members]) {
     // A removed person joins the picture only through an edge to someone there.
-    for (const [a, b] of [[r.fields.from_person_id, r.fields.to_person_id], [r.fields.to_person_id, r.fields.from_person_id]]) {
-      if (removed.has(a) && members.has(b)) members.add(a);
-    }
+    for (const r of into(id)) if (removed.has(r.fields.from_person_id)) members.add(r.fields.from_person_id);
+    for (const r of outOf(id)) if (removed.has(r.fields.to_person_id)) members.add(r.fields.to_person_id);
   }
   const stack = [...members];
   while (stack.length) {
     const id = stack.pop();
-    for (const r of into.get(id) ?? []) {
+    for (const r of into(id)) {
       if (!members.has(r.fields.from_person_id)) {
         members.add(r.fields.from_person_id);
         stack.push(r.fields.from_person_id);
       }
     }
   }
-  const edges = referrals
-    .filter((r) => members.has(r.fields.from_person_id) && members.has(r.fields.to_person_id))
+  // Who gave a live name anywhere (here or at another organization): not a dead end.
+  const gaveNames = (id) => linked(records, "referral", "from_person_id", id).some((r) => r.fields.status !== "declined");
+  const referrals = new Map();
+  for (const id of members) {
+    for (const r of outOf(id)) if (members.has(r.fields.to_person_id)) referrals.set(r.id, r);
+  }
+  const edges = [...referrals.values()]
+    .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
     .map((r) => ({
       id: r.id, from: r.fields.from_person_id, to: r.fields.to_person_id,
       status: r.fields.status ?? "suggested", deadEnd: r.fields.status === "declined", onPath: false,
@@ -123,7 +126,7 @@ export function referralPaths(records, organizationId) {
 
   // A dead end: a declined referral, someone gone cold, or a chain that stops short of a
   // supervisor with nobody left to ask.
-  const hasLiveOut = (id) => (out.get(id) ?? []).some((e) => !e.deadEnd) || gaveNames.has(id);
+  const hasLiveOut = (id) => (out.get(id) ?? []).some((e) => !e.deadEnd) || gaveNames(id);
   const nodes = [...members].map((id) => {
     const p = people.get(id);
     if (removed.has(id)) {
@@ -131,8 +134,9 @@ export function referralPaths(records, organizationId) {
         supervisor: false, deadEnd: false, removed: true, onPath: false, atOrg: atOrg(p) };
     }
     const supervisor = supervisors.includes(id);
-    const declined = (into.get(id) ?? []).some((r) => r.fields.status === "declined") &&
-      !(into.get(id) ?? []).some((r) => r.fields.status !== "declined");
+    const named = into(id);
+    const declined = named.some((r) => r.fields.status === "declined") &&
+      !named.some((r) => r.fields.status !== "declined");
     const deadEnd = !supervisor && (COLD_STAGES.has(p.fields.stage) || declined ||
       (!hasLiveOut(id) && ["talked", "thanked", "following_up"].includes(p.fields.stage) &&
         !onPath.has(id)));

@@ -307,7 +307,7 @@ export class SearchIndex {
    * done finishes it first.
    */
   begin(records) {
-    this.seen = new Map(records);
+    this.seen = new Map();
     this.records = records;
     this.chunks = [];
     this.chunkOf.clear();
@@ -322,12 +322,8 @@ export class SearchIndex {
     this.peopleAt.clear();
     this.orgOf.clear();
     this.todo = [];
-    for (const r of records.values()) {
-      if (r.deleted) continue;
-      if (r.entity === "conversation") this.linkTalk(r);
-      else if (r.entity === "organization") this.indexOrg(r);
-      else if (r.entity === "person") this.todo.push(r.id);
-    }
+    // Read in slices too (`step`): records set meanwhile are met on the way, or are changes.
+    this.scan = records.entries();
     this.built = false;
     this.building = true;
   }
@@ -338,6 +334,20 @@ export class SearchIndex {
   step(budget) {
     if (!this.building) return this.built;
     const end = performance.now() + budget;
+    for (let n = 1; this.scan; n++) {
+      const next = this.scan.next();
+      if (next.done) {
+        this.scan = null;
+        break;
+      }
+      const [id, r] = next.value;
+      this.seen.set(id, r);
+      if (r.deleted) continue;
+      if (r.entity === "conversation") this.linkTalk(r);
+      else if (r.entity === "organization") this.indexOrg(r);
+      else if (r.entity === "person") this.todo.push(r.id);
+      if (n % 500 === 0 && performance.now() >= end) return false;
+    }
     while (this.todo.length) {
       for (const pid of this.todo.splice(-25)) {
         const p = this.records.get(pid);
@@ -600,7 +610,8 @@ export function warmSearchIndex(state) {
   const entry = entryOf(state);
   const tick = (deadline) => {
     if (!entry.index.building) return;
-    if (!entry.index.step(Math.max(4, deadline.timeRemaining()))) idle(tick);
+    // Slices of 10 ms at most: a keystroke meanwhile waits no longer than that.
+    if (!entry.index.step(Math.min(10, Math.max(4, deadline.timeRemaining())))) idle(tick);
   };
   // Started once the event that asked for it has reached every listener.
   idle((deadline) => {

@@ -14,7 +14,8 @@ import { fillOptions, keyedRows, recordForm } from "./form.js";
 import { withUndo } from "./undo.js";
 
 const label = (value) => value.replaceAll("_", " ");
-const when = (iso) => (iso ? new Date(iso).toLocaleDateString([], { year: "numeric", month: "short", day: "numeric" }) : "");
+const dateFormat = new Intl.DateTimeFormat([], { year: "numeric", month: "short", day: "numeric" });
+const when = (iso) => (iso ? dateFormat.format(new Date(iso)) : "");
 const FOLLOWUP_KINDS = ["follow_up", "thank_you", "connect", "send_info", "other"];
 
 /** "today", "yesterday", "12 days ago", "in 3 days" for a YYYY-MM-DD day. */
@@ -79,10 +80,13 @@ function followupRow(state, f) {
     field("Note", form.controls.note), field("Due", form.controls.due));
   const el = h("li", { class: "row followup" }, h("span", {}, title, " ", sub),
     h("span", { class: "actions" }, done, snooze, reopen), edit);
+  let drawn = null; // the record and the day last drawn
   function fill() {
     const current = state.records.get(f.id);
     if (!current) return;
     const today = isoDate(new Date());
+    if (drawn?.record === current && drawn.today === today) return;
+    drawn = { record: current, today };
     title.textContent = current.fields.note ?? label(current.fields.kind ?? "follow up");
     const open = !current.fields.done_at;
     sub.textContent = open ? `due ${current.fields.due} (${relativeDay(current.fields.due, today)})`
@@ -98,20 +102,32 @@ function followupRow(state, f) {
   return { el, fill };
 }
 
-/** A conversation on the timeline: a summary line, opened to its full notes. */
+/**
+ * A conversation on the timeline: a summary line, opened to its full notes (drawn when first
+ * opened: a long timeline draws its summaries only). Refilled only when the record changed.
+ */
 function timelineRow(state, c) {
   const summary = h("summary", {});
   const body = h("div", { class: "talk-body" });
-  const el = h("li", { class: "card talk" }, h("details", {}, summary, body));
+  const details = h("details", {}, summary, body);
+  const el = h("li", { class: "card talk" }, details);
+  let drawn = null; // {record, future, full}: what was drawn last (once drawn, a body is kept)
+  details.addEventListener("toggle", () => {
+    if (details.open && !drawn?.full) fill();
+  });
   function fill() {
     const current = state.records.get(c.id);
     if (!current) return;
     const f = current.fields;
-    const future = f.at && f.at > new Date().toISOString();
+    const future = Boolean(f.at && f.at > new Date().toISOString());
+    const full = details.open || drawn?.full === true;
+    if (drawn?.record === current && drawn.future === future && drawn.full === full) return;
+    drawn = { record: current, future, full };
     mount(summary,
       h("span", { class: "row-title" }, [when(f.at) || "No date", f.kind && label(f.kind), f.place].filter(Boolean).join(" · ")),
       future ? h("span", { class: "tag" }, " scheduled") : null,
       f.notes ? h("span", { class: "excerpt" }, f.notes.split("\n")[0]) : null);
+    if (!full) return;
     const section = (title, text) => (text ? [h("h3", {}, title), h("p", { class: "full" }, text)] : []);
     mount(body,
       ...section("Notes", f.notes), ...section("Culture", f.culture),
@@ -203,6 +219,16 @@ export function personView(state, id, go) {
     return false;
   };
 
+  let orgsListed = false;
+  function listOrganizations() {
+    orgsListed = true;
+    const orgs = live(state.records, "organization").sort((a, b) => compareText(a.fields.name, b.fields.name));
+    fillOptions(inputs.organization_id, orgs, record()?.fields.organization_id);
+  }
+  for (const type of ["focus", "pointerdown"]) {
+    inputs.organization_id.addEventListener(type, () => { if (!orgsListed) listOrganizations(); });
+  }
+
   /** @param {{ids: Set<string>|null, entities: Set<string>|null}} [changes] */
   function update(changes) {
     const current = record();
@@ -226,12 +252,10 @@ export function personView(state, id, go) {
       ? `Last contacted ${when(last)} (${relativeDay(isoDate(new Date(last)), isoDate(now))})`
       : "Not contacted yet";
 
-    if (!changes?.entities || changes.entities.has("organization") || !inputs.organization_id.options.length) {
-      const orgs = live(state.records, "organization").sort((a, b) => compareText(a.fields.name, b.fields.name));
-      fillOptions(inputs.organization_id, orgs, f.organization_id);
-    } else {
-      inputs.organization_id.value = f.organization_id ?? "";
-    }
+    // The organization picker lists them all once it is used; until then, the one they are at.
+    if (!orgsListed) fillOptions(inputs.organization_id, org && !org.deleted ? [org] : [], f.organization_id);
+    else if (!changes?.entities || changes.entities.has("organization")) listOrganizations();
+    else inputs.organization_id.value = f.organization_id ?? "";
     form.fill();
     emails.fill();
     phones.fill();
