@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 import sync
 from server import accounts
 from server.database import write_transaction
-from server.importers import import_device
+from server.importers import defuse, import_device
 from server.models import Record, Store
 from server.storage import SqlBackend
 
@@ -231,8 +231,8 @@ def _cell(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, list):
-        return SET_SEPARATOR.join(value)
-    return str(value)
+        return defuse(SET_SEPARATOR.join(value))
+    return defuse(str(value))
 
 
 def _names(records: dict[str, list[dict[str, Any]]]) -> dict[str, str]:

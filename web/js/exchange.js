@@ -71,8 +71,18 @@ export function backupText(records, store) {
 function cell(value) {
   if (value === null || value === undefined) return "";
   if (typeof value === "boolean") return value ? "true" : "false";
-  if (Array.isArray(value)) return value.join(SET_SEPARATOR);
-  return String(value);
+  if (Array.isArray(value)) return defuse(value.join(SET_SEPARATOR));
+  return defuse(String(value));
+}
+
+// A spreadsheet runs a cell that starts with = or @ (or + or - followed by more than a
+// number) as a formula: such a cell gets a leading apostrophe, which `import csv` takes off
+// again. The same rule as server/exporters.py's `defuse`.
+const FORMULA = /^(?:[=@\t\r]|[+-](?![\d\s().,;/#*x+-]*$))/;
+
+/** "=HYPERLINK(…)" → "'=HYPERLINK(…)"; "+1 555 0100" stays. */
+export function defuse(text) {
+  return FORMULA.test(text) ? `'${text}` : text;
 }
 
 function quote(text) {
@@ -181,6 +191,23 @@ export function toVcard(records) {
     cards.push(lines.map((line) => `${fold(line)}\r\n`).join(""));
   }
   return cards.join("");
+}
+
+/**
+ * A file's text as the server reads one: UTF-16 only with its byte-order mark, else UTF-8 if
+ * it is that, else Windows-1252 (older Excel and Outlook exports), so "García" stays García.
+ * @param {ArrayBuffer} buffer
+ */
+export function decodeText(buffer) {
+  const bytes = new Uint8Array(buffer);
+  if ((bytes[0] === 0xff && bytes[1] === 0xfe) || (bytes[0] === 0xfe && bytes[1] === 0xff)) {
+    return new TextDecoder(bytes[0] === 0xff ? "utf-16le" : "utf-16be").decode(bytes);
+  }
+  try {
+    return new TextDecoder("utf-8", { fatal: true }).decode(bytes); // drops a BOM
+  } catch {
+    return new TextDecoder("windows-1252").decode(bytes);
+  }
 }
 
 /** Guess an import file's format from its name and first bytes. */

@@ -6,7 +6,7 @@
 
 import { api, ApiError } from "../api.js";
 import { h } from "../dom.js";
-import { backupText, guessFormat, toCsv, toVcard } from "../exchange.js";
+import { backupText, decodeText, guessFormat, toCsv, toVcard } from "../exchange.js";
 
 const FORMATS = {
   linkedin: "LinkedIn Connections.csv",
@@ -57,7 +57,7 @@ export function importCard(state) {
   file.addEventListener("change", async () => {
     out.replaceChildren();
     const chosen = file.files?.[0];
-    content = chosen ? await chosen.text() : "";
+    content = chosen ? decodeText(await chosen.arrayBuffer()) : "";
     if (chosen) format.value = guessFormat(chosen.name, content);
     previewButton.disabled = !chosen;
   });
