@@ -3,6 +3,7 @@ restore of a backup into a new store, and the calendar feed with its secret URL.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 
 import anyio
@@ -19,6 +20,7 @@ from server.live import LiveDep
 from server.openapi import BEARER, errors
 from server.stores import StoreInfo, require_role
 
+log = logging.getLogger(__name__)
 _MAX_IMPORT_BODY = 2 * importers.MAX_FILE_BYTES + 1024
 
 
@@ -94,7 +96,9 @@ class ImportController(Controller):
         live: LiveDep,
     ) -> Stream:
         """Import a file through the sync engine. The answer is NDJSON: `{"done": n, "total":
-        t}` lines as batches commit, then one `{"summary": …}` line (or `{"error": …}`)."""
+        t}` lines as batches commit, then one `{"summary": …}` line, or `{"error": …,
+        "status": …}` when it stopped (busy, 503; the batches before it are imported, and
+        importing the file again finishes it)."""
         async with engine.connect() as conn:
             await require_role(conn, caller, store_id, write=True)
             try:
@@ -112,10 +116,18 @@ class ImportController(Controller):
                 await send.send(
                     msgspec.json.encode({"done": 0, "total": len(plan.mutations)}) + b"\n"
                 )
-                summary = await importers.apply(
-                    engine, store_id, caller.user_id, plan, progress, live
-                )
-                await send.send(msgspec.json.encode({"summary": summary}) + b"\n")
+                try:
+                    summary = await importers.apply(
+                        engine, store_id, caller.user_id, plan, progress, live
+                    )
+                except HTTPException as exc:  # busy: the batches before it stay imported
+                    line = {"error": exc.detail, "status": exc.status_code}
+                except Exception:
+                    log.exception("import into %s failed", store_id)
+                    line = {"error": "the import stopped on a server error", "status": 500}
+                else:
+                    line = {"summary": summary}
+                await send.send(msgspec.json.encode(line) + b"\n")
 
         async def lines() -> AsyncIterator[bytes]:
             async with anyio.create_task_group() as group:

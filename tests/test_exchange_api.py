@@ -73,6 +73,28 @@ async def test_preview_then_import_with_progress_lines(client, account):
     assert again.json()["people"] == {"created": 0, "updated": 0, "skipped": 6}
 
 
+async def test_an_import_stopped_midway_ends_its_stream_with_an_error_line(
+    client, account, monkeypatch
+):
+    from server import guards, importers
+
+    async def busy_after_one_batch(engine, store_id, user_id, plan, progress, live):
+        await progress(1, len(plan.mutations))
+        raise guards.Busy("the database is busy with other writes: nothing was changed")
+
+    monkeypatch.setattr(importers, "apply", busy_after_one_batch)
+    body = {"format": "linkedin", "content": LINKEDIN.decode()}
+    done = await client.post(f"/api/stores/{account.store_id}/import", json=body,
+                             headers=account.auth)  # fmt: skip
+    assert done.status_code == 200  # the stream had begun
+    lines = [json.loads(line) for line in done.text.splitlines()]
+    assert lines[1]["done"] == 1
+    assert lines[-1] == {
+        "error": "the database is busy with other writes: nothing was changed",
+        "status": 503,
+    }
+
+
 async def test_import_refuses_a_bad_file_a_viewer_and_a_stranger(client, engine, account):
     url = f"/api/stores/{account.store_id}/import"
     bad = await client.post(

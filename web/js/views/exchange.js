@@ -111,7 +111,9 @@ export function importCard(state) {
           const line = JSON.parse(buffer.slice(0, cut));
           buffer = buffer.slice(cut + 1);
           if (line.summary) summary = line.summary;
-          else if (line.total !== undefined) {
+          else if (line.error) {
+            throw new Error(`${line.error}. What came before is imported; importing the file again finishes it`);
+          } else if (line.total !== undefined) {
             bar.max = Math.max(1, line.total);
             bar.value = line.done;
             note.textContent = `Importing… ${line.done} of ${line.total}`;
