@@ -416,10 +416,11 @@ function merge(a, b, compare) {
 
 /**
  * Today's steps kept up to date: `note` what changed (the state's change events), `read` the
- * steps. The first read computes every unit (`readSoon`: a slice at a time, while the page
- * answers); later ones compute again only the units touched by what changed since (and those
- * whose conversation has now begun). A new day, a new copy of the store or a change to most
- * of it computes everything again.
+ * steps. The first read computes every unit; later ones compute again only the units touched
+ * by what changed since (and those whose conversation has now begun). A new day, a new copy
+ * of the store or a change to most of it computes everything again. `readSoon` does the same
+ * work a slice at a time while the page answers, when there is more than a slice of it (at
+ * start, or while a sync brings thousands of records).
  */
 export class NextSteps {
   /** @param {{slice?: number}} [options] ms of work per slice of `readSoon` */
@@ -427,7 +428,7 @@ export class NextSteps {
     this.slice = slice;
     this.records = null;
     this.when = null;
-    /** callbacks waiting for a computation of everything done a slice at a time */
+    /** callbacks waiting for work done a slice at a time */
     this.waiters = [];
     this.reset();
   }
@@ -447,8 +448,12 @@ export class NextSteps {
     this.upcomingDue = new Map();
     this.dirty = new Set();
     this.stale = true;
-    /** a computation of everything under way: {keys, next, actions, timer} */
-    this.building = null;
+    /**
+     * Units being computed: {all, keys, next, later, gone, added, timer}. `all`: every unit
+     * (the steps are replaced when done); otherwise those touched by changes, people's first,
+     * then organizations' (`later`: theirs, and those reading a person's unit that changed).
+     */
+    this.job = null;
   }
 
   /**
@@ -458,10 +463,9 @@ export class NextSteps {
    */
   note(records, ids) {
     if (!ids || records !== this.records) {
-      clearTimeout(this.building?.timer);
       this.records = records;
       this.stale = true;
-      this.building = null;
+      this.job = null;
       this.dirty.clear();
       return;
     }
@@ -477,79 +481,48 @@ export class NextSteps {
    * @returns {{actions: object[], upcoming: string[]}}
    */
   read(records, when) {
-    if (this.#needsAll(records, when)) this.#begin(when);
-    if (this.building) this.#continue(Infinity);
-    return this.#current(when);
+    while (this.#start(records, when)) this.#work(Infinity);
+    return this.#result();
   }
 
   /**
-   * Like `read`, but when everything must be computed (at start, on a new day), it is done a
-   * slice at a time while the page answers: null meanwhile, and `then()` once it is done.
+   * Like `read`, but work longer than a slice goes on while the page is idle: null meanwhile,
+   * and `then()` once it is done (read again then).
    */
   readSoon(records, when, then) {
-    if (this.#needsAll(records, when)) this.#begin(when);
-    // A small store is done in the first slice.
-    if (!this.building || this.#continue(this.slice)) return this.#current(when);
-    this.waiters.push(then);
-    this.#schedule();
-    return null;
+    // Work to do is started, and done at once if a slice is enough (what changed meanwhile too).
+    for (let round = 0; round < 2 && this.#start(records, when); round++) {
+      if (this.#work(this.slice)) continue;
+      this.waiters.push(then);
+      this.#schedule();
+      return null;
+    }
+    return this.#result();
   }
 
-  #needsAll(records, when) {
-    if (records !== this.records) this.note(records, null);
-    if (this.stale || when.today !== this.when?.today || when.now < this.when.now) return true; // (a clock set back)
-    // Most of the store changed (a first sync): cheaper all at once than one by one.
-    return !this.building && this.dirty.size > 5000 && this.dirty.size > records.size / 4;
-  }
-
-  #current(when) {
-    this.when = when;
-    this.update();
+  #result() {
     return { actions: this.actions, upcoming: this.upcoming.map((x) => x.id) };
   }
 
-  /** Start computing everything (people first: organizations read what their units found). */
-  #begin(when) {
-    clearTimeout(this.building?.timer);
-    this.reset();
-    this.stale = false;
+  /** Start what `when` and the changes call for (unless under way): is there work to do? */
+  #start(records, when) {
+    if (records !== this.records) this.note(records, null);
+    const all = this.stale || when.today !== this.when?.today || when.now < this.when.now; // (a clock set back)
+    if (all) {
+      this.reset();
+      this.stale = false;
+      this.when = when;
+      this.job = { all: true, keys: allUnits(this.records), next: 0, later: new Set(), gone: null, added: [],
+        switched: true, timer: null };
+      return true;
+    }
+    if (this.job) return true;
     this.when = when;
-    this.building = { keys: allUnits(this.records), next: 0, actions: [], timer: null };
-  }
-
-  /** Compute units for `budget` ms at most; true when everything is done. */
-  #continue(budget) {
-    const building = this.building;
-    const start = performance.now();
-    while (building.next < building.keys.length) {
-      for (const action of this.#run(building.keys[building.next++])) building.actions.push(action);
-      if ((building.next & 15) === 0 && performance.now() - start > budget) return false;
+    // Most of the store changed (a first sync): cheaper all at once than one by one.
+    if (this.dirty.size > 5000 && this.dirty.size > records.size / 4) {
+      this.stale = true;
+      return this.#start(records, when);
     }
-    this.building = null;
-    this.actions = building.actions.sort(compareActions);
-    const of = this.records.of ? this.records.of("followup") : this.records.values();
-    for (const f of of) {
-      if (!comingUp(f, this.when.today)) continue;
-      this.upcoming.push({ due: f.fields.due, id: f.id });
-      this.upcomingDue.set(f.id, f.fields.due);
-    }
-    this.upcoming.sort(bySoon);
-    const waiters = this.waiters;
-    this.waiters = [];
-    for (const then of waiters) queueMicrotask(then);
-    return true;
-  }
-
-  #schedule() {
-    const building = this.building;
-    if (building.timer !== null) return;
-    building.timer = setTimeout(() => {
-      building.timer = null;
-      if (this.building === building && !this.#continue(this.slice)) this.#schedule();
-    }, 0);
-  }
-
-  update() {
     const keys = new Set();
     for (const id of this.dirty) {
       this.#readersOf(id, keys);
@@ -565,28 +538,78 @@ export class NextSteps {
       }
     }
     this.dirty.clear();
-    for (const [key, at] of this.expiring) if (at <= this.when.now) keys.add(key);
-    if (keys.size === 0) return;
-    const gone = new Set();
-    const added = [];
-    // People first: an organization's unit reads what theirs found, when that changed.
+    for (const [key, at] of this.expiring) if (at <= when.now) keys.add(key);
+    if (keys.size === 0) return false;
+    const first = [];
     const later = new Set();
     for (const key of keys) {
-      if (key[0] === "o") {
-        later.add(key);
+      if (key[0] === "o") later.add(key);
+      else first.push(key);
+    }
+    this.job = { all: false, keys: first, next: 0, later, gone: new Set(), added: [], switched: false, timer: null };
+    return true;
+  }
+
+  /** Compute units of the job for `budget` ms at most; true when it is done. */
+  #work(budget) {
+    const job = this.job;
+    const start = performance.now();
+    for (;;) {
+      if (job.next === job.keys.length) {
+        if (job.later.size === 0) break;
+        // People done: now the organizations' units, which read what theirs found.
+        job.keys = [...job.later];
+        job.next = 0;
+        job.later = new Set();
+        job.switched = true; // from here on, nothing is added to `later`
         continue;
       }
+      const key = job.keys[job.next++];
       const before = this.units.get(key);
-      for (const action of before?.actions ?? []) gone.add(action);
-      added.push(...this.#run(key));
-      if (!sameSummary(before?.summary ?? null, this.units.get(key).summary)) this.#readersOf(summaryKey(key.slice(2)), later);
+      if (!job.all) for (const action of before?.actions ?? []) job.gone.add(action);
+      for (const action of this.#run(key)) job.added.push(action);
+      if (!job.switched && key[0] === "p" &&
+        !sameSummary(before?.summary ?? null, this.units.get(key).summary)) {
+        this.#readersOf(summaryKey(key.slice(2)), job.later);
+      }
+      if ((job.next & 15) === 0 && performance.now() - start > budget) return false;
     }
-    for (const key of later) {
-      for (const action of this.units.get(key)?.actions ?? []) gone.add(action);
-      added.push(...this.#run(key));
+    this.job = null;
+    if (job.all) {
+      this.actions = job.added.sort(compareActions);
+      const of = this.records.of ? this.records.of("followup") : this.records.values();
+      for (const f of of) {
+        if (!comingUp(f, this.when.today)) continue;
+        this.upcoming.push({ due: f.fields.due, id: f.id });
+        this.upcomingDue.set(f.id, f.fields.due);
+      }
+      this.upcoming.sort(bySoon);
+    } else {
+      const kept = job.gone.size ? this.actions.filter((a) => !job.gone.has(a)) : this.actions;
+      this.actions = merge(kept, job.added.sort(compareActions), compareActions);
     }
-    const kept = gone.size ? this.actions.filter((a) => !gone.has(a)) : this.actions;
-    this.actions = merge(kept, added.sort(compareActions), compareActions);
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const then of waiters) queueMicrotask(then);
+    return true;
+  }
+
+  /**
+   * The next slice, when the page is idle (a sync, a keystroke go first), or after a while
+   * anyway. An abandoned job (a new copy of the store) stops there.
+   */
+  #schedule() {
+    const job = this.job;
+    if (job.timer !== null) return;
+    const slice = (deadline) => {
+      job.timer = null;
+      if (this.job !== job) return;
+      const budget = deadline.didTimeout ? this.slice : Math.min(this.slice, deadline.timeRemaining());
+      if (!this.#work(budget)) this.#schedule();
+    };
+    job.timer = globalThis.requestIdleCallback
+      ? requestIdleCallback(slice, { timeout: 1000 })
+      : setTimeout(() => slice({ didTimeout: true }), 0);
   }
 
   /** Compute one unit again, noting what it read instead of what it read before. */
