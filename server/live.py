@@ -3,9 +3,12 @@
 A client asks `POST /api/stores/{id}/events/ticket` (Bearer token) for a ticket, a single-use,
 single-store pass valid for a minute, and opens `GET /api/stores/{id}/events?ticket=…` with
 `EventSource`, which cannot send headers: the device token never appears in a URL or a log.
-The stream sends `ready` with the store's change position, then a `poke` with the new position
-after every committed push that changed the store (not to the client that pushed), a comment
-as a heartbeat, and `closed` before it ends (the device was revoked, the server is stopping).
+The stream sends `ready` with the store's change position and the heartbeat period, then a
+`poke` with the new position after every committed push that changed the store (not to the
+client that pushed), a `heartbeat` event when it has been quiet for that period, and `closed`
+before it ends (the device was revoked, the server is stopping). The heartbeat is an event, not
+a comment, because EventSource hands comments to no one: the page counts on hearing it to tell
+a live stream from one a NAT or a sleeping laptop silently cut.
 
 Fan-out: each process keeps its streams in a `Hub`. A push publishes to its own process at
 once; on PostgreSQL it also sends `NOTIFY` inside its transaction (so only a commit pokes), and
@@ -154,14 +157,15 @@ class Hub:
         """
         listener = self.subscribe(store_id, user_id, device_id, client_id, seq)
         try:
-            yield ServerSentEventMessage(event="ready", data=_position(listener.seq))
+            ready = {"seq": listener.seq, "heartbeat_ms": round(self.heartbeat_s * 1000)}
+            yield ServerSentEventMessage(event="ready", data=json.dumps(ready))
             while True:
                 if not listener.wake.is_set():
                     try:
                         async with asyncio.timeout(self.heartbeat_s):
                             await listener.wake.wait()
                     except TimeoutError:
-                        yield ServerSentEventMessage(comment="heartbeat", data=None)
+                        yield ServerSentEventMessage(event="heartbeat", data="{}")
                         continue
                 listener.wake.clear()
                 if listener.closed is not None:
@@ -410,9 +414,12 @@ LiveDep = NamedDependency[Hub]
 
 # Declared here, not as the handler's media type: that would also label its errors as a stream.
 class StreamEventData(msgspec.Struct, omit_defaults=True):
-    """The data of one event: `ready`/`poke` carry `seq`, `closed` carries `reason`."""
+    """The data of one event: `ready`/`poke` carry `seq`, `ready` also `heartbeat_ms`,
+    `closed` carries `reason`, `heartbeat` nothing (`{}`)."""
 
     seq: int | None = None
+    heartbeat_ms: int | None = None
+    """`ready`: a `heartbeat` comes after this many milliseconds without another event."""
     reason: str | None = None
 
 
@@ -464,7 +471,10 @@ class LiveController(Controller):
         ticket: FromQuery[str | None] = None,
     ) -> ServerSentEvent:
         """Server-Sent Events: `ready` and `poke` carry `{"seq": n}`, the store's change
-        position; pull when poked. `closed` (`{"reason": …}`) comes before the server ends it.
+        position; pull when poked. `ready` also gives `heartbeat_ms`: after that long without
+        another event comes a `heartbeat` (`{}`), so a client that hears nothing for a few
+        periods knows the stream is dead. `closed` (`{"reason": …}`) comes before the server
+        ends it.
 
         Open it with `?ticket=` from `POST …/events/ticket` (EventSource cannot send headers),
         or with `Authorization: Bearer <device token>`. A ticket works once.

@@ -73,7 +73,8 @@ class User:
 class LiveServer:
     """`grapevine serve` on a free port, with a SQLite file of its own."""
 
-    def __init__(self, database: Path, log: Path) -> None:
+    def __init__(self, database: Path, log: Path, env: dict[str, str] | None = None) -> None:
+        """`env`: settings for the server (GRAPEVINE_…); the caller's own are never passed."""
         self.database = database
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -83,7 +84,7 @@ class LiveServer:
             [str(GRAPEVINE), "serve", "--port", str(self.port), "--database", str(database)],
             stdout=self._log,
             stderr=subprocess.STDOUT,
-            env=_env(),
+            env=_env() | (env or {}),
         )
 
     def wait_healthy(self, timeout: float = 30) -> None:

@@ -70,7 +70,7 @@ async def serve(settings: Settings) -> AsyncIterator[str]:
 
 @dataclass
 class Event:
-    event: str  # "heartbeat" for a comment line
+    event: str
     data: Any
 
 
@@ -83,10 +83,11 @@ class EventStream:
         self.worker = response.headers.get("x-grapevine-worker")
 
     async def next(self, wait_s: float = 5.0) -> Event:
-        """The next event or heartbeat; raises TimeoutError if none comes in time, and
-        EOFError when the server ended the stream."""
+        """The next event (heartbeats included), as EventSource dispatches them: comments
+        and events without data are never seen. Raises TimeoutError if none comes in time,
+        and EOFError when the server ended the stream."""
         async with asyncio.timeout(wait_s):
-            event, data, comment = "message", [], False
+            event, data = "message", []
             while True:
                 try:
                     line = await anext(self.lines)
@@ -95,12 +96,11 @@ class EventStream:
                 if line == "":
                     if data:
                         return Event(event, json.loads("\n".join(data)))
-                    if comment:
-                        return Event("heartbeat", None)
+                    event = "message"
                     continue
                 if line.startswith(":"):
-                    comment = True
-                elif line.startswith("event:"):
+                    continue
+                if line.startswith("event:"):
                     event = line[6:].strip()
                 elif line.startswith("data:"):
                     data.append(line[5:].strip())

@@ -29,6 +29,11 @@ from tests.synckit import uid
 HEARTBEAT_S = 0.3
 
 
+def ready_at(seq: int) -> dict:
+    """What `ready` carries: the store's position and the heartbeat period."""
+    return {"seq": seq, "heartbeat_ms": round(HEARTBEAT_S * 1000)}
+
+
 def settings(db_url: str, **overrides) -> Settings:
     values = {"live_heartbeat_s": HEARTBEAT_S, "live_watch_s": 60.0, "live_audit_s": 60.0}
     return Settings(database_url=db_url, web_dir=WEB_DIR, **(values | overrides))
@@ -148,7 +153,7 @@ async def test_a_push_pokes_the_other_clients_but_not_the_pusher(http, base, eng
         await listen(http, base, account, second) as anonymous,
     ):
         ready = await desk_stream.next_event()
-        assert ready.event == "ready" and ready.data == {"seq": 0}
+        assert ready.event == "ready" and ready.data == ready_at(0)
         assert (await phone_stream.next_event()).event == "ready"
         assert (await anonymous.next_event()).event == "ready"
 
@@ -202,8 +207,8 @@ async def test_no_poke_for_a_viewers_refused_push_or_a_push_that_changed_nothing
         await listen(http, base, account, client_id="c-other") as owner_stream,
         await listen(http, base, account, other_account.token) as viewer_stream,
     ):
-        assert (await owner_stream.next_event()).data == {"seq": 1}
-        assert (await viewer_stream.next_event()).data == {"seq": 1}
+        assert (await owner_stream.next_event()).data == ready_at(1)
+        assert (await viewer_stream.next_event()).data == ready_at(1)
         r = await push(
             http, base, account.store_id, other_account.token, viewer,
             viewer.set("person", uid(), 0, name="Not saved"),
@@ -321,12 +326,12 @@ async def test_reconnecting_gives_the_position_to_pull_up_to(http, base, account
     assert (await push(http, base, account.store_id, account.token, writer, m)).is_success
     page = (await http.post(pull_url, json={"client_id": "c-away"}, headers=auth)).json()
     async with await listen(http, base, account, client_id="c-away") as stream:
-        assert (await stream.next_event()).data == {"seq": 1}
+        assert (await stream.next_event()).data == ready_at(1)
     missed = uid()
     m = writer.set("person", missed, 0, name="While away")
     assert (await push(http, base, account.store_id, account.token, writer, m)).is_success
     async with await listen(http, base, account, client_id="c-away") as stream:
-        assert (await stream.next_event()).data == {"seq": 2}
+        assert (await stream.next_event()).data == ready_at(2)
         body = {"client_id": "c-away", "cursor": page["cursor"]}
         after = (await http.post(pull_url, json=body, headers=auth)).json()
         assert [c["id"] for c in after["changes"]] == [missed]

@@ -8,11 +8,16 @@ page open.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
+import socket
 import subprocess
+import threading
 import time
 import uuid
+from collections.abc import Callable, Iterator
+from types import SimpleNamespace
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, expect
@@ -21,6 +26,7 @@ from tests.browser import (
     GRAPEVINE,
     SYNC_TIMEOUT_MS,
     LiveServer,
+    User,
     add_person,
     go_offline,
     open_people,
@@ -229,3 +235,153 @@ def test_without_background_sync_the_next_open_pushes_at_once(server, user, phon
         assert time.monotonic() < deadline, "the next open did not push the queued edit"
         time.sleep(0.2)
     wait_live(page)
+
+
+# ----- a stream that dies silently ----------------------------------------------------------
+
+
+class Blackhole:
+    """A loopback TCP proxy in front of the server that can make the event streams going
+    through it fall silent, as a NAT that forgot a connection or a laptop waking from sleep
+    does: from then on nothing crosses in either direction, and nothing is closed either (no
+    FIN, no RST), so neither end gets an error. Other connections, old and new, still work."""
+
+    def __init__(self, target_port: int) -> None:
+        self.target_port = target_port
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.listener.getsockname()[1]}"
+        self.lock = threading.Lock()
+        self.connections: list[dict] = []
+        self.heartbeats = 0  # heartbeat events delivered to the page
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            upstream = socket.create_connection(("127.0.0.1", self.target_port))
+            conn = {"stream": False, "streams": 0, "frozen": False, "sockets": (client, upstream)}
+            with self.lock:
+                self.connections.append(conn)
+            for ends in ((client, upstream, True), (upstream, client, False)):
+                threading.Thread(target=self._pump, args=(conn, *ends), daemon=True).start()
+
+    def _pump(self, conn: dict, source: socket.socket, sink: socket.socket, up: bool) -> None:
+        try:
+            while data := source.recv(65536):
+                with self.lock:
+                    if conn["frozen"]:
+                        continue  # swallowed
+                    if up and re.match(rb"[A-Z]+ /", data):  # a new request on this connection
+                        conn["stream"] = b"/events?" in data.split(b"\r\n", 1)[0]
+                        conn["streams"] += conn["stream"]
+                    if not up and conn["stream"]:
+                        self.heartbeats += data.count(b"event: heartbeat")
+                sink.sendall(data)
+        except OSError:
+            return
+        with self.lock:
+            if conn["frozen"]:
+                return  # the other end never hears of it
+        with contextlib.suppress(OSError):
+            sink.shutdown(socket.SHUT_WR)
+
+    @property
+    def streams(self) -> int:
+        """Event streams opened through the proxy so far."""
+        with self.lock:
+            return sum(c["streams"] for c in self.connections)
+
+    def silence_streams(self) -> int:
+        with self.lock:
+            silenced = [c for c in self.connections if c["stream"] and not c["frozen"]]
+            for conn in silenced:
+                conn["frozen"] = True
+            return len(silenced)
+
+    def close(self) -> None:
+        self.listener.close()
+        with self.lock:
+            for conn in self.connections:
+                for sock in conn["sockets"]:
+                    with contextlib.suppress(OSError):
+                        sock.close()
+
+
+HEARTBEAT_S = 1  # the quick server's heartbeat: a dead stream shows in seconds
+
+
+@pytest.fixture(scope="module")
+def quick_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    work = tmp_path_factory.mktemp("quick")
+    env = {"GRAPEVINE_LIVE_HEARTBEAT_S": str(HEARTBEAT_S)}
+    live = LiveServer(work / "grapevine.db", work / "server.log", env=env)
+    try:
+        live.wait_healthy()
+        yield live
+    finally:
+        live.stop()
+
+
+@pytest.fixture
+def blackhole(quick_server: LiveServer) -> Iterator[Blackhole]:
+    proxy = Blackhole(quick_server.port)
+    yield proxy
+    proxy.close()
+
+
+def wait_for(condition: Callable[[], bool], what: str, timeout_s: float = 20) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        assert time.monotonic() < deadline, what
+        time.sleep(0.05)
+
+
+def push_person(server: LiveServer, user: User, name: str) -> None:
+    """Another device adds a person (straight to the server, not through the proxy)."""
+    client = f"c-{uuid.uuid4().hex[:8]}"
+    mutation = {
+        "id": 1,
+        "hlc": f"{int(time.time() * 1000):013d}-0000-{client}",
+        "name": "set",
+        "args": {"entity": "person", "id": str(uuid.uuid4()), "base": 0, "fields": {"name": name}},
+    }
+    body = {"client_id": client, "mutations": [mutation]}
+    server.api(f"/api/stores/{user.store_id}/push", body, user.token)
+
+
+def test_a_stream_that_silently_dies_is_noticed_and_replaced(quick_server, blackhole, desktop):
+    """The stream's connection goes silent without closing (a NAT timeout, a sleep and wake):
+    the page notices the missing heartbeats, stops saying "live", pulls and reconnects; an
+    edit made meanwhile shows long before the five-minute poll would bring it."""
+    user = quick_server.add_user()
+    page = desktop.new_page()
+    sign_in(page, SimpleNamespace(url=blackhole.url), user)
+    open_people(page)
+    wait_live(page)
+    # Every change of the indicator, as the page shows it.
+    page.evaluate(
+        """() => {
+        const indicator = document.getElementById("sync-status");
+        window.liveLog = [indicator.dataset.live];
+        new MutationObserver(() => window.liveLog.push(indicator.dataset.live))
+          .observe(indicator, {attributes: true, attributeFilter: ["data-live"]});
+    }"""
+    )
+    # A healthy stream is kept: the heartbeats reach the page, which stays live on one stream.
+    seen = blackhole.heartbeats
+    wait_for(lambda: blackhole.heartbeats >= seen + 3, "no heartbeats reach the page")
+    assert blackhole.streams == 1
+    assert "false" not in page.evaluate("window.liveLog"), "a healthy stream was dropped"
+    expect(status(page)).to_have_text(LIVE)
+
+    assert blackhole.silence_streams() == 1
+    push_person(quick_server, user, "Evelyn Boyd Granville")
+    expect(page.get_by_role("link", name="Evelyn Boyd Granville")).to_be_visible(timeout=20_000)
+    assert "false" in page.evaluate("window.liveLog"), "the page kept saying live"
+    wait_live(page)  # on a new stream
+    assert blackhole.streams == 2
+    push_person(quick_server, user, "Gladys West")
+    expect(page.get_by_role("link", name="Gladys West")).to_be_visible(timeout=POKE_TIMEOUT_MS)

@@ -11,9 +11,9 @@ export class ApiError extends Error {
 
 /**
  * @param {string} path
- * @param {{method?: string, body?: object, token?: string}} [options]
+ * @param {{method?: string, body?: object, token?: string, signal?: AbortSignal}} [options]
  */
-export async function api(path, { method = "GET", body, token } = {}) {
+export async function api(path, { method = "GET", body, token, signal } = {}) {
   const headers = { Accept: "application/json" };
   if (body !== undefined) headers["Content-Type"] = "application/json";
   if (token) headers.Authorization = `Bearer ${token}`;
@@ -22,6 +22,7 @@ export async function api(path, { method = "GET", body, token } = {}) {
     headers,
     body: body === undefined ? undefined : JSON.stringify(body),
     cache: "no-store",
+    signal,
   });
   const text = await response.text();
   const data = text ? JSON.parse(text) : null;

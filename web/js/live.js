@@ -6,6 +6,13 @@
  * After every (re)connection the app pulls, which covers whatever happened meanwhile; when the
  * stream fails it reconnects after a growing delay and polls more often until it is back.
  *
+ * A stream can also die without failing: a NAT or a proxy forgets the connection, a laptop
+ * sleeps and wakes, and nothing ever arrives again, not even an error. The server sends a
+ * `heartbeat` event every few seconds (`ready` says how often), so silence is news: after
+ * SILENT_BEATS heartbeats' worth of it the stream counts as dead (the status stops saying
+ * "live"), the app pulls once and reconnects. Coming back into view or online, it reconnects
+ * at once if it has heard nothing for a while.
+ *
  * Also asks the service worker to push the outbox by Background Sync when edits are waiting
  * and the app cannot send them now, so they leave even if the app is closed (sw.js).
  */
@@ -17,6 +24,12 @@ const MAX_RETRY_MS = 60_000;
 // With a stream held, polling is only a safety net; without one, it is how news arrives.
 const POLL_LIVE_MS = 5 * 60_000;
 const POLL_DOWN_MS = 30_000;
+// The server's heartbeat period until its `ready` says otherwise (docs/protocol.md §6.4).
+const HEARTBEAT_MS = 15_000;
+// Silence for this many heartbeat periods: the stream is dead, whatever the socket says.
+const SILENT_BEATS = 2.5;
+// Coming back into view or online: reconnect at once after this much silence.
+const STALE_BEATS = 1.5;
 // Pokes arriving this close together become one pull.
 const GATHER_MS = 30;
 export const PUSH_TAG = "grapevine-push";
@@ -38,28 +51,42 @@ export class Live extends EventTarget {
     this.failures = 0;
     this.retryTimer = null;
     this.pokes = 0; // pokes received, for tests and the curious
+    this.heartbeatMs = HEARTBEAT_MS;
+    this.heardAt = 0; // Date.now() of the last sign of life: an event, or the attempt's start
+    this.watchdog = null;
+    this.silences = 0; // streams dropped for silence, for tests and the curious
   }
 
   start() {
-    document.addEventListener("visibilitychange", () => this.check());
-    addEventListener("online", () => this.check());
+    // Waking up (shown again, back online) is when a stream is most likely to have died quietly.
+    document.addEventListener("visibilitychange", () => this.check({ waking: true }));
+    addEventListener("online", () => this.check({ waking: true }));
     addEventListener("offline", () => this.check());
     addEventListener("pagehide", () => this.close());
-    addEventListener("pageshow", () => this.check());
+    addEventListener("pageshow", () => this.check({ waking: true }));
     // A sign-in, a sign-out or a switch of store shows up as a sync status change.
     this.syncer.addEventListener("status", () => this.check());
     this.check();
   }
 
-  /** Open, keep or close the stream to match the page: visible, online, signed in. */
-  async check() {
+  /**
+   * Open, keep or close the stream to match the page: visible, online, signed in. When
+   * `waking`, a stream (or an attempt at one) that has been silent for a while is replaced.
+   */
+  async check({ waking = false } = {}) {
     const [session, client] = await Promise.all([
       this.db.get("meta", "session"),
       this.db.get("meta", "client"),
     ]);
     const wanted = session && client && document.visibilityState === "visible" && navigator.onLine;
     const key = wanted ? `${session.store_id} ${client.client_id} ${session.token}` : null;
-    if (key === this.key) return;
+    if (key === this.key) {
+      if (key && waking && Date.now() - this.heardAt > STALE_BEATS * this.heartbeatMs) {
+        this.drop();
+        this.connect(session, client, key);
+      }
+      return;
+    }
     this.close();
     this.key = key;
     if (key) this.connect(session, client, key);
@@ -70,8 +97,7 @@ export class Live extends EventTarget {
     this.generation += 1;
     clearTimeout(this.retryTimer);
     this.retryTimer = null;
-    this.source?.close();
-    this.source = null;
+    this.drop();
     this.key = null;
     this.failures = 0;
     this.syncer.every = this.defaultPoll;
@@ -80,12 +106,17 @@ export class Live extends EventTarget {
 
   async connect(session, client, key) {
     const generation = ++this.generation;
+    clearTimeout(this.retryTimer);
+    this.retryTimer = null;
+    this.heard(key); // silence counts from the attempt's start: a ticket can hang as well
     let ticket;
     try {
       ticket = await api(`/api/stores/${session.store_id}/events/ticket`, {
         method: "POST",
         token: session.token,
         body: { client_id: client.client_id },
+        // A request stuck on a connection that died quietly is given up (which closes it).
+        signal: AbortSignal.timeout(SILENT_BEATS * this.heartbeatMs),
       });
     } catch (error) {
       if (generation !== this.generation) return;
@@ -99,8 +130,11 @@ export class Live extends EventTarget {
     const source = new EventSource(ticket.url);
     this.source = source;
     const current = () => source === this.source;
-    source.addEventListener("ready", () => {
+    source.addEventListener("ready", (event) => {
       if (!current()) return;
+      const every = safeJson(event.data)?.heartbeat_ms;
+      if (Number.isFinite(every) && every > 0) this.heartbeatMs = every;
+      this.heard(key);
       this.failures = 0;
       this.syncer.every = POLL_LIVE_MS;
       this.setConnected(true);
@@ -108,8 +142,12 @@ export class Live extends EventTarget {
     });
     source.addEventListener("poke", () => {
       if (!current()) return;
+      this.heard(key);
       this.pokes += 1;
       this.syncer.soon(GATHER_MS);
+    });
+    source.addEventListener("heartbeat", () => {
+      if (current()) this.heard(key);
     });
     source.addEventListener("closed", (event) => {
       if (!current()) return;
@@ -126,7 +164,25 @@ export class Live extends EventTarget {
     });
   }
 
+  /** A sign of life from the stream: silence is counted from now. */
+  heard(key) {
+    this.heardAt = Date.now();
+    clearTimeout(this.watchdog);
+    const generation = this.generation;
+    this.watchdog = setTimeout(() => {
+      if (generation !== this.generation || key !== this.key) return;
+      // Nothing at all for several heartbeats: the connection is gone, even if no error says so.
+      this.silences += 1;
+      this.generation += 1; // a ticket still on its way is abandoned too
+      this.drop();
+      this.syncer.soon(0); // whatever the stream did not say
+      this.retryLater(key);
+    }, SILENT_BEATS * this.heartbeatMs);
+  }
+
   drop() {
+    clearTimeout(this.watchdog);
+    this.watchdog = null;
     this.source?.close();
     this.source = null;
     this.setConnected(false);
@@ -134,6 +190,8 @@ export class Live extends EventTarget {
 
   retryLater(key) {
     if (key !== this.key) return;
+    clearTimeout(this.watchdog);
+    this.watchdog = null;
     this.syncer.every = POLL_DOWN_MS;
     const wait = Math.min(MAX_RETRY_MS, FIRST_RETRY_MS * 2 ** this.failures);
     this.failures += 1;
