@@ -38,8 +38,9 @@ SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
 }
-# Paths the app shell never answers for: the API and the OpenAPI document.
-_SERVER_PATHS = ("api", "schema")
+# Paths the app shell never answers for: the API, the OpenAPI document and the calendar feeds
+# (web/sw.js keeps the same list).
+_SERVER_PATHS = ("api", "schema", "calendar")
 
 
 def _content_type(path: Path) -> str:

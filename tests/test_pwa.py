@@ -10,8 +10,10 @@ Screenshots of the key screens land in test-output/.
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
+from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import expect
 
 from tests.browser import (
@@ -189,3 +191,34 @@ def test_a_refused_edit_is_shown_with_its_data(server, user, phone):
 
     # The server kept the person as she was: the long title never got in.
     assert server.records(user)[person_id]["fields"]["title"] is None
+
+
+def test_the_worker_leaves_calendar_feeds_and_files_to_the_server(server, user, phone):
+    """A calendar link opened in the browser is the feed (a download), not the app; a file
+    that does not exist is a 404, not the app; the app's own pages still open offline."""
+    page = phone.new_page()
+    sign_in(page, server, user)
+    wait_controlled(page)
+    feed = server.api("/api/calendar", {}, user.token)["path"]
+    assert feed.startswith("/calendar/") and feed.endswith(".ics")
+
+    other = phone.new_page()  # a new tab: the worker answers its navigations in scope
+    with (
+        other.expect_response(lambda r: r.url == server.url + feed) as answer,
+        other.expect_download() as download,
+        pytest.raises(PlaywrightError, match="Download is starting"),
+    ):
+        other.goto(server.url + feed)
+    response = answer.value
+    assert response.status == 200 and not response.from_service_worker
+    assert response.headers["content-type"].startswith("text/calendar")
+    assert Path(download.value.path()).read_text().startswith("BEGIN:VCALENDAR")
+
+    response = other.goto(server.url + "/no-such-file.pdf")
+    assert response is not None and response.status == 404
+    expect(other.locator("#sync-status")).to_have_count(0)  # not the app
+
+    phone.set_offline(True)
+    response = other.goto(server.url + "/people")
+    assert response is not None and response.from_service_worker
+    expect(other.get_by_role("heading", name="People", exact=True)).to_be_visible()

@@ -128,6 +128,14 @@ async def test_unknown_schema_paths_are_404_not_the_shell(web):
     assert response.content != INDEX
 
 
+@pytest.mark.parametrize("path", ["/calendar", "/calendar/", "/calendar/a/b.ics"])
+async def test_calendar_paths_that_are_no_feed_are_404_not_the_shell(web, path):
+    # (web/sw.js leaves /calendar/… to the network for the same reason)
+    response = await web.get(path)
+    assert response.status_code == 404
+    assert response.content != INDEX
+
+
 @pytest.mark.parametrize(
     "path",
     [

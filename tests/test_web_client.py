@@ -80,4 +80,5 @@ def test_the_clients_schema_is_the_servers(node):
 async def test_the_served_worker_carries_the_shell_hash(client):
     body = (await client.get("/sw.js")).text
     assert "__SHELL_HASH__" not in body
-    assert re.search(r'const VERSION = "grapevine-[0-9a-f]{16}";', body)
+    # the worker's own revision, then the hash of the app's files
+    assert re.search(r'const VERSION = "grapevine-\d+-[0-9a-f]{16}";', body)

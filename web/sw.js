@@ -4,8 +4,10 @@
  * app's own business. A new version waits until the page asks it to take over.
  */
 
-// The server writes a hash of the app's files here, so every change makes a new version.
-const VERSION = "grapevine-__SHELL_HASH__";
+// The server writes a hash of the app's files here, so every change makes a new version; the
+// worker itself is not part of that hash, so a change of what it does bumps its revision (-2:
+// the shell no longer answers calendar feeds and other files).
+const VERSION = "grapevine-2-__SHELL_HASH__";
 const SHELL = [
   "/",
   "/css/app.css",
@@ -80,15 +82,27 @@ self.addEventListener("message", (event) => {
   if (event.data === "skip-waiting") self.skipWaiting();
 });
 
+// What the server answers itself, never the shell (server/web.py): the API, the OpenAPI
+// document, and the calendar feeds (a /calendar/….ics link opened in the browser downloads it).
+const SERVER_PATHS = /^\/(api|schema|calendar)(\/|$)/;
+
+/** A page of the app: a path with no file extension, as server/web.py serves the shell for. */
+function isAppRoute(pathname) {
+  const name = pathname.slice(pathname.lastIndexOf("/") + 1);
+  const dot = name.lastIndexOf(".");
+  return !(dot > 0 && dot < name.length - 1);
+}
+
 self.addEventListener("fetch", (event) => {
   const url = new URL(event.request.url);
   if (event.request.method !== "GET" || url.origin !== location.origin) return;
-  if (url.pathname.startsWith("/api/") || url.pathname.startsWith("/schema")) return;
-  if (event.request.mode === "navigate") {
+  if (SERVER_PATHS.test(url.pathname)) return;
+  if (event.request.mode === "navigate" && isAppRoute(url.pathname)) {
     // Every page of the app is the shell; the router draws the rest.
     event.respondWith(caches.match("/index.html").then((hit) => hit ?? fetch(event.request)));
     return;
   }
+  // A file: the shell's own from the cache, anything else from the network (a 404 stays one).
   event.respondWith(caches.match(url.pathname).then((hit) => hit ?? fetch(event.request)));
 });
 
