@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
+import { dayOf } from "../../web/js/dates.js";
 import { NextSteps, nextSteps } from "../../web/js/nextsteps.js";
 import { Records } from "../../web/js/model.js";
 import { rec } from "./fixtures.mjs";
@@ -11,18 +12,22 @@ const shown = (actions) => JSON.stringify(actions.map((a) => (a.quick ? {
   ...a, quick: { ...a.quick, mutations: a.quick.mutations.map((m) => (m.fields.done_at ? { ...m, fields: { ...m.fields, done_at: "tap" } } : m)) },
 } : a)));
 
-/** The follow-ups coming up, from scratch: open, due after today, soonest first. */
-function upcoming(records, today) {
+/** What is coming up, from scratch: open follow-ups due after today, then by day and time
+ * conversations still to come, soonest first. */
+function upcoming(records, { today, now }) {
+  const key = (r) => (r.entity === "conversation" ? `${dayOf(r.fields.at)} ${r.fields.at}` : r.fields.due);
   return [...records.values()]
-    .filter((f) => f.entity === "followup" && !f.deleted && !f.fields.done_at && f.fields.due > today)
-    .sort((a, b) => (a.fields.due < b.fields.due ? -1 : a.fields.due > b.fields.due ? 1 : a.id < b.id ? -1 : 1))
-    .map((f) => f.id);
+    .filter((r) => !r.deleted && (r.entity === "followup"
+      ? !r.fields.done_at && r.fields.due > today
+      : r.entity === "conversation" && Boolean(r.fields.at) && r.fields.at > now))
+    .sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : a.id < b.id ? -1 : 1))
+    .map((r) => r.id);
 }
 
 function same(engine, store, when, what) {
   const kept = engine.read(store.records, when);
   assert.equal(shown(kept.actions), shown(nextSteps(store.records, when)), what);
-  assert.deepEqual(kept.upcoming, upcoming(store.records, when.today), `${what}: coming up`);
+  assert.deepEqual(kept.upcoming, upcoming(store.records, when), `${what}: coming up`);
 }
 
 test("the kept steps equal a computation from scratch after random edits", () => {
@@ -121,7 +126,7 @@ test("computed a slice at a time while edits arrive, then the same as from scrat
     await new Promise((resolve) => setTimeout(resolve, 0));
   }
   assert.equal(shown(kept.actions), shown(nextSteps(store.records, when)));
-  assert.deepEqual(kept.upcoming, upcoming(store.records, when.today));
+  assert.deepEqual(kept.upcoming, upcoming(store.records, when));
 });
 
 test("read a slice at a time between random edits, what it answers is current", async () => {

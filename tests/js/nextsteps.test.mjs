@@ -147,3 +147,32 @@ test("last contacted: the latest conversation not in the future", async () => {
   assert.equal(lastContacted(store(p, old, recent, planned, gone), p.id, when.now), "2026-11-20T12:00:00.000Z");
   assert.equal(lastContacted(store(p, planned), p.id, when.now), null);
 });
+
+test("thanks not sent grow more pressing and say how late they are", () => {
+  const p = rec("person", { name: "Priya", stage: "talked" });
+  const late = rec("followup", { person_id: p.id, kind: "follow_up", due: "2026-11-24", note: "Send the paper" });
+  const at = (day) => rec("conversation", { person_id: p.id, at: `${day}T12:00:00.000Z`, asked_for_referrals: true }, "c");
+  const thanks = (day) => nextSteps(store(p, at(day)), when).find((a) => a.key === "thank:c");
+  assert.match(thanks("2026-11-26").why, /same day/);
+  assert.match(thanks("2026-11-25").why, /yesterday/);
+  assert.match(thanks("2026-11-05").why, /21 days ago/);
+  assert.ok(thanks("2026-11-05").urgency > thanks("2026-11-25").urgency);
+  // three weeks late, it stands beside an overdue follow-up, not below every one of them
+  const both = nextSteps(store(p, at("2026-11-05"), late), when).map((a) => a.key.split(":")[0]);
+  assert.deepEqual(both.slice(0, 2).sort(), ["followup", "thank"]);
+});
+
+test("a follow-up already planned for someone not yet contacted is their one step", () => {
+  const dev = rec("person", { name: "Dev Raman", stage: "identified" });
+  const connect = rec("followup", { person_id: dev.id, kind: "connect", due: "2026-11-20", note: "LinkedIn connection request to Dev" });
+  assert.deepEqual(keys(store(dev, connect)), ["followup"]);
+  assert.deepEqual(keys(store(dev)), ["reach"]);
+});
+
+test("a due follow-up can be snoozed a week from Today", () => {
+  const p = rec("person", { name: "Lena", stage: "following_up" });
+  const f = rec("followup", { person_id: p.id, kind: "follow_up", due: "2026-11-20" });
+  const [step] = nextSteps(store(p, f), when);
+  assert.equal(step.key, `followup:${f.id}`);
+  assert.deepEqual(step.snooze.mutations, [{ name: "set", entity: "followup", id: f.id, fields: { due: "2026-12-03" } }]);
+});

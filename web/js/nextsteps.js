@@ -2,7 +2,8 @@
  * Today: the six steps of informational networking as rules over the local store, giving the
  * next actions, most urgent first. Each action says what to do and where (or how) to do it.
  *
- * An action: {key, urgency, title, why, path?, quick?: {label, mutations}}.
+ * An action: {key, urgency, title, why, path?, quick?: {label, mutations}, snooze?: {label,
+ * mutations}} (a due follow-up can be put off a week from Today).
  *
  * The rules are grouped in small units, each a function of a few records: one per person (their
  * follow-ups due, homework, thanks, "who else", the referral to contact, reaching out, the
@@ -14,7 +15,7 @@
  * costs what it touches, not the store.
  */
 
-import { addMonths, dayOf, daysBetween } from "./dates.js";
+import { addDays, addMonths, dayOf, daysBetween } from "./dates.js";
 import { compareText, linked } from "./model.js";
 import { ENTITIES } from "./schema.js";
 
@@ -126,6 +127,8 @@ function dueSteps(r, followups, out) {
       // `done_at` is stamped again when the step is tapped (see views/today.js).
       quick: { label: "Done", mutations: group.map(({ f: g }) =>
         ({ name: "set", entity: "followup", id: g.id, fields: { done_at: r.now } })) },
+      snooze: { label: "Snooze a week", mutations: group.map(({ f: g }) =>
+        ({ name: "set", entity: "followup", id: g.id, fields: { due: addDays(r.today, 7) } })) },
     });
   }
 }
@@ -158,10 +161,14 @@ function talkSteps(r, person, talks, followups, out) {
   const unthanked = held.filter((c) => !c.fields.thanked_at && !thankedByFollowup(c));
   if (unthanked.length && !followups.some((f) => !f.fields.done_at && f.fields.kind === "thank_you")) {
     const c = unthanked[0];
+    const ago = daysBetween(dayOf(c.fields.at), today);
     out.push({
-      key: `thank:${c.id}`, urgency: 80 - Math.min(daysBetween(dayOf(c.fields.at), today), 10),
+      // Late thanks grow more pressing, not less: a thank-you weeks late still counts.
+      key: `thank:${c.id}`, urgency: 85 + Math.min(ago, 15),
       title: `Thank ${person.fields.name}`,
-      why: "Sincere thanks, the same day if you can: it is what they remember.",
+      why: ago <= 0 ? "Sincere thanks, the same day if you can: it is what they remember."
+        : ago === 1 ? "You talked yesterday: a short, sincere note still lands well."
+          : `You talked ${ago} days ago and have not thanked them yet: a late thank-you still counts, send it now.`,
       path: `/people/${pid}`,
       quick: { label: "Thanked", mutations: [
         ...unthanked.map((x) => ({ name: "set", entity: "conversation", id: x.id, fields: { thanked_at: today } })),
@@ -247,7 +254,8 @@ function personSteps(r, pid, out) {
   referralSteps(r, p, referred, out);
   if (p.entity !== "person") return;
   // Identified but not contacted (found by yourself: alumni, societies, friends…).
-  if (p.fields.stage === "identified" && referred.length === 0) {
+  // A follow-up already planned for them (a LinkedIn request, a note) is the step to take.
+  if (p.fields.stage === "identified" && referred.length === 0 && !followups.some((f) => !f.fields.done_at)) {
     out.push({
       key: `reach:${p.id}`, urgency: 50,
       title: `Reach out to ${p.fields.name}`,
@@ -376,9 +384,22 @@ export function nextSteps(records, when) {
   return actions.sort(compareActions);
 }
 
-/** An open follow-up is coming up when it is due after today. */
-const comingUp = (f, today) =>
-  f.entity === "followup" && !f.deleted && !f.fields.done_at && Boolean(f.fields.due) && f.fields.due > today;
+/**
+ * Coming up: an open follow-up due after today, or a conversation still to come (a scheduled
+ * call, a lunch later today).
+ */
+function comingUp(r, { today, now }) {
+  if (r.deleted) return false;
+  if (r.entity === "followup") return !r.fields.done_at && Boolean(r.fields.due) && r.fields.due > today;
+  return r.entity === "conversation" && Boolean(r.fields.at) && r.fields.at > now;
+}
+/**
+ * Coming up's entry for a record, ordered by `due`: the day, then (a conversation) its time,
+ * after that day's follow-ups. A conversation keeps its time (`at`) to leave when it begins.
+ */
+const soonItem = (r) => (r.entity === "conversation"
+  ? { due: `${dayOf(r.fields.at)} ${r.fields.at}`, id: r.id, at: r.fields.at }
+  : { due: r.fields.due, id: r.id });
 const bySoon = (a, b) => text(a.due, b.due) || text(a.id, b.id);
 
 /** Did a unit read what it read before (most edits change values, not what refers to what)? */
@@ -443,7 +464,7 @@ export class NextSteps {
     this.expiring = new Map();
     /** every step, in Today's order */
     this.actions = [];
-    /** open follow-ups due after today, soonest first: [{due, id}] */
+    /** open follow-ups due after today and conversations to come, soonest first: [{due, id, at?}] */
     this.upcoming = [];
     this.upcomingDue = new Map();
     this.dirty = new Set();
@@ -474,8 +495,8 @@ export class NextSteps {
   }
 
   /**
-   * The steps as of `when`, most urgent first, and the follow-ups coming up (ids, soonest
-   * first). Both arrays are the engine's own: read them, do not change them.
+   * The steps as of `when`, most urgent first, and what is coming up: open follow-ups and
+   * conversations still to come (ids, soonest first). Both arrays are the engine's own: read them, do not change them.
    * @param {Map<string, object>} records
    * @param {{today: string, now: string}} when
    * @returns {{actions: object[], upcoming: string[]}}
@@ -538,6 +559,11 @@ export class NextSteps {
       }
     }
     this.dirty.clear();
+    // Conversations that have begun leave coming up: they are first in it (follow-ups there
+    // are due tomorrow or later; conversations of today come before them, by time).
+    while (this.upcoming.length && this.upcoming[0].at && this.upcoming[0].at <= when.now) {
+      this.upcomingDue.delete(this.upcoming.shift().id);
+    }
     for (const [key, at] of this.expiring) if (at <= when.now) keys.add(key);
     if (keys.size === 0) return false;
     const first = [];
@@ -577,11 +603,13 @@ export class NextSteps {
     this.job = null;
     if (job.all) {
       this.actions = job.added.sort(compareActions);
-      const of = this.records.of ? this.records.of("followup") : this.records.values();
-      for (const f of of) {
-        if (!comingUp(f, this.when.today)) continue;
-        this.upcoming.push({ due: f.fields.due, id: f.id });
-        this.upcomingDue.set(f.id, f.fields.due);
+      for (const entity of ["followup", "conversation"]) {
+        for (const r of this.records.of ? this.records.of(entity) : this.records.values()) {
+          if (!comingUp(r, this.when)) continue;
+          const item = soonItem(r);
+          this.upcoming.push(item);
+          this.upcomingDue.set(r.id, item.due);
+        }
       }
       this.upcoming.sort(bySoon);
     } else {
@@ -658,8 +686,8 @@ export class NextSteps {
       if (this.upcoming[at]?.id === id) this.upcoming.splice(at, 1);
       this.upcomingDue.delete(id);
     }
-    if (record && comingUp(record, this.when.today)) {
-      const item = { due: record.fields.due, id };
+    if (record && comingUp(record, this.when)) {
+      const item = soonItem(record);
       this.upcoming.splice(position(this.upcoming, item, bySoon), 0, item);
       this.upcomingDue.set(id, item.due);
     }

@@ -1,7 +1,15 @@
-/** Today: capture a conversation, then the next steps, most urgent first, each one tap away. */
+/**
+ * Today: capture a conversation, then the next steps, most urgent first, each one tap away
+ * (and undone with one more: the toast's Undo), then what is coming up: follow-ups and
+ * conversations still to come.
+ */
 
-import { isoDate } from "../dates.js";
+import { formatDateTime, formatDay, isoDate } from "../dates.js";
 import { h } from "../dom.js";
+import { applyWithUndo } from "./undo.js";
+
+const KINDS = { email: "Email", call: "Call", video: "Video call", lunch: "Lunch", coffee: "Coffee",
+  meeting: "Meeting", conference: "Conference talk", other: "Conversation" };
 
 /**
  * @param {import('../state.js').State} state
@@ -9,7 +17,7 @@ import { h } from "../dom.js";
  */
 export function todayView(state, go) {
   const steps = h("ol", { class: "steps", "aria-label": "Next steps" });
-  const upcoming = h("ul", { class: "list", "aria-label": "Upcoming follow-ups" });
+  const upcoming = h("ul", { class: "list", "aria-label": "Coming up" });
 
   const remembered = () => (state.today?.store_id === state.session?.store_id ? state.today : null) ??
     { actions: [], upcoming: [], loading: true };
@@ -27,16 +35,31 @@ export function todayView(state, go) {
       () => { if (steps.isConnected) render(); });
     if (!kept) return drawn ? null : remembered();
     const { actions, upcoming: later } = kept;
-    const soon = later.slice(0, 10).map((id) => state.records.get(id));
+    const nowIso = now.toISOString();
+    const soon = [];
+    for (const id of later) { // (a conversation begun since the engine last looked is past)
+      const r = state.records.get(id);
+      if (r && !(r.entity === "conversation" && r.fields.at <= nowIso)) soon.push(r);
+      if (soon.length === 10) break;
+    }
+    const name = (pid) => state.records.get(pid)?.fields.name;
     const shown = {
       store_id: state.session?.store_id,
       // A quick action keeps the versions it was shown at (its writes' base), so tapping it
       // from the remembered Today means what it meant then.
-      actions: actions.slice(0, 25).map((a) => (a.quick
-        ? { ...a, quick: { ...a.quick, mutations: a.quick.mutations.map(pin) } } : a)),
-      upcoming: soon.map((f) => ({
-        title: f.fields.note ?? f.fields.kind,
-        sub: [f.fields.due, state.records.get(f.fields.person_id)?.fields.name].filter(Boolean).join(" · "),
+      actions: actions.slice(0, 25).map((a) => ({
+        ...a,
+        ...(a.quick ? { quick: { ...a.quick, mutations: a.quick.mutations.map(pin) } } : {}),
+        ...(a.snooze ? { snooze: { ...a.snooze, mutations: a.snooze.mutations.map(pin) } } : {}),
+      })),
+      upcoming: soon.map((r) => (r.entity === "conversation" ? {
+        title: `${KINDS[r.fields.kind] ?? "Conversation"} with ${name(r.fields.person_id) ?? "someone"}`,
+        sub: [formatDateTime(r.fields.at), r.fields.place].filter(Boolean).join(" · "),
+        path: `/conversations/${r.id}`,
+      } : {
+        title: r.fields.note ?? r.fields.kind,
+        sub: [formatDay(r.fields.due), name(r.fields.person_id)].filter(Boolean).join(" · "),
+        path: r.fields.person_id ? `/people/${r.fields.person_id}` : undefined,
       })),
     };
     state.rememberToday(shown);
@@ -68,15 +91,21 @@ export function todayView(state, go) {
         h("p", { class: "step-title" }, a.path
           ? h("a", { href: a.path, "data-link": true }, a.title) : a.title),
         h("p", { class: "hint" }, a.why),
-        a.quick ? h("button", { type: "button", class: "small",
-          onclick: () => state.run(tapped(a.quick.mutations)) }, a.quick.label) : null)));
+        a.quick || a.snooze ? h("div", { class: "actions" },
+          a.quick ? h("button", { type: "button", class: "small",
+            onclick: () => applyWithUndo(state, `${a.quick.label}: ${a.title}`, tapped(a.quick.mutations)) },
+          a.quick.label) : null,
+          a.snooze ? h("button", { type: "button", class: "small",
+            onclick: () => applyWithUndo(state, `Snoozed a week: ${a.title}`, a.snooze.mutations) },
+          a.snooze.label) : null) : null)));
     if (loading) steps.append(h("li", { class: "empty" }, "Opening your network…"));
     else if (actions.length === 0) {
       steps.append(h("li", { class: "empty" },
         "Nothing pressing. Add an organization you are curious about, or someone you could ask for their story."));
     }
     upcoming.replaceChildren(...soon.map((f) => h("li", { class: "row" },
-      h("span", { class: "row-title" }, f.title), h("span", { class: "row-sub" }, f.sub))));
+      h("span", { class: "row-title" }, f.path ? h("a", { href: f.path, "data-link": true }, f.title) : f.title),
+      h("span", { class: "row-sub" }, f.sub))));
     if (soon.length === 0 && !loading) upcoming.append(h("li", { class: "empty" }, "None scheduled."));
   }
   render();

@@ -1,6 +1,9 @@
 /**
- * Undo for a while: a deletion is shown at once but queued only when the undo window closes
- * (or the app is left, or another deletion starts). Undo forgets it: nothing reached the outbox.
+ * Undo for a while, two ways:
+ * - `withUndo` (deletions): shown at once but queued only when the undo window closes (or the
+ *   app is left, or another undoable action starts). Undo forgets it: nothing reached the outbox.
+ * - `applyWithUndo` (Today's one-tap steps): queued at once, like any edit; Undo queues the
+ *   edits that put back what the fields held before (and deletes what the step created).
  */
 
 import { h } from "../dom.js";
@@ -43,6 +46,45 @@ export async function withUndo(state, message, mutations, { onUndo, ms = WINDOW_
     onUndo?.();
   });
   current = { key, state, toast, timer: setTimeout(() => close(true), ms) };
+  document.body.append(toast);
+}
+
+/**
+ * Queue `mutations` now ({name: "set", args} or {name, entity, id, fields}), and offer Undo:
+ * it sets each field back to what it was and deletes each record the mutations created.
+ * @param {import('../state.js').State} state
+ * @param {string} message what was done, e.g. "Thanked: Thank Dana Ortiz"
+ * @param {object[]} mutations `set`s only
+ * @param {{ms?: number}} [options]
+ */
+export async function applyWithUndo(state, message, mutations, { ms = WINDOW_MS } = {}) {
+  await close(true);
+  const forward = state.expand(mutations);
+  const before = new Map(); // id -> {entity, fields: what they held, or null: created}
+  for (const { args } of forward) {
+    const record = state.records.get(args.id);
+    const was = before.get(args.id) ?? { entity: args.entity, fields: record && !record.deleted ? {} : null };
+    if (was.fields) {
+      for (const field of Object.keys(args.fields)) {
+        if (!(field in was.fields)) was.fields[field] = record.fields[field] ?? null;
+      }
+    }
+    before.set(args.id, was);
+  }
+  await state.run(forward);
+  if (state.session?.role === "viewer") return; // refused: nothing to undo
+  const undo = h("button", { type: "button", class: "small" }, "Undo");
+  const toast = h("div", { class: "toast", role: "status" }, h("span", {}, message), undo);
+  const key = crypto.randomUUID();
+  undo.addEventListener("click", async () => {
+    if (current?.key !== key) return;
+    await close(true);
+    await state.run([...before].map(([id, { entity, fields }]) => (fields
+      ? { name: "set", args: { entity, id, base: state.base(id), fields } }
+      : { name: "delete", args: { entity, id, base: state.base(id) } })));
+  });
+  // Nothing is held: closing the toast only takes the button away.
+  current = { key, state: { release: async () => {} }, toast, timer: setTimeout(() => close(true), ms) };
   document.body.append(toast);
 }
 
