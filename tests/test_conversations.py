@@ -862,7 +862,7 @@ def test_the_lunch_loop_from_the_phone_to_the_desktop(server, user, phone, deskt
     sign_in(desk, server, user)
     expect(steps(desk)).to_contain_text("Contact Tom Lee, referred by Priya Raman")
     expect(steps(desk)).to_contain_text("Aim for the prospective supervisor at Quanta Optics")
-    expect(desk.get_by_role("list", name="Upcoming follow-ups")).to_contain_text(
+    expect(desk.get_by_role("list", name="Coming up")).to_contain_text(
         "Send Priya the metrology paper"
     )
     expect(steps(desk)).not_to_contain_text("Thank Priya")

@@ -15,7 +15,7 @@ pytestmark = pytest.mark.browser
 
 
 def test_today_steps_undo_snooze_and_coming_up(server, user, phone):
-    lena, dev, talk, due, later = new_id(), new_id(), new_id(), new_id(), new_id()
+    lena, dev, talk, due, later, ana = (new_id() for _ in range(6))
     now = dt.datetime.now(dt.UTC)
     today = dt.date.today()
     push(
@@ -24,6 +24,7 @@ def test_today_steps_undo_snooze_and_coming_up(server, user, phone):
         [
             ("person", lena, {"name": "Lena Park", "stage": "talked"}),
             ("person", dev, {"name": "Dev Raman", "stage": "identified"}),
+            ("person", ana, {"name": "Ana Diaz", "stage": "contacted"}),
             (
                 "conversation",
                 talk,
@@ -93,3 +94,6 @@ def test_today_steps_undo_snooze_and_coming_up(server, user, phone):
     assert records[due]["fields"]["due"] == snoozed
     call.click()
     expect(page).to_have_url(f"{server.url}/conversations/{later}")
+    # Contacted, with no conversation yet: the person page does not say "Not contacted yet".
+    page.goto(f"{server.url}/people/{ana}")
+    expect(page.locator(".last-contacted")).to_have_text("Contacted: no conversation yet")

@@ -248,9 +248,11 @@ export function personView(state, id, go) {
     ].filter(Boolean));
     const now = new Date();
     const last = lastContacted(state.records, id, now.toISOString());
+    // With no conversation yet, the stage says how far it got (it moves on from Today too).
     contacted.textContent = last
       ? `Last contacted ${when(last)} (${relativeDay(isoDate(new Date(last)), isoDate(now))})`
-      : "Not contacted yet";
+      : { contacted: "Contacted: no conversation yet", scheduled: "A conversation is scheduled" }[f.stage] ??
+        "Not contacted yet";
 
     // The organization picker lists them all once it is used; until then, the one they are at.
     if (!orgsListed) fillOptions(inputs.organization_id, org && !org.deleted ? [org] : [], f.organization_id);
