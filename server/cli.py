@@ -335,8 +335,8 @@ def cmd_serve(args: argparse.Namespace) -> None:
         workers=args.workers,
         log_level="info",
         proxy_headers=False,
-        # Live event streams never finish on their own: give requests a few seconds, then end
-        # the streams (their clients reconnect) instead of waiting for them forever.
+        # Live event streams are closed as soon as the exit signal comes (server/live.py);
+        # whatever else still runs gets a few seconds, then is cancelled.
         timeout_graceful_shutdown=3,
     )
 

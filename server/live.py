@@ -28,12 +28,15 @@ import json
 import logging
 import re
 import secrets
+import signal
+import threading
 import time
 from collections.abc import AsyncIterator
 from typing import Any
 
 import asyncpg
 import msgspec
+import uvicorn
 from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency
 from litestar.exceptions import NotAuthorizedException, NotFoundException
@@ -100,6 +103,7 @@ class Hub:
         self._tasks: list[asyncio.Task[None]] = []
         self._pg: asyncpg.Connection | None = None
         self._stopping = False
+        self._signals: dict[int, tuple[Any, Any]] = {}  # signal: (uvicorn's handler, ours)
 
     # ----- lifecycle ---------------------------------------------------------------------
 
@@ -107,13 +111,15 @@ class Hub:
         self._tasks.append(asyncio.create_task(self._watch(), name="live-watch"))
         if not is_sqlite(self.engine):
             self._tasks.append(asyncio.create_task(self._listen(), name="live-listen"))
+        self._close_streams_on_exit_signals()
 
     async def stop(self) -> None:
         """End every stream (their clients reconnect elsewhere) and the background tasks."""
-        self._stopping = True
-        for listeners in self.streams.values():
-            for listener in listeners:
-                self._close(listener, "server stopping")
+        self.close_streams()
+        for sig, (theirs, ours) in self._signals.items():
+            if signal.getsignal(sig) is ours:
+                signal.signal(sig, theirs)
+        self._signals.clear()
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
@@ -121,6 +127,39 @@ class Hub:
                 await task
         if self._pg is not None and not self._pg.is_closed():
             await self._pg.close()
+
+    def close_streams(self) -> None:
+        """Send `closed: server stopping` on every stream, and on any opened from now on."""
+        self._stopping = True
+        for listeners in self.streams.values():
+            for listener in listeners:
+                self._close(listener, "server stopping")
+
+    def _close_streams_on_exit_signals(self) -> None:
+        """On SIGTERM or SIGINT, close the streams at once, before uvicorn drains connections.
+
+        uvicorn runs the app's shutdown (and so `stop`) only after every connection has
+        finished or its grace period is over, and a stream never finishes by itself: without
+        this its clients would be cut off when the grace period ends (with a traceback in the
+        log), never told to reconnect. So when this process serves through uvicorn, from the
+        main thread, its exit signal handler is wrapped: the streams get `closed` (their
+        clients reconnect to another worker at once), then uvicorn goes on as before.
+        """
+        if threading.current_thread() is not threading.main_thread():
+            return
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            theirs = signal.getsignal(sig)
+            if not isinstance(getattr(theirs, "__self__", None), uvicorn.Server):
+                continue  # not served by uvicorn here (a test client, another server)
+
+            def ours(signum: int, frame: Any, theirs: Any = theirs) -> None:
+                with contextlib.suppress(RuntimeError):  # the loop is closed already
+                    loop.call_soon_threadsafe(self.close_streams)
+                theirs(signum, frame)
+
+            signal.signal(sig, ours)
+            self._signals[sig] = (theirs, ours)
 
     @property
     def count(self) -> int:

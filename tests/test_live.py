@@ -434,6 +434,53 @@ async def test_grapevine_serve_with_4_workers_pokes_streams_on_every_worker(post
         await server.wait()
 
 
+@pytest.mark.parametrize("workers", [1, 2])
+async def test_grapevine_serve_stopping_tells_its_streams_first(tmp_path, http, workers):
+    """SIGTERM to `grapevine serve` (a deploy, a scale-down): each open stream gets `closed:
+    server stopping` so its client reconnects elsewhere at once, rather than being cut off
+    when uvicorn's grace period for open connections runs out (it drains connections before
+    the app's own shutdown runs). The process exits; its log has no traceback."""
+    db_url = f"sqlite+aiosqlite:///{tmp_path / 'grapevine.db'}"
+    eng = create_engine(db_url)
+    try:
+        await migrate(eng)
+        account = await make_account(eng)
+    finally:
+        await eng.dispose()
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GRAPEVINE_")}
+    env |= {"GRAPEVINE_LIVE_HEARTBEAT_S": "60"}  # nothing else on the stream meanwhile
+    exe = Path(sys.executable).parent / "grapevine"
+    log_path = tmp_path / "serve.log"
+    with log_path.open("w") as log:
+        server = await asyncio.create_subprocess_exec(
+            str(exe), "serve", "--workers", str(workers), "--port", str(port),
+            "--database", db_url, stdout=log, stderr=asyncio.subprocess.STDOUT, env=env,
+        )  # fmt: skip
+    try:
+        for _ in range(600):
+            with contextlib.suppress(httpx.TransportError):
+                if (await http.get(f"{base}/api/health")).status_code == 200:
+                    break
+            await asyncio.sleep(0.05)
+        async with await listen(http, base, account) as stream:
+            assert (await stream.next_event(wait_s=20)).event == "ready"
+            server.terminate()
+            closed = await stream.next(wait_s=20)
+            assert closed.event == "closed" and closed.data == {"reason": "server stopping"}
+            with pytest.raises(EOFError):
+                await stream.next(wait_s=20)
+        await asyncio.wait_for(server.wait(), 30)
+    finally:
+        if server.returncode is None:
+            server.kill()
+            await server.wait()
+    output = log_path.read_text()
+    assert "Traceback" not in output and "timeout graceful shutdown" not in output, output
+    assert "Application shutdown complete" in output, output
+
+
 async def test_a_hub_remembers_only_stores_it_has_streams_for(engine):
     """Every push of every store reaches every process on PostgreSQL: a process keeps nothing
     for the stores none of its clients listens to."""
