@@ -328,8 +328,13 @@ function watchForUpdates(registration) {
   let updating = false;
   const offer = (worker) => {
     mount(updateBanner, h("p", { class: "banner" }, "A new version of Grapevine is ready. ",
-      h("button", { type: "button", onclick: () => {
+      h("button", { type: "button", onclick: async () => {
         updating = true;
+        // What is being typed is saved before the reload: leaving a field saves its last
+        // line (a referral being typed), then the outbox's queue is let drain.
+        if (document.activeElement instanceof HTMLElement) document.activeElement.blur();
+        await new Promise((resolve) => setTimeout(resolve, 0));
+        await state.serial(async () => {});
         worker.postMessage("skip-waiting");
       } }, "Reload to update")));
   };
