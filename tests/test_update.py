@@ -1,6 +1,6 @@
 """A new version of the app while a capture is being typed: "Reload to update" keeps every
 keystroke, the referral line still being typed included (it is saved when the field is left,
-and the reload waits for the outbox)."""
+and the reload waits for the outbox); another tab of the app is told it runs the old one."""
 
 from __future__ import annotations
 
@@ -39,6 +39,9 @@ def test_reload_to_update_keeps_the_line_being_typed(own_web, phone):
     page = phone.new_page()
     sign_in(page, server, user)
     wait_controlled(page)
+    other = phone.new_page()  # a second tab of the app
+    other.goto(server.url + "/people")
+    wait_controlled(other)
     page.get_by_role("link", name="Capture a conversation").click()
     page.get_by_label("Who did you talk with?").fill("Priya Nair")
     page.get_by_role("button", name="New person: Priya Nair").click()
@@ -62,3 +65,6 @@ def test_reload_to_update_keeps_the_line_being_typed(own_web, phone):
     sent = {r["fields"].get("name") for r in server.records(user).values()}
     assert {"Priya Nair", "Sam Lee", "Ana Diaz"} <= queued | sent, (queued, sent)
     assert "Ana Diaz" in queued  # the line being typed was saved as the field was left
+    # The other tab still runs the old version: it says so, and offers to reload.
+    expect(other.get_by_role("button", name="Reload this tab")).to_be_visible()
+    expect(page.get_by_role("button", name="Reload this tab")).to_have_count(0)

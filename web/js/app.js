@@ -324,17 +324,21 @@ async function askForPersistence() {
   app.view?.update?.();
 }
 
+/** What is being typed is saved: leaving a field saves its last line (a referral being
+ * typed), then the outbox's queue is let drain. */
+async function saveTyping() {
+  if (document.activeElement instanceof HTMLElement) document.activeElement.blur();
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  await state.serial(async () => {});
+}
+
 function watchForUpdates(registration) {
   let updating = false;
   const offer = (worker) => {
     mount(updateBanner, h("p", { class: "banner" }, "A new version of Grapevine is ready. ",
       h("button", { type: "button", onclick: async () => {
         updating = true;
-        // What is being typed is saved before the reload: leaving a field saves its last
-        // line (a referral being typed), then the outbox's queue is let drain.
-        if (document.activeElement instanceof HTMLElement) document.activeElement.blur();
-        await new Promise((resolve) => setTimeout(resolve, 0));
-        await state.serial(async () => {});
+        await saveTyping();
         worker.postMessage("skip-waiting");
       } }, "Reload to update")));
   };
@@ -346,8 +350,22 @@ function watchForUpdates(registration) {
     });
   });
   // The first worker takes control without a reload; only an update the user asked for does.
+  let controlled = Boolean(navigator.serviceWorker.controller);
   navigator.serviceWorker.addEventListener("controllerchange", () => {
-    if (!updating) return;
+    if (!controlled) { // the first worker claiming this page: nothing changed under it
+      controlled = true;
+      return;
+    }
+    if (!updating) {
+      // Updated from another tab: this one still runs the old version, whose files the new
+      // worker no longer keeps offline. Say so; reloading keeps what is being typed.
+      mount(updateBanner, h("p", { class: "banner" }, "Grapevine was updated in another tab. ",
+        h("button", { type: "button", onclick: async () => {
+          await saveTyping();
+          location.reload();
+        } }, "Reload this tab")));
+      return;
+    }
     updating = false;
     location.reload();
   });
