@@ -15,7 +15,7 @@ pytestmark = pytest.mark.browser
 
 
 def test_today_steps_undo_snooze_and_coming_up(server, user, phone):
-    lena, dev, talk, due, later, ana = (new_id() for _ in range(6))
+    lena, dev, talk, due, later, ana, ben = (new_id() for _ in range(7))
     now = dt.datetime.now(dt.UTC)
     today = dt.date.today()
     push(
@@ -25,6 +25,12 @@ def test_today_steps_undo_snooze_and_coming_up(server, user, phone):
             ("person", lena, {"name": "Lena Park", "stage": "talked"}),
             ("person", dev, {"name": "Dev Raman", "stage": "identified"}),
             ("person", ana, {"name": "Ana Diaz", "stage": "contacted"}),
+            ("person", ben, {"name": "Ben Ortiz", "stage": "identified"}),
+            (
+                "referral",
+                new_id(),
+                {"from_person_id": lena, "to_person_id": ben, "status": "suggested"},
+            ),
             (
                 "conversation",
                 talk,
@@ -97,3 +103,11 @@ def test_today_steps_undo_snooze_and_coming_up(server, user, phone):
     # Contacted, with no conversation yet: the person page does not say "Not contacted yet".
     page.goto(f"{server.url}/people/{ana}")
     expect(page.locator(".last-contacted")).to_have_text("Contacted: no conversation yet")
+    # A referral marked contacted moves the person named on from "identified" too.
+    page.goto(f"{server.url}/people/{lena}")
+    given = page.get_by_role("list", name="Referred you to")
+    given.get_by_label("Referral status: Ben Ortiz").select_option("contacted")
+    given.get_by_role("link", name="Ben Ortiz").click()
+    expect(page.locator(".last-contacted")).to_have_text("Contacted: no conversation yet")
+    wait_all_pushed(page)
+    assert server.records(user)[ben]["fields"]["stage"] == "contacted"

@@ -9,6 +9,7 @@ import { formatDateTime, formatDay, isoDate } from "../dates.js";
 import { planDeletion } from "../deletion.js";
 import { field, h, mount, uid } from "../dom.js";
 import { compareText, linked, live } from "../model.js";
+import { STAGES } from "../schema.js";
 import { searchIndexOf } from "../search.js";
 import { fillOptions, keyedRows, recordForm } from "./form.js";
 import { withUndo } from "./undo.js";
@@ -134,6 +135,9 @@ export function conversationView(state, id, go) {
   return { el, update };
 }
 
+/** The stage a referral's status means the person named has reached at least. */
+const STAGE_OF_REFERRAL = { contacted: "contacted", talked: "talked" };
+
 /**
  * A referral with its status and note, editable in place (also used on the person page).
  * `from`: show who gave the name rather than who was named.
@@ -148,6 +152,16 @@ export function referralRow(state, r, { from = false } = {}) {
   const who = h("span", { class: "who" });
   const el = h("li", { class: "row referral" }, who, h("span", { class: "referral-edit" },
     form.controls.status, form.controls.note));
+  // Contacted or talked with through this referral: the person named moves on from
+  // "identified" too (as Today's "Contacted" does), so the two never contradict each other.
+  form.controls.status.addEventListener("change", () => {
+    const stage = STAGE_OF_REFERRAL[form.controls.status.value];
+    const named = state.records.get(state.records.get(r.id)?.fields.to_person_id);
+    if (!stage || !named || named.deleted) return;
+    if (STAGES.indexOf(named.fields.stage ?? "identified") < STAGES.indexOf(stage)) {
+      state.run([{ name: "set", entity: "person", id: named.id, fields: { stage } }]);
+    }
+  });
   function fill() {
     const other = state.records.get(otherId());
     const gone = !other || other.deleted;
