@@ -72,7 +72,7 @@ export function importCard(state) {
     }
     out.replaceChildren(h("p", {}, "Reading the file…"));
     try {
-      const preview = await api(`${path}/preview`, { method: "POST", body: body(), token: session.token });
+      const preview = await api(`${path}/preview`, { method: "POST", body: body(), token: session.token, timeoutMs: 300_000 });
       const nothing = preview.mutations === 0;
       const apply = h("button", { type: "button", class: "primary", id: "import-apply", disabled: nothing },
         nothing ? "Nothing to import" : "Import");
