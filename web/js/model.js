@@ -63,6 +63,16 @@ export class Records extends Map {
     return this.entities.get(entity)?.values() ?? [].values();
   }
 
+  /**
+   * Keep the reference index from now on (built at once if records are already here): a store
+   * loaded record by record after this pays for it as it comes, never in one long block.
+   * @returns {this}
+   */
+  indexed() {
+    if (!this.referrers) this.#build();
+    return this;
+  }
+
   /** Ids of the records of `entity` whose `field` holds `id` (deleted ones included). */
   referring(entity, field, id) {
     if (!this.referrers) this.#build();

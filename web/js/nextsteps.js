@@ -528,8 +528,10 @@ export class NextSteps {
   /** Start what `when` and the changes call for (unless under way): is there work to do? */
   #start(records, when) {
     if (records !== this.records) this.note(records, null);
-    const all = this.stale || when.today !== this.when?.today || when.now < this.when.now; // (a clock set back)
-    if (all) {
+    // A new day, a clock set back; or more records changed than there are units (a first
+    // sync): then computing everything again is cheaper than one change at a time.
+    const most = !this.job && this.dirty.size > 2000 && this.dirty.size > this.units.size;
+    if (this.stale || most || when.today !== this.when?.today || when.now < this.when.now) {
       this.reset();
       this.stale = false;
       this.when = when;
@@ -539,11 +541,6 @@ export class NextSteps {
     }
     if (this.job) return true;
     this.when = when;
-    // Most of the store changed (a first sync): cheaper all at once than one by one.
-    if (this.dirty.size > 5000 && this.dirty.size > records.size / 4) {
-      this.stale = true;
-      return this.#start(records, when);
-    }
     const keys = new Set();
     for (const id of this.dirty) {
       this.#readersOf(id, keys);

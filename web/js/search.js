@@ -346,7 +346,7 @@ export class SearchIndex {
       if (r.entity === "conversation") this.linkTalk(r);
       else if (r.entity === "organization") this.indexOrg(r);
       else if (r.entity === "person") this.todo.push(r.id);
-      if (n % 500 === 0 && performance.now() >= end) return false;
+      if (n % 100 === 0 && performance.now() >= end) return false;
     }
     while (this.todo.length) {
       for (const pid of this.todo.splice(-25)) {
@@ -610,8 +610,7 @@ export function warmSearchIndex(state) {
   const entry = entryOf(state);
   const tick = (deadline) => {
     if (!entry.index.building) return;
-    // Slices of 10 ms at most: a keystroke meanwhile waits no longer than that.
-    if (!entry.index.step(Math.min(10, Math.max(4, deadline.timeRemaining())))) idle(tick);
+    if (!entry.index.step(Math.max(4, deadline.timeRemaining()))) idle(tick);
   };
   // Started once the event that asked for it has reached every listener.
   idle((deadline) => {

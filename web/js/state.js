@@ -26,7 +26,7 @@ export class State extends EventTarget {
     this.pending = [];
     this.refused = [];
     /** @type {Records} what is shown: the server copy with the pending mutations applied */
-    this.records = new Records();
+    this.records = new Records().indexed();
     /** ids whose shown record is not the server copy: pending mutations touched them */
     this.overlaid = new Set();
     this.session = null;
@@ -77,7 +77,7 @@ export class State extends EventTarget {
   async load() {
     this.loading = true;
     this.server = new Map();
-    this.records = new Records();
+    this.records = new Records().indexed();
     this.overlaid = new Set();
     for await (const chunk of this.db.chunks("records", LOAD_CHUNK)) {
       for (const record of chunk) {
@@ -128,7 +128,7 @@ export class State extends EventTarget {
   applyPage({ changes, reset }) {
     if (reset) {
       this.server = new Map();
-      this.records = new Records();
+      this.records = new Records().indexed();
       this.overlaid = new Set();
       this.rebase();
       this.changed(null, null, "pull");

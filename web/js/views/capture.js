@@ -428,5 +428,6 @@ export function captureView(state, go, { personId: preset } = {}) {
   showFuture();
   if (preset && state.records.get(preset)) queueMicrotask(() => pick({ personId: preset }));
   else queueMicrotask(() => who.focus());
-  return { el, update: () => { if (!whoField.hidden) renderResults(); } };
+  // Matches follow changes while a name is typed (an empty box shows none: nothing to search).
+  return { el, update: () => { if (!whoField.hidden && who.value.trim()) renderResults(); } };
 }

@@ -36,6 +36,7 @@ export function organizationView(state, id, go) {
   const coverage = h("div", { class: "coverage" });
   const picture = h("div", { class: "path", id: "referral-path" });
   let drawnGraph = "";
+  let drawnCoverage = "";
 
   const remove = h("button", { type: "button", class: "danger" }, "Delete organization");
   remove.addEventListener("click", () => {
@@ -64,6 +65,15 @@ export function organizationView(state, id, go) {
       departments.get(d).push(p);
     }
     const bosses = there.filter((p) => p.fields.hiring_authority);
+    // Redrawn only when what it shows changed (most pulls change other records).
+    const shown = JSON.stringify(there.map((p) => [p.id, p.fields.name, p.fields.title, p.fields.stage,
+      p.fields.department, p.fields.hiring_authority]));
+    if (shown !== drawnCoverage) drawCoverage(there, departments, bosses);
+    drawnCoverage = shown;
+    drawGraph();
+  }
+
+  function drawCoverage(there, departments, bosses) {
     coverage.replaceChildren(
       h("p", { class: bosses.length ? "ok" : "form-error" }, bosses.length
         ? `Prospective supervisor identified: ${bosses.map((p) => p.fields.name).join(", ")}`
@@ -73,6 +83,9 @@ export function organizationView(state, id, go) {
           h("span", { class: "row-title" }, p.fields.name),
           h("span", { class: "row-sub" }, [p.fields.title, p.fields.stage].filter(Boolean).join(" · ")))))))),
       ...(there.length ? [] : [h("p", { class: "empty" }, "Nobody known here yet: find a connection.")]));
+  }
+
+  function drawGraph() {
     const graph = referralPaths(state.records, id);
     // Redrawn only when the graph changed: a sync elsewhere keeps the zoom and the focus.
     const drawn = JSON.stringify(graph);
