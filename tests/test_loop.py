@@ -17,6 +17,7 @@ from tests.browser import (
     go_online,
     nav,
     open_people,
+    screenshot,
     sign_in,
     wait_all_pushed,
     wait_synced,
@@ -281,3 +282,75 @@ def test_a_focused_field_follows_a_remote_change_unless_typed_in(server, user, p
     place.focus()
     expect(kind).to_have_value("coffee")
     wait_synced(page)
+
+
+def test_conflicts_say_what_and_whose_mark_the_words_and_merge_by_paragraphs(server, user, phone):
+    priya, talk, tomasz = new_id(), new_id(), new_id()
+    first = "Priya runs the pilot line."
+    culture = "Culture: everyone does a shift on the line."
+    push(
+        server,
+        user,
+        [
+            ("person", priya, {"name": "Priya Nair"}),
+            ("person", tomasz, {"name": "Tomasz Wierzbicki", "title": "Senior Scientist"}),
+            (
+                "conversation",
+                talk,
+                {
+                    "person_id": priya,
+                    "kind": "lunch",
+                    "at": "2026-11-28T12:00:00Z",
+                    "notes": f"{first}\n\nHiring is frozen until Q2.\n\n{culture}",
+                },
+            ),
+        ],
+    )
+    for client, hiring, title in [
+        ("a", "Hiring is frozen until Q4 (maybe).", "Senior Scientist, Optical Metrology"),
+        ("b", "Hiring is frozen until Q3.", "Principal Scientist"),
+    ]:
+        notes = f"{first}\n\n{hiring}\n\n{culture}"
+        push(
+            server,
+            user,
+            [("conversation", talk, {"notes": notes}, 1), ("person", tomasz, {"title": title}, 1)],
+            client=client,
+        )
+    page = phone.new_page()
+    sign_in(page, server, user)
+    nav(page).get_by_role("link", name=re.compile("^Conflicts")).click()
+
+    card = page.get_by_role("article", name="Conflict on Lunch with Priya Nair, Nov 28")
+    expect(card.get_by_role("heading", level=2)).to_have_text("Lunch with Priya Nair, Nov 28")
+    expect(card.get_by_role("heading", name="Kept (current)")).to_be_visible()
+    expect(
+        card.get_by_role("heading", name=re.compile(r"^Another device's, .* \(not kept\)$"))
+    ).to_be_visible()
+    conflict = next(
+        r
+        for r in server.records(user).values()
+        if r["entity"] == "conflict" and r["fields"]["record_id"] == talk
+    )
+    kept, lost = (
+        ("Q4 (maybe).", "Q3.") if "Q4" in conflict["fields"]["kept"] else ("Q3.", "Q4 (maybe).")
+    )
+    expect(card.locator(".value.kept mark")).to_have_text([kept])
+    expect(card.locator(".value.lost mark")).to_have_text([lost])
+    card.get_by_role("button", name="Edit a merged text").click()
+    screenshot(page, "loop-conflicts-phone")
+    expect(card.get_by_label("Merged notes")).to_have_value(
+        f"{first}\n\nHiring is frozen until {kept}\n\nHiring is frozen until {lost}\n\n{culture}"
+    )
+
+    # A one-line title: pick one or edit it, never both on two lines.
+    title = page.get_by_role("article", name="Conflict on Tomasz Wierzbicki")
+    expect(title.get_by_role("button", name="Keep both")).to_have_count(0)
+    title.get_by_role("button", name="Edit it").click()
+    title.get_by_label("New title").fill("Principal Scientist, Optical Metrology")
+    title.get_by_role("button", name="Save").click()
+    expect(title).to_have_count(0)
+    wait_all_pushed(page)
+    assert (
+        server.records(user)[tomasz]["fields"]["title"] == "Principal Scientist, Optical Metrology"
+    )

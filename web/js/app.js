@@ -11,7 +11,7 @@ import { Syncer } from "./sync.js";
 import { captureView, resumeOffer } from "./views/capture.js";
 import { conflictsView } from "./views/conflicts.js";
 import { duplicatesView } from "./views/duplicates.js";
-import { conversationTitle, conversationView } from "./views/conversation.js";
+import { conversationView } from "./views/conversation.js";
 import { organizationView } from "./views/organization.js";
 import { organizationsView } from "./views/organizations.js";
 import { peopleView } from "./views/people.js";
@@ -381,7 +381,7 @@ state.load().then(() => {
   syncer.start();
   live.start();
   // Closed in the middle of a capture: offer to go on with it.
-  const offer = state.session ? resumeOffer(state, go, conversationTitle) : null;
+  const offer = state.session ? resumeOffer(state, go) : null;
   if (offer) banner.after(offer);
 });
 askForPersistence();

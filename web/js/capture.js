@@ -16,6 +16,14 @@ export const FOLLOWUP_CHOICES = {
   next_week: { kind: "follow_up", label: "Follow up next week", note: "Follow up", due: (d) => addDays(d, 7) },
 };
 
+/** A conversation's one-line title: "Lunch with Dana Ortiz". */
+export function conversationTitle(records, c) {
+  const person = records.get(c.fields.person_id);
+  const kind = c.fields.kind ? c.fields.kind.replaceAll("_", " ") : "conversation";
+  const who = person && !person.deleted ? person.fields.name : "a removed person";
+  return `${kind[0].toUpperCase()}${kind.slice(1)} with ${who}`;
+}
+
 /** Defaults for a new capture: lunch when a place is given, now as the time. */
 export function captureDefaults({ now = new Date(), place = "" } = {}) {
   const at = new Date(now);

@@ -6,7 +6,7 @@
  */
 
 import {
-  FOLLOWUP_CHOICES, captureDefaults, nameKey, parseReferrals, parseWho, planCapture, planFollowup,
+  FOLLOWUP_CHOICES, captureDefaults, conversationTitle, nameKey, parseReferrals, parseWho, planCapture, planFollowup,
   planReferrals, searchOrganizations, stageAfter,
 } from "../capture.js";
 import { addDays, formatDay, isoDate } from "../dates.js";
@@ -49,7 +49,7 @@ export function unfinishedCapture(state) {
  * every field, the referrals and the follow-ups), or say it is done.
  * @returns {HTMLElement|null}
  */
-export function resumeOffer(state, go, conversationTitle) {
+export function resumeOffer(state, go) {
   const talk = unfinishedCapture(state);
   if (!talk || location.pathname === `/conversations/${talk.id}`) return null;
   const el = h("p", { class: "banner resume", role: "status" },

@@ -4,7 +4,9 @@
  * typed as in capture), follow-ups added in one tap, delete with undo.
  */
 
-import { FOLLOWUP_CHOICES, parseReferrals, planFollowup, planReferrals } from "../capture.js";
+import {
+  FOLLOWUP_CHOICES, conversationTitle, parseReferrals, planFollowup, planReferrals,
+} from "../capture.js";
 import { formatDateTime, formatDay, isoDate } from "../dates.js";
 import { planDeletion } from "../deletion.js";
 import { field, h, mount, uid } from "../dom.js";
@@ -16,13 +18,8 @@ import { withUndo } from "./undo.js";
 
 const label = (value) => value.replaceAll("_", " ");
 
-/** A conversation's one-line title: "Lunch with Dana Ortiz". */
-export function conversationTitle(records, c) {
-  const person = records.get(c.fields.person_id);
-  const kind = c.fields.kind ? label(c.fields.kind) : "conversation";
-  const who = person && !person.deleted ? person.fields.name : "a removed person";
-  return `${kind[0].toUpperCase()}${kind.slice(1)} with ${who}`;
-}
+export { conversationTitle }; // it lives with the capture plan, pure
+
 
 /**
  * @param {import('../state.js').State} state
