@@ -354,3 +354,43 @@ def test_conflicts_say_what_and_whose_mark_the_words_and_merge_by_paragraphs(ser
     assert (
         server.records(user)[tomasz]["fields"]["title"] == "Principal Scientist, Optical Metrology"
     )
+
+
+def test_header_search_shows_as_you_type_says_why_and_forgets_elsewhere(server, user, phone):
+    org, priya, talk = new_id(), new_id(), new_id()
+    push(
+        server,
+        user,
+        [
+            ("organization", org, {"name": "Voltaic Cells", "location": "Fremont"}),
+            ("person", priya, {"name": "Priya Nair", "organization_id": org}),
+            (
+                "conversation",
+                talk,
+                {
+                    "person_id": priya,
+                    "kind": "lunch",
+                    "at": "2026-11-28T12:00:00Z",
+                    "notes": "They are moving to LFP; dry-electrode coating is the big bet.",
+                },
+            ),
+        ],
+    )
+    page = phone.new_page()
+    sign_in(page, server, user)
+    box = page.get_by_role("search").get_by_label("Search everything")
+    box.press_sequentially("dry electrode", delay=30)  # no Enter
+    found = page.get_by_role("list", name="People found")
+    expect(found).to_contain_text("Priya Nair")
+    expect(found.locator(".why")).to_contain_text(
+        "lunch, Nov 28, 2026: They are moving to LFP; dry-electrode coating"
+    )
+    expect(found.locator(".why mark")).to_have_text("dry")
+    expect(box).to_be_focused()
+    # One search box on the search page: the header's.
+    expect(page.locator("main input[type=search]")).to_have_count(0)
+    found.get_by_role("link", name=re.compile("Priya Nair")).click()
+    expect(page.get_by_role("heading", name="Priya Nair", exact=True)).to_be_visible()
+    expect(box).to_have_value("")
+    page.go_back()
+    expect(box).to_have_value("dry electrode")

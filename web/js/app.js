@@ -38,8 +38,11 @@ const search = globalSearchBox(go);
 document.querySelector("header.top")?.insertBefore(search.el, indicator);
 const app = { storage: { persisted: null }, signOut, switchStore, syncNow, describeSync, view: null };
 
-/** Navigate; `replace`: instead of the current page in the history (Back skips it). */
-function go(path, { replace = false } = {}) {
+/**
+ * Navigate; `replace`: instead of the current page in the history (Back skips it); `focus`
+ * false: the focus stays where it is (search as you type in the header).
+ */
+function go(path, { replace = false, focus = true } = {}) {
   if (replace) {
     history.replaceState(null, "", path);
   } else {
@@ -47,7 +50,7 @@ function go(path, { replace = false } = {}) {
     history.replaceState({ ...history.state, scrollY: scrollY }, "");
     history.pushState(null, "", path);
   }
-  route();
+  route({ focus });
 }
 
 async function onSession(token) {
@@ -178,6 +181,7 @@ function route({ focus = true } = {}) {
   main.classList.toggle("wide", Boolean(kind));
   shownWide = wide.matches;
   search.el.hidden = !state.session;
+  search.follow(); // the header's query is the search page's, and only there
   scrollTo(0, history.state?.scrollY ?? 0);
   // The first page keeps the focus at the top (the skip link comes first); later ones put it
   // on the new view's heading.
