@@ -64,6 +64,11 @@ def push(server, user, records: list[tuple[str, str, dict[str, Any]]], client: s
     return answer
 
 
+def shown_day(day: dt.date) -> str:
+    """A day as the app shows it (dates.js formatDay, en-US): "Dec 6, 2026"."""
+    return f"{day:%b} {day.day}, {day.year}"
+
+
 def new_id() -> str:
     return str(uuid.uuid4())
 
@@ -712,11 +717,11 @@ def test_contacts_referrals_and_follow_ups_are_editable_offline(server, user, ph
     # Follow-ups: snooze the due one, reschedule it, add one by hand.
     followups = page.get_by_role("list", name="Follow-ups")
     followups.get_by_role("button", name="Snooze a week").click()
-    expect(followups).to_contain_text(f"due {(today + dt.timedelta(days=7)).isoformat()}")
+    expect(followups).to_contain_text(f"due {shown_day(today + dt.timedelta(days=7))}")
     followups.locator("details.followup-edit > summary").click()
     followups.get_by_label("Due", exact=True).fill((today + dt.timedelta(days=30)).isoformat())
     followups.get_by_label("Due", exact=True).blur()
-    expect(followups).to_contain_text(f"due {(today + dt.timedelta(days=30)).isoformat()}")
+    expect(followups).to_contain_text(f"due {shown_day(today + dt.timedelta(days=30))}")
     page.get_by_label("New follow-up", exact=True).fill("Send her the paper")
     page.get_by_label("New follow-up due").fill(today.isoformat())
     page.get_by_role("button", name="Add follow-up").click()

@@ -22,7 +22,7 @@ from tests.browser import (
     wait_all_pushed,
     wait_synced,
 )
-from tests.test_conversations import iso, new_id, outbox, push, wait_undo_closed
+from tests.test_conversations import iso, new_id, outbox, push, shown_day, wait_undo_closed
 
 pytestmark = pytest.mark.browser
 
@@ -80,8 +80,13 @@ def test_an_interrupted_capture_is_offered_back_and_finished_on_its_page(server,
     chips.get_by_role("button", name="Send thanks tonight").click()
     expect(open_fus.locator("li")).to_have_count(1)
 
+    # One date format wherever a date is shown ("Nov 29, 2026", never "2026-11-29").
+    today = dt.date.today()
+    expect(open_fus).to_contain_text(f"due {shown_day(today)}")
     # The person page adds a name to "Referred you to" too (from her last conversation).
     page.get_by_role("link", name="← Priya Nair").click()
+    expect(page.get_by_role("list", name="Follow-ups")).to_contain_text(f"due {shown_day(today)}")
+    expect(page.locator("main")).not_to_contain_text(today.isoformat())
     page.get_by_label("Add someone they suggested").fill("Lee Chen")
     page.get_by_label("People they name work at Voltaic Cells too").uncheck()
     page.get_by_role("button", name="Add referral").click()

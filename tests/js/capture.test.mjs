@@ -186,3 +186,12 @@ test("who was met, typed with a role, is a name and a title (as a referral line 
   const person = apply(new Map(), plan).get(plan.personId);
   assert.deepEqual([person.fields.name, person.fields.title], ["Priya Nair", "cell process engineer"]);
 });
+
+test("one date format for the user: days and datetimes alike", async () => {
+  const { formatDay } = await import("../../web/js/dates.js");
+  const local = (y, m, d) => new Date(y, m - 1, d, 12).toISOString();
+  assert.equal(formatDay("2026-12-01"), formatDay(local(2026, 12, 1)), "a day and a time on it read the same");
+  assert.match(formatDay("2026-12-01"), /Dec/);
+  assert.equal(formatDay(null), "");
+  assert.equal(formatDay("not a date"), "");
+});

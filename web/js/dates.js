@@ -32,6 +32,13 @@ export function dayOf(datetime) {
   return datetime ? isoDate(new Date(datetime)) : null;
 }
 
+// Made once: a formatter costs far more to make than to use (long lists format many dates).
+const DAY = new Intl.DateTimeFormat([], { year: "numeric", month: "short", day: "numeric" });
+const SHORT_DAY = new Intl.DateTimeFormat([], { month: "short", day: "numeric" });
+const MOMENT = new Intl.DateTimeFormat([], {
+  weekday: "short", year: "numeric", month: "short", day: "numeric", hour: "2-digit", minute: "2-digit",
+});
+
 /** A Date of a YYYY-MM-DD day (local midnight) or an ISO datetime; null if neither. */
 function toDate(value) {
   if (!value) return null;
@@ -46,19 +53,17 @@ function toDate(value) {
  */
 export function formatDay(value) {
   const date = toDate(value);
-  return date ? date.toLocaleDateString([], { year: "numeric", month: "short", day: "numeric" }) : "";
+  return date ? DAY.format(date) : "";
 }
 
 /** A moment as the user reads it: "Sun, Nov 29, 2026, 07:31 AM"; "" for nothing. */
 export function formatDateTime(value) {
   const date = toDate(value);
-  return date ? date.toLocaleString([], {
-    weekday: "short", year: "numeric", month: "short", day: "numeric", hour: "2-digit", minute: "2-digit",
-  }) : "";
+  return date ? MOMENT.format(date) : "";
 }
 
 /** A day without its year, for labels: "Nov 28". */
 export function formatShortDay(value) {
   const date = toDate(value);
-  return date ? date.toLocaleDateString([], { month: "short", day: "numeric" }) : "";
+  return date ? SHORT_DAY.format(date) : "";
 }

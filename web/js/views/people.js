@@ -4,6 +4,7 @@
  */
 
 import { nameKey } from "../capture.js";
+import { formatDay } from "../dates.js";
 import { field, h, mount } from "../dom.js";
 import { live } from "../model.js";
 import { FOUND_VIA, STAGES } from "../schema.js";
@@ -182,7 +183,7 @@ function peopleTable(state) {
       { key: "stage", label: "Stage", class: "col-more", value: ({ p }) => STAGES.indexOf(p.fields.stage) + 1 || null,
         cell: ({ p }) => (p.fields.stage ? label(p.fields.stage) : "") },
       { key: "talked", label: "Last talked", class: "col-extra", value: ({ p }) => lastTalked.get(p.id) ?? null,
-        cell: ({ p }) => (lastTalked.get(p.id) ?? "").slice(0, 10) },
+        cell: ({ p }) => formatDay(lastTalked.get(p.id)) },
       { key: "title", label: "Title", class: "col-extra", value: ({ p }) => p.fields.title },
     ],
   });

@@ -4,7 +4,7 @@
  * with their status and note; the profile form is an "edit details" section below.
  */
 
-import { addDays, isoDate } from "../dates.js";
+import { addDays, formatDay, isoDate } from "../dates.js";
 import { planDeletion } from "../deletion.js";
 import { field, h, mount } from "../dom.js";
 import { compareText, linked, live } from "../model.js";
@@ -14,8 +14,7 @@ import { fillOptions, keyedRows, recordForm } from "./form.js";
 import { withUndo } from "./undo.js";
 
 const label = (value) => value.replaceAll("_", " ");
-const dateFormat = new Intl.DateTimeFormat([], { year: "numeric", month: "short", day: "numeric" });
-const when = (iso) => (iso ? dateFormat.format(new Date(iso)) : "");
+const when = formatDay;
 const FOLLOWUP_KINDS = ["follow_up", "thank_you", "connect", "send_info", "other"];
 
 /** "today", "yesterday", "12 days ago", "in 3 days" for a YYYY-MM-DD day. */
@@ -89,7 +88,7 @@ function followupRow(state, f) {
     drawn = { record: current, today };
     title.textContent = current.fields.note ?? label(current.fields.kind ?? "follow up");
     const open = !current.fields.done_at;
-    sub.textContent = open ? `due ${current.fields.due} (${relativeDay(current.fields.due, today)})`
+    sub.textContent = open ? `due ${when(current.fields.due)} (${relativeDay(current.fields.due, today)})`
       : `done ${when(current.fields.done_at)}`;
     sub.classList.toggle("overdue", open && current.fields.due < today);
     done.hidden = !open;
@@ -134,7 +133,7 @@ function timelineRow(state, c) {
       ...section("Prospects", f.prospects), ...section("Projects", f.projects),
       h("p", { class: "hint" }, [
         f.fit && `fit: ${f.fit}`,
-        future ? null : f.thanked_at ? `thanked ${f.thanked_at}` : "not thanked yet",
+        future ? null : f.thanked_at ? `thanked ${when(f.thanked_at)}` : "not thanked yet",
         f.asked_for_referrals ? "asked who else" : null,
       ].filter(Boolean).join(" · ")),
       h("a", { href: `/conversations/${c.id}`, "data-link": true, class: "button" },

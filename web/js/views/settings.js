@@ -1,6 +1,7 @@
 /** Settings: storage, devices (add one with a code or QR, revoke), refused edits, sign out. */
 
 import { api } from "../api.js";
+import { formatDateTime } from "../dates.js";
 import { h } from "../dom.js";
 import { showHelp, themeChooser } from "../shell.js";
 import { plural } from "../sync.js";
@@ -82,7 +83,7 @@ export function settingsView(state, app) {
       const data = JSON.stringify(entry.mutation.args, null, 2);
       return h("article", { class: "card refused" },
         h("p", { class: "form-error" }, entry.error),
-        h("p", { class: "hint" }, `A ${entry.mutation.name} from this device, ${new Date(entry.at).toLocaleString()}. Your data:`),
+        h("p", { class: "hint" }, `A ${entry.mutation.name} from this device, ${formatDateTime(entry.at)}. Your data:`),
         h("pre", { tabindex: 0 }, data),
         h("div", { class: "actions" },
           h("button", { type: "button", onclick: () => navigator.clipboard?.writeText(data) }, "Copy"),
