@@ -43,6 +43,7 @@ SIZES = [
     ("412x915-dark", (412, 915), True, True),
     ("915x412", (915, 412), True, False),
     ("768x1024", (768, 1024), True, False),
+    ("820x1180", (820, 1180), True, False),
     ("1440x900", (1440, 900), False, False),
 ]
 
@@ -195,6 +196,15 @@ def check_geometry(page: Page, where: str) -> None:
     assert g["bottomFlush"], f"{where}: bottom tabs not at the bottom"
     assert g["firstTop"] >= g["block"] - 0.5, f"{where}: content starts under the header ({g})"
     assert g["mainLeft"] >= g["sideRight"] - 0.5, f"{where}: content under the side bar ({g})"
+    assert not g["wrapped"], (
+        f"{where}: text wraps inside a button, a tab or the status: {g['wrapped']}"
+    )
+    assert not g["beyond"], f"{where}: sticks out of its column or the screen: {g['beyond']}"
+    assert not g["uneven"], f"{where}: buttons side by side of unequal height: {g['uneven']}"
+    assert g["tabGap"] is None or g["tabGap"] >= 16, (
+        f"{where}: tab labels {g['tabGap']:.1f} px apart or from the edge"
+    )
+    assert not g["clipped"], f"{where}: a placeholder does not fit its box: {g['clipped']}"
 
 
 def run_axe(page: Page, axe_source: str, where: str) -> None:
@@ -275,6 +285,24 @@ def test_every_screen_fits_and_passes_axe(
                 assert heading.evaluate("(el) => el.scrollWidth <= el.clientWidth")
             run_axe(page, axe_source, where)
             page.screenshot(path=str(SHOTS / f"{name}-{screen}.png"))
+        # The calendar link's buttons; the conversation page; the undo toast over a page.
+        navigate(page, "/settings")
+        page.get_by_role("button", name="Make a calendar link").click()
+        expect(page.get_by_role("link", name="Subscribe")).to_be_visible()
+        page.evaluate("scrollTo(0, 0)")
+        check_geometry(page, f"{name} settings with a calendar link")
+        navigate(page, f"/conversations/{ids['talk']}")
+        expect(page.get_by_role("heading", name=f"Lunch with {LONG_NAME}")).to_be_visible()
+        check_geometry(page, f"{name} conversation")
+        run_axe(page, axe_source, f"{name} conversation")
+        page.screenshot(path=str(SHOTS / f"{name}-conversation.png"))
+        page.get_by_role("button", name="Delete conversation").click()
+        toast = page.locator(".toast")
+        expect(toast).to_be_visible()
+        check_geometry(page, f"{name} undo toast")
+        page.screenshot(path=str(SHOTS / f"{name}-undo.png"))
+        toast.get_by_role("button", name="Undo").click()
+        expect(page.get_by_role("heading", name=f"Lunch with {LONG_NAME}")).to_be_visible()
     finally:
         ctx.close()
 
