@@ -88,6 +88,7 @@ export function recordForm(state, entity, id, fields) {
         (typeof value === "string" && !value.trim()))) return;
       c.typed = true;
       c.sent.add(value);
+      if (c.sent.size > 200) c.sent.delete(c.sent.values().next().value); // the latest are what come back
       state.set(entity, id, { [name]: value }, bases[name]);
     });
     c.el.addEventListener("focus", () => {
