@@ -79,6 +79,7 @@ def test_an_interrupted_capture_is_offered_back_and_finished_on_its_page(server,
     )
     chips.get_by_role("button", name="Send thanks tonight").click()
     expect(open_fus.locator("li")).to_have_count(1)
+    screenshot(page, "loop-conversation-phone")
 
     # One date format wherever a date is shown ("Nov 29, 2026", never "2026-11-29").
     today = dt.date.today()

@@ -385,9 +385,11 @@ export function captureView(state, go, { personId: preset } = {}) {
     go(started ? `/people/${started.personId}` : "/", { replace: true });
   });
   const discard = h("button", { type: "button", class: "danger" }, "Discard");
-  discard.addEventListener("click", () => {
+  discard.addEventListener("click", async () => {
     rememberCapture(state, null);
     if (!started) return go(preset ? `/people/${preset}` : "/");
+    // What this capture wrote is shown once its queued writes are (a busy phone lags a little).
+    await state.serial(async () => {});
     const mutations = [...started.created].filter((id) => state.records.get(id) && !state.records.get(id).deleted)
       .map((id) => ({ name: "delete", args: { entity: state.records.get(id).entity, id, base: state.base(id) } }));
     const person = state.records.get(started.personId);
