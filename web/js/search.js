@@ -362,6 +362,7 @@ export class SearchIndex {
     for (const chunk of this.chunks) chunk.flush();
     this.building = false;
     this.built = true;
+    performance.mark("grapevine:search-ready", { detail: { people: this.order.length } });
     return true;
   }
 
