@@ -381,7 +381,9 @@ def start_profile(server: Server) -> tuple[subprocess.Popen, Path] | None:
 
 AREAS = (
     ("_SqliteDriver.", "SQLite itself (C: execute, executemany)"),
-    ("_push_on_thread", "SQLite itself (C: BEGIN, COMMIT)"),
+    ("_group_on_thread", "SQLite itself (C: BEGIN, COMMIT)"),
+    ("_checkpoint", "SQLite WAL checkpoint (background thread)"),
+    ("_PgDriver.", "asyncpg (C: statements)"),
     ("sync/_", "merge engine (Python)"),
     ("server/storage.py", "storage (Python: rows, JSON)"),
     ("aiosqlite", "aiosqlite (thread hand-off)"),
@@ -410,7 +412,13 @@ def print_profile(profiler: tuple[subprocess.Popen, Path]) -> None:
         if not frames or not count.isdigit():
             continue
         leaf = frames[-1]
-        if "(idle)" in leaf or ("wait" in leaf and "threading" in leaf) or "select (" in leaf:
+        if (
+            "(idle)" in leaf
+            or ("wait" in leaf and "threading" in leaf)
+            or "select (" in leaf
+            or leaf.startswith("_connection_worker_thread ")  # aiosqlite's thread, idle
+            or leaf.startswith("thread (")  # a thread with no Python frame: idle
+        ):
             continue  # waiting, not working
         total += int(count)
         name = leaf.split(" (")[0] + " (" + leaf.rsplit("/", 1)[-1].split(":")[0].rstrip(")") + ")"

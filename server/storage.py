@@ -724,6 +724,32 @@ _PAGE = text(
     f"SELECT {_CHANGE_JSON} AS change, seq FROM records WHERE store_id = :store"
     " AND seq > :after AND seq <= :upto ORDER BY seq LIMIT :limit"
 )
+_PAGE_RAW = (
+    f"SELECT {_CHANGE_JSON} AS change, seq FROM records WHERE store_id = %s"
+    " AND seq > %s AND seq <= %s ORDER BY seq LIMIT %s"
+)
+_PAGE_SQLITE = _PAGE_RAW % ("?", "?", "?", "?")
+_PAGE_PG = _PAGE_RAW % ("$1", "$2", "$3", "$4")
+
+
+async def _page(
+    conn: AsyncConnection, store_id: str, after: int, upto: int, limit: int
+) -> list[Any]:
+    """(change JSON, seq) rows of a pull page, read on the driver's connection beneath
+    SQLAlchemy's (inside its transaction): a page of 5,000 rows skips 5,000 Row objects."""
+    raw = await conn.get_raw_connection()
+    driver = raw.driver_connection
+    if conn.dialect.name == "postgresql":
+        return await driver.fetch(_PAGE_PG, store_id, after, upto, limit)
+    if conn.dialect.name == "sqlite":
+        params = (store_id, after, upto, limit)
+        return list(await driver.execute_fetchall(_PAGE_SQLITE, params))
+    result = await conn.execute(
+        _PAGE, {"store": store_id, "after": after, "upto": upto, "limit": limit}
+    )
+    return list(result.all())
+
+
 _COUNT = text("SELECT count(*) FROM records WHERE store_id = :store AND seq <= :upto")
 _STORE_POSITION = select(Store.seq, Store.epoch).where(Store.id == bindparam("store"))
 _CLIENT_LAST = select(Client.last_mutation_id).where(
@@ -775,10 +801,7 @@ async def pull_changes(
             return PulledPage("", False, True, last, hlc, [])
         after = decoded[1]
     # Bounded by the store's seq as read above: every write up to it has committed with it.
-    result = await conn.execute(
-        _PAGE, {"store": store_id, "after": after, "upto": store.seq, "limit": limit + 1}
-    )
-    rows = result.all()
+    rows = await _page(conn, store_id, after, store.seq, limit + 1)
     more = len(rows) > limit
     total = None
     if more:
