@@ -114,8 +114,9 @@ export class Records extends Map {
       }
       if (typeof now === "string") {
         const list = index.get(now);
+        // A record new to the map is in no list yet (a load: no search of the list).
         if (!list) index.set(now, [id]);
-        else if (!list.includes(id)) list.push(id);
+        else if (!before || !list.includes(id)) list.push(id);
       }
     }
   }
