@@ -230,12 +230,15 @@ def sync_now(page: Page) -> None:
     page.evaluate("dispatchEvent(new Event('online'))")
 
 
-def add_person(page: Page, name: str) -> str:
-    """Add a person from the people list; returns the new person's id (from the page URL)."""
+def add_person(page: Page, name: str, *, namesake: bool = False) -> str:
+    """Add a person from the people list; returns the new person's id (from the page URL).
+    `namesake`: someone of that name is known already, and another one is meant."""
     open_people(page)
     page.get_by_role("button", name="Add person").click()
     page.get_by_label("New person's name").fill(name)
     page.get_by_role("button", name="Add", exact=True).click()
+    if namesake:
+        page.get_by_role("button", name=f"Add another {name}").click()
     expect(page.get_by_role("heading", name=name)).to_be_visible()
     match = re.search(r"/people/([0-9a-f-]{36})$", page.url)
     assert match, page.url

@@ -60,7 +60,7 @@ def test_import_on_the_phone_then_merge_a_duplicate_offline_and_see_it_on_the_de
 
     # Offline: Dana is added again by hand, found as a possible duplicate, and merged.
     go_offline(phone, page)
-    add_person(page, "Dana Ortiz")
+    add_person(page, "Dana Ortiz", namesake=True)
     page.goto(server.url + "/duplicates")
     card = page.get_by_role("article", name="Possible duplicate: Dana Ortiz and Dana Ortiz")
     expect(card).to_be_visible()
@@ -187,7 +187,8 @@ def test_two_spellings_of_one_organization_are_merged_offline_on_the_phone(serve
     wait_synced(page)
     go_offline(phone, page)
     page.goto(server.url + "/duplicates")
-    expect(page.get_by_role("heading", name="Organizations")).to_be_visible()
+    # (the page opens offline from the device's copy: under load, that takes a while)
+    expect(page.get_by_role("heading", name="Organizations")).to_be_visible(timeout=15_000)
     card = page.get_by_role("article", name="Possible duplicate: Helios Labs and Helios Labs, Inc.")
     expect(card).to_contain_text("same name")
     card.get_by_role("button", name="Merge").click()

@@ -239,9 +239,12 @@ export function pushInBackground(syncer, waiting) {
   document.addEventListener("visibilitychange", () => {
     if (document.visibilityState === "hidden") register();
   });
-  // The worker asks an open, visible app to push itself rather than race it.
+  // The worker asks an open, visible app to push itself rather than race it. A failed push
+  // registers a Background Sync, which fires at once while online: answering it with a sync
+  // now would loop (push 500, register, fire, push…) several times a second. A round waiting
+  // out its backoff keeps waiting.
   navigator.serviceWorker?.addEventListener("message", (event) => {
-    if (event.data === "sync") syncer.soon(0);
+    if (event.data === "sync") syncer.nudge();
   });
 }
 

@@ -49,6 +49,15 @@ export class Syncer extends EventTarget {
     }, delay);
   }
 
+  /**
+   * Sync now, unless the last round failed: the retry it scheduled after its backoff stands
+   * (a Background Sync firing on each failure must not turn the backoff into a tight loop).
+   */
+  nudge() {
+    if (this.failures > 0) return;
+    this.soon(0);
+  }
+
   set(status, error = "") {
     this.status = status;
     this.error = error;
