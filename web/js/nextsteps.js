@@ -15,7 +15,7 @@
  * costs what it touches, not the store.
  */
 
-import { addDays, addMonths, dayOf, daysBetween } from "./dates.js";
+import { addDays, addMonths, dayOf, daysBetween, formatDay } from "./dates.js";
 import { compareText, linked } from "./model.js";
 import { ENTITIES } from "./schema.js";
 
@@ -317,7 +317,7 @@ function organizationSteps(r, oid, out) {
     out.push({
       key: `idle:${oid}`, urgency: 20,
       title: `${o.fields.name} has gone quiet: a dead end?`,
-      why: `Nothing since ${lastTalk}. Expect dead ends; start over with a new connection.`,
+      why: `Nothing since ${formatDay(lastTalk)}. Expect dead ends; start over with a new connection.`,
       path: `/organizations/${oid}`,
     });
   }
