@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import logging
 import sqlite3
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import AsyncIterator, Callable, Collection, Sequence
 from typing import Any
 
 import asyncpg
@@ -446,6 +447,48 @@ class PgBackend(SqlBackend):
         return added, dropped
 
 
+class _Turns:
+    """The pushes of this process waiting for one store, first come first served."""
+
+    __slots__ = ("lock", "users")
+
+    def __init__(self) -> None:
+        self.lock = asyncio.Lock()
+        self.users = 0
+
+
+_turns: dict[str, _Turns] = {}
+
+
+@contextlib.asynccontextmanager
+async def _store_turn(store_id: str) -> AsyncIterator[None]:
+    """Pushes of this process to one store take turns here before they take a connection.
+
+    Only one of them at a time waits for the store's row lock in PostgreSQL: the others wait
+    here, in order, holding no connection and no transaction. Many waiting on the row lock
+    itself are woken together at each COMMIT and race for it, so some waited seconds while
+    others went through at once; this way each process sends its pushes in arrival order.
+    A push that waits longer than the lock budget is refused with Busy (nothing applied).
+    """
+    turns = _turns.get(store_id)
+    if turns is None:
+        turns = _turns[store_id] = _Turns()
+    turns.users += 1
+    try:
+        try:
+            await asyncio.wait_for(turns.lock.acquire(), LOCK_BUDGET_S)
+        except TimeoutError:
+            raise Busy("the store is busy: nothing was applied") from None
+        try:
+            yield
+        finally:
+            turns.lock.release()
+    finally:
+        turns.users -= 1
+        if not turns.users:
+            del _turns[store_id]
+
+
 async def push_postgres(
     engine: AsyncEngine,
     user_id: str,
@@ -462,7 +505,7 @@ async def push_postgres(
     if not is_id(store_id):
         raise Refused(404, None)
     sync.validate_client_id(request.client_id)
-    async with engine.connect() as conn:
+    async with _store_turn(store_id), engine.connect() as conn:
         raw = await conn.get_raw_connection()
         apg = raw.driver_connection
         backend = PgBackend(apg, store_id, notice)
