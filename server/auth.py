@@ -112,11 +112,13 @@ class AuthController(Controller):
         email = accounts.normalize_email(data.email)
         device_name = accounts.check_name(data.device_name, "device")
         with guards.login_by_email.attempt(email) as attempt:
-            # One short read, then argon2 with no connection held: a flood of sign-ins
-            # cannot take the pool from anyone's sync.
-            async with engine.connect() as conn:
-                user_id, password_hash = await accounts.password_hash_of(conn, email)
+            # A place at the hashing gate first: beyond what it can check, a sign-in is
+            # refused before it takes a pooled connection (a flood of 400 took the pool from
+            # everyone's sync for a second). Then one short read, and argon2 with no
+            # connection held.
             async with guards.hashing.slot():
+                async with engine.connect() as conn:
+                    user_id, password_hash = await accounts.password_hash_of(conn, email)
                 matches = await accounts.password_matches(password_hash, data.password)
             attempt.result(matches and user_id is not None)
         if not attempt.succeeded:

@@ -384,9 +384,9 @@ async def test_unknown_emails_write_nothing_to_the_database(client, engine):
         assert (await client.post("/api/login", json=body)).status_code == 401
 
 
-async def test_a_login_holds_no_connection_while_hashing(client, engine, account, monkeypatch):
+async def test_a_login_holds_no_connection_while_hashing(client, account, monkeypatch):
     """argon2 runs with no pooled connection checked out (before: one per login)."""
-    pool = engine.sync_engine.pool
+    pool = client.app.state.engine.sync_engine.pool  # the app's own
     seen: list[int] = []
     real = accounts.password_matches
 
@@ -406,6 +406,27 @@ async def test_more_logins_than_the_server_can_hash_are_429_not_500(client, acco
     assert response.status_code == 429
     assert int(response.headers["Retry-After"]) >= 1
     assert "busy" in response.json()["detail"]
+
+
+async def test_a_sign_in_refused_by_the_hashing_gate_reads_nothing(client, account):
+    """Beyond what the gate can check, a sign-in is refused before it takes a connection."""
+    client.app.state.guards.hashing = guards.HashingGate(at_once=0, queue=0)  # all busy
+    pool = client.app.state.engine.sync_engine.pool  # the app's own
+    taken = 0
+
+    def count(*_):
+        nonlocal taken
+        taken += 1
+
+    from sqlalchemy import event
+
+    event.listen(pool, "checkout", count)
+    try:
+        response = await login(client, account.email, account.password)
+    finally:
+        event.remove(pool, "checkout", count)
+    assert response.status_code == 429
+    assert taken == 0
 
 
 async def test_the_hashing_gate_runs_a_few_queues_a_few_and_refuses_the_rest():
