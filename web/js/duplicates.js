@@ -52,24 +52,36 @@ export function closeNames(a, b) {
 const MAX_GROUP = 300; // close names are compared within one organization, up to this many
 
 /**
- * Pairs of people that may be one person, most certain first.
- * @param {Map<string, object>} records
- * @returns {{a: object, b: object, reasons: string[]}[]}
+ * Pairs noted with their reasons (a pair the user dismissed is never noted), then listed most
+ * certain first (lowest rank), by name.
  */
-export function findDuplicates(records) {
-  const people = live(records, "person").sort((x, y) => (x.id < y.id ? -1 : 1));
-  const pairs = new Map();
+function pairCollector() {
+  const found = new Map();
   const note = (a, b, reason, rank) => {
     if (a.id === b.id) return;
     const [x, y] = a.id < b.id ? [a, b] : [b, a];
     if ((x.fields.not_duplicates ?? []).includes(y.id)) return;
     if ((y.fields.not_duplicates ?? []).includes(x.id)) return;
     const key = `${x.id} ${y.id}`;
-    const pair = pairs.get(key) ?? { a: x, b: y, reasons: [], rank: 9 };
+    const pair = found.get(key) ?? { a: x, b: y, reasons: [], rank: 9 };
     if (!pair.reasons.includes(reason)) pair.reasons.push(reason);
     pair.rank = Math.min(pair.rank, rank);
-    pairs.set(key, pair);
+    found.set(key, pair);
   };
+  const pairs = () => [...found.values()]
+    .sort((x, y) => x.rank - y.rank || normalizeName(x.a.fields.name).localeCompare(normalizeName(y.a.fields.name)))
+    .map(({ a, b, reasons }) => ({ a, b, reasons }));
+  return { note, pairs };
+}
+
+/**
+ * Pairs of people that may be one person, most certain first.
+ * @param {Map<string, object>} records
+ * @returns {{a: object, b: object, reasons: string[]}[]}
+ */
+export function findDuplicates(records) {
+  const people = live(records, "person").sort((x, y) => (x.id < y.id ? -1 : 1));
+  const { note, pairs } = pairCollector();
   const groups = (key) => {
     const map = new Map();
     for (const person of people) {
@@ -115,9 +127,7 @@ export function findDuplicates(records) {
       }
     }
   }
-  return [...pairs.values()]
-    .sort((x, y) => x.rank - y.rank || normalizeName(x.a.fields.name).localeCompare(normalizeName(y.a.fields.name)))
-    .map(({ a, b, reasons }) => ({ a, b, reasons }));
+  return pairs();
 }
 
 // Legal forms and the like, set aside at the end of an organization's name (after
@@ -159,17 +169,7 @@ export function websiteHost(url) {
  */
 export function findOrganizationDuplicates(records) {
   const orgs = live(records, "organization").sort((x, y) => (x.id < y.id ? -1 : 1));
-  const pairs = new Map();
-  const note = (a, b, reason, rank) => {
-    const [x, y] = a.id < b.id ? [a, b] : [b, a];
-    if ((x.fields.not_duplicates ?? []).includes(y.id)) return;
-    if ((y.fields.not_duplicates ?? []).includes(x.id)) return;
-    const key = `${x.id} ${y.id}`;
-    const pair = pairs.get(key) ?? { a: x, b: y, reasons: [], rank: 9 };
-    if (!pair.reasons.includes(reason)) pair.reasons.push(reason);
-    pair.rank = Math.min(pair.rank, rank);
-    pairs.set(key, pair);
-  };
+  const { note, pairs } = pairCollector();
   const byKey = (key, reason, rank) => {
     const groups = new Map();
     for (const org of orgs) {
@@ -187,9 +187,7 @@ export function findOrganizationDuplicates(records) {
   };
   byKey((o) => websiteHost(o.fields.website), (host) => `same website ${host}`, 0);
   byKey((o) => organizationKey(o.fields.name), () => "same name", 1);
-  return [...pairs.values()]
-    .sort((x, y) => x.rank - y.rank || normalizeName(x.a.fields.name).localeCompare(normalizeName(y.a.fields.name)))
-    .map(({ a, b, reasons }) => ({ a, b, reasons }));
+  return pairs();
 }
 
 const isEmpty = (v) => v === null || v === undefined || v === "" || (Array.isArray(v) && v.length === 0);
