@@ -278,8 +278,10 @@ class SqlBackend:
                 _NEW_CLIENT, (self.store_id, client_id, device_id, last_mutation_id, now)
             )
 
-    async def _write_refs(self, records: list[sync.Record]) -> None:
-        """Keep record_refs in step with the references the records now hold."""
+    def _ref_changes(
+        self, records: list[sync.Record]
+    ) -> tuple[list[tuple[str, str, str]], list[tuple[str, str, str]]]:
+        """The record_refs rows to add and to drop for the references the records now hold."""
         added: list[tuple[str, str, str]] = []
         dropped: list[tuple[str, str, str]] = []
         for record in records:
@@ -292,6 +294,11 @@ class SqlBackend:
             added.extend((self.store_id, t, record.id) for t in now - before)
             dropped.extend((self.store_id, t, record.id) for t in before - now)
             self.stored_refs[record.id] = now
+        return added, dropped
+
+    async def _write_refs(self, records: list[sync.Record]) -> None:
+        """Keep record_refs in step with the references the records now hold."""
+        added, dropped = self._ref_changes(records)
         if dropped:
             await self.db.many(_DROP_REF, dropped)
         if added:
@@ -427,24 +434,6 @@ class PgBackend(SqlBackend):
             await self.db.run(f"WITH {writes} SELECT pg_notify({{}}, {{}})", params)
         else:
             await self.db.run(f"WITH {writes} SELECT 1", params)
-
-    def _ref_changes(
-        self, records: list[sync.Record]
-    ) -> tuple[list[tuple[str, str, str]], list[tuple[str, str, str]]]:
-        """The record_refs rows to add and to drop for the references the records now hold."""
-        added: list[tuple[str, str, str]] = []
-        dropped: list[tuple[str, str, str]] = []
-        for record in records:
-            if record.entity not in _REF_FIELDS:
-                continue
-            now = _targets(record.entity, record.fields)
-            before = self.stored_refs.get(record.id, set())
-            if now == before:
-                continue
-            added.extend((self.store_id, t, record.id) for t in now - before)
-            dropped.extend((self.store_id, t, record.id) for t in before - now)
-            self.stored_refs[record.id] = now
-        return added, dropped
 
 
 class _Turns:
