@@ -135,6 +135,15 @@ async def test_vcard_export_reads_back_with_vobject_and_reimports_whole(engine):
     }
 
 
+async def test_the_demo_network_holds_no_conflict_a_new_user_did_not_make(target):
+    """A first sign-in to `serve --demo` shows no conflicts badge: the seed edits from two
+    devices touch different things, and every one of them is applied."""
+    applied = await load_seed(target.engine, target.store_id, target.user_id)
+    assert applied > 30
+    assert await target.conflicts() == []
+    assert await target.conflicts("resolved") == []
+
+
 async def test_csv_tables_name_what_their_references_point_to(target):
     await load_seed(target.engine, target.store_id, target.user_id)
     records = await _records(target)
