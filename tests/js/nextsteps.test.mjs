@@ -117,6 +117,7 @@ test("one step per person and action: follow-ups of one kind, and a name given t
   assert.equal(titles.filter((t) => t === "Send the paper (Lee)").length, 1);
   const follow = actions.find((x) => x.title.startsWith("Follow up: Lee"));
   assert.equal(follow.key, `followup:${f1.id}`, "the most overdue one speaks for the group");
+  assert.equal(follow.why, "Overdue by 6 days. (1 more like it, done together.)", "one other, not two");
   assert.deepEqual(follow.quick.mutations.map((m) => m.id).sort(), [f1.id, f2.id].sort());
   const contact = actions.filter((x) => x.title.startsWith("Contact Ben"));
   assert.equal(contact.length, 1);

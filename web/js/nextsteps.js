@@ -122,7 +122,7 @@ function dueSteps(r, followups, out) {
       key: `followup:${f.id}`, urgency: 100 + Math.min(late, 60),
       title: `${f.fields.note || "Follow up"}${who && !(f.fields.note ?? "").includes(who) ? ` (${who})` : ""}`,
       why: (late === 0 ? "Due today." : `Overdue by ${late} day${late === 1 ? "" : "s"}.`) +
-        (group.length > 1 ? ` (${group.length} like it, done together.)` : ""),
+        (group.length > 1 ? ` (${group.length - 1} more like it, done together.)` : ""),
       path: f.fields.person_id ? `/people/${f.fields.person_id}` : undefined,
       // `done_at` is stamped again when the step is tapped (see views/today.js).
       quick: { label: "Done", mutations: group.map(({ f: g }) =>
