@@ -7,7 +7,7 @@
 import {
   FOLLOWUP_CHOICES, conversationTitle, parseReferrals, planFollowup, planReferrals,
 } from "../capture.js";
-import { formatDateTime, formatDay, isoDate } from "../dates.js";
+import { daysBetween, formatDateTime, formatDay, isoDate } from "../dates.js";
 import { planDeletion } from "../deletion.js";
 import { field, h, mount, uid } from "../dom.js";
 import { compareText, linked, live } from "../model.js";
@@ -255,8 +255,16 @@ function followupChips(state, { personId, organizationId }) {
       h("span", { class: "row-title" }, f.fields.note ?? label(f.fields.kind ?? "follow up")),
       h("span", { class: "row-sub" }, ` · due ${formatDay(f.fields.due)}`)))
       : [h("li", { class: "empty" }, "No open follow-ups.")]));
-    const notes = new Set(fus.map((f) => f.fields.note));
-    for (const chip of chips.children) chip.setAttribute("aria-pressed", String(notes.has(noteOf(chip.dataset.key))));
+    // Two chips write the same note ("Follow up: Dana", next week or in 3 months): an open
+    // follow-up presses the one whose due date it is nearest, never both.
+    const today = isoDate(new Date());
+    const pressed = new Set();
+    for (const f of fus) {
+      const alike = Object.keys(FOLLOWUP_CHOICES).filter((key) => noteOf(key) === f.fields.note);
+      const off = (key) => Math.abs(daysBetween(FOLLOWUP_CHOICES[key].due(today), f.fields.due ?? today));
+      if (alike.length) pressed.add(alike.reduce((a, b) => (off(b) < off(a) ? b : a)));
+    }
+    for (const chip of chips.children) chip.setAttribute("aria-pressed", String(pressed.has(chip.dataset.key)));
   }
   fill();
   return { el: h("div", { class: "conversation-followups" }, open, chips), fill };

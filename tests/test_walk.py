@@ -1,0 +1,45 @@
+"""What a walk of the whole loop at real size found awkward, pinned: a phone capturing a lunch
+offline, reading it back that evening, Today's steps weeks later, the desktop beside it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.browser import sign_in
+from tests.test_conversations import iso, new_id, push
+
+pytestmark = pytest.mark.browser
+
+
+def test_a_conversations_follow_up_chips_press_only_the_one_tapped(server, user, phone):
+    """The chips "Follow up in 3 months" and "Follow up next week" write one note: tapping one
+    pressed both, and the other could then not be added at all."""
+    mira, lunch = new_id(), new_id()
+    held = dt.datetime.now(dt.UTC) - dt.timedelta(hours=2)
+    push(
+        server,
+        user,
+        [
+            ("person", mira, {"name": "Mira Kowalski", "stage": "talked"}),
+            ("conversation", lunch, {"person_id": mira, "kind": "lunch", "at": iso(held)}),
+        ],
+    )
+    page = phone.new_page()
+    sign_in(page, server, user)
+    page.goto(f"{server.url}/conversations/{lunch}")
+    chips = page.get_by_role("group", name="Add a follow-up")
+    later = chips.get_by_role("button", name="Follow up in 3 months")
+    soon = chips.get_by_role("button", name="Follow up next week")
+    later.click()
+    open_fus = page.get_by_role("list", name="Open follow-ups")
+    expect(open_fus.locator("li")).to_have_count(1)
+    expect(later).to_have_attribute("aria-pressed", "true")
+    expect(soon).to_have_attribute("aria-pressed", "false")
+    soon.click()
+    expect(open_fus.locator("li")).to_have_count(2)
+    expect(soon).to_have_attribute("aria-pressed", "true")
+    expect(later).to_have_attribute("aria-pressed", "true")
