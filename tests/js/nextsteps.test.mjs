@@ -177,3 +177,26 @@ test("a due follow-up can be snoozed a week from Today", () => {
   assert.equal(step.key, `followup:${f.id}`);
   assert.deepEqual(step.snooze.mutations, [{ name: "set", entity: "followup", id: f.id, fields: { due: "2026-12-03" } }]);
 });
+
+test("a follow-up overdue for months is backlog: today's lunch and its referral come first", () => {
+  // At real size hundreds of old follow-ups were left open; each ranked above every thank-you
+  // and referral, so Today (25 steps) never showed the lunch just captured.
+  const mira = rec("person", { name: "Mira", stage: "talked" });
+  const jonas = rec("person", { name: "Jonas", stage: "identified", found_via: "referral" });
+  const lunch = rec("conversation", { person_id: mira.id, at: "2026-11-26T12:00:00.000Z", asked_for_referrals: true });
+  const named = rec("referral", { from_person_id: mira.id, to_person_id: jonas.id, status: "suggested" });
+  const old = (name, due) => [rec("person", { name, stage: "following_up" }), due];
+  const stale = [old("Ada", "2026-02-01"), old("Ben", "2026-06-01")].flatMap(([p, due]) =>
+    [p, rec("followup", { person_id: p.id, kind: "follow_up", due, note: `Follow up: ${p.fields.name}` })]);
+  const dev = rec("person", { name: "Dev", stage: "following_up" });
+  const recent = rec("followup", { person_id: dev.id, kind: "follow_up", due: "2026-11-23", note: "Send Dev the paper" });
+  const actions = nextSteps(store(mira, jonas, lunch, named, ...stale, dev, recent), when);
+  assert.deepEqual(actions.map((a) => a.title), [
+    "Send Dev the paper",
+    "Thank Mira",
+    "Contact Jonas, referred by Mira",
+    "Follow up: Ada",
+    "Follow up: Ben",
+  ]);
+  assert.match(actions[3].why, /^Overdue by 298 days\./);
+});

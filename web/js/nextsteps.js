@@ -99,6 +99,19 @@ class Reader {
   }
 }
 
+/** Days overdue after which a follow-up is backlog rather than the day's first business. */
+export const STALE_FOLLOWUP_DAYS = 30;
+
+/**
+ * Overdue follow-ups come first, the most overdue first; one overdue for more than a month is
+ * backlog: it waits below what cannot (homework for tomorrow, thanks, a referral to contact,
+ * who else to ask), the most overdue of it first. (A store with hundreds of old follow-ups
+ * left open otherwise filled Today with them, and today's lunch was nowhere to be seen.)
+ */
+function followupUrgency(late) {
+  return late > STALE_FOLLOWUP_DAYS ? 55 + Math.min(late, 999) / 1000 : 100 + late;
+}
+
 /** Follow-ups of one person (or organization, or nobody) that are due: one step per kind. */
 function dueSteps(r, followups, out) {
   const groups = new Map();
@@ -119,7 +132,7 @@ function dueSteps(r, followups, out) {
       ? r.get(f.fields.person_id)?.fields.name ?? "someone"
       : r.get(f.fields.organization_id)?.fields.name;
     out.push({
-      key: `followup:${f.id}`, urgency: 100 + Math.min(late, 60),
+      key: `followup:${f.id}`, urgency: followupUrgency(late),
       title: `${f.fields.note || "Follow up"}${who && !(f.fields.note ?? "").includes(who) ? ` (${who})` : ""}`,
       why: (late === 0 ? "Due today." : `Overdue by ${late} day${late === 1 ? "" : "s"}.`) +
         (group.length > 1 ? ` (${group.length - 1} more like it, done together.)` : ""),
