@@ -74,6 +74,10 @@ def create_engine(url: str | None = None) -> AsyncEngine:
     )
 
 
+# Pages in the WAL before a COMMIT checkpoints it itself (about 40 MB of log).
+_AUTOCHECKPOINT_PAGES = 10_000
+
+
 def _configure_sqlite(engine: AsyncEngine) -> None:
     """WAL, foreign keys, and transactions we begin ourselves (IMMEDIATE for writers)."""
 
@@ -84,6 +88,10 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
+        # WAL checkpoints run on a thread of their own (server.storage.SqliteWriter); a COMMIT
+        # checkpoints itself only if those fall this far behind (SQLite's default, 1,000
+        # pages, made every few pushes' COMMIT copy the log and fsync the file, inline).
+        cursor.execute(f"PRAGMA wal_autocheckpoint={_AUTOCHECKPOINT_PAGES}")
         # Writers of this process queue in sqlite_writer; this is for other processes.
         cursor.execute(f"PRAGMA busy_timeout={int(LOCK_BUDGET_S * 1000)}")
         cursor.close()
