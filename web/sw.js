@@ -55,6 +55,7 @@ const SHELL = [
   "/js/views/settings.js",
   "/js/views/signin.js",
   "/js/views/signout.js",
+  "/js/views/status.js",
   "/js/views/table.js",
   "/js/views/today.js",
   "/js/views/undo.js",

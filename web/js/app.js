@@ -20,6 +20,7 @@ import { globalSearchBox, searchView } from "./views/search.js";
 import { Workspace, focusHeading, installShortcuts, pickOne, showHelp, wide } from "./shell.js";
 import { settingsView } from "./views/settings.js";
 import { signinView } from "./views/signin.js";
+import { indicatorText, rememberSync, rememberedSync } from "./views/status.js";
 import { todayView } from "./views/today.js";
 
 const main = document.getElementById("main");
@@ -205,10 +206,18 @@ function put(el, key, value) {
   if (el[key] !== value) el[key] = value;
 }
 let bannerShown = "";
+let remembered = null; // the last finished round written down for the next start
 
 function renderChrome() {
   const isLive = live.connected && syncer.status === "idle";
-  put(indicator, "textContent", syncer.describe(state.waiting) + (isLive ? " · live" : ""));
+  const storeId = state.session?.store_id;
+  if (syncer.lastSyncedAt && syncer.lastSyncedAt !== remembered) {
+    remembered = syncer.lastSyncedAt;
+    if (storeId) rememberSync(storeId, remembered);
+  }
+  const text = indicatorText(syncer, { waiting: state.waiting, online: navigator.onLine,
+    remembered: storeId && !syncer.lastSyncedAt ? rememberedSync(storeId) : null });
+  put(indicator, "textContent", text + (isLive ? " · live" : ""));
   put(indicator.dataset, "status", syncer.status);
   put(indicator.dataset, "live", String(isLive));
   const progress = syncer.status === "syncing" ? syncer.progress : null;
@@ -316,6 +325,9 @@ document.addEventListener("visibilitychange", updateView);
 syncer.addEventListener("status", renderChrome);
 syncer.addEventListener("stale", () => state.load());
 live.addEventListener("status", renderChrome);
+// (Before the syncer starts, the indicator follows the connection by itself.)
+addEventListener("online", renderChrome);
+addEventListener("offline", renderChrome);
 syncer.addEventListener("change", async () => {
   const signedIn = Boolean(state.session);
   await state.refresh();
