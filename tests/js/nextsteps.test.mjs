@@ -200,3 +200,33 @@ test("a follow-up overdue for months is backlog: today's lunch and its referral 
   ]);
   assert.match(actions[3].why, /^Overdue by 298 days\./);
 });
+
+test("backlog: old thanks, asks and referrals wait below today's; of one kind, the freshest first", () => {
+  const step = (name, at, extra = {}) => {
+    const p = rec("person", { name, stage: "talked" });
+    return [p, rec("conversation", { person_id: p.id, at: `${at}T12:00:00.000Z`, ...extra })];
+  };
+  const [old, oldTalk] = step("Olga", "2025-04-01", { asked_for_referrals: true });
+  const [quiet, quietTalk] = step("Quinn", "2025-05-01", { thanked_at: "2025-05-01" });
+  const [yan, yanTalk] = step("Yan", "2026-11-20", { thanked_at: "2026-11-20", asked_for_referrals: true });
+  const [zed, zedTalk] = step("Zed", "2026-11-25", { thanked_at: "2026-11-25", asked_for_referrals: true });
+  const named = (from, talk, name) => {
+    const to = rec("person", { name, stage: "identified", found_via: "referral" });
+    return [to, rec("referral", { from_person_id: from.id, to_person_id: to.id, conversation_id: talk.id, status: "suggested" })];
+  };
+  const imported = named(yan, { id: null }, "Ada");
+  const actions = nextSteps(store(old, oldTalk, quiet, quietTalk, yan, yanTalk, zed, zedTalk,
+    ...named(yan, yanTalk, "Abe"), ...named(zed, zedTalk, "Bea"), ...named(old, oldTalk, "Cal"), ...imported), when);
+  const titles = actions.map((a) => a.title);
+  assert.deepEqual(titles.filter((t) => t.startsWith("Contact")), [
+    "Contact Bea, referred by Zed", // named yesterday, before one named a week ago (not by name)
+    "Contact Abe, referred by Yan",
+    "Contact Ada, referred by Yan", // from no conversation: after those of a date
+    "Contact Cal, referred by Olga", // named 600 days ago: backlog
+  ]);
+  const at = (t) => titles.indexOf(t);
+  const fresh = actions.filter((a) => a.urgency >= 20).length;
+  assert.ok(at("Contact Cal, referred by Olga") >= fresh, "an old referral is backlog");
+  assert.ok(at("Thank Olga") >= fresh && at("Ask Quinn who else you should talk to") >= fresh);
+  assert.match(actions[at("Thank Olga")].why, /never thanked them: a short note may still be welcome/);
+});

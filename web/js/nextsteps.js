@@ -45,6 +45,36 @@ export function lastContacted(records, personId, now) {
   return last;
 }
 
+/** How many steps Today shows, and of one kind while other kinds wait. */
+export const SHOWN = 25;
+export const PER_KIND = 8;
+
+/**
+ * The steps Today shows, most urgent first: at most PER_KIND of one kind (follow-ups, thanks,
+ * referrals…) while other kinds wait, so a backlog of one never hides the rest (at 10,000
+ * people, the 25 most urgent were all follow-ups); room left over goes to the next in line,
+ * shown after them.
+ */
+export function mostPressing(actions, shown = SHOWN, perKind = PER_KIND) {
+  const picked = [];
+  const skipped = [];
+  const counts = new Map();
+  for (const a of actions) {
+    if (picked.length === shown) break;
+    const kind = a.key.slice(0, a.key.indexOf(":"));
+    const n = counts.get(kind) ?? 0;
+    if (n < perKind) {
+      counts.set(kind, n + 1);
+      picked.push(a);
+    } else if (skipped.length < shown) {
+      skipped.push(a);
+    }
+  }
+  // The room left over goes after them: the kinds that waited stay near the top.
+  if (picked.length < shown) picked.push(...skipped.slice(0, shown - picked.length));
+  return picked;
+}
+
 /** Today's order: most urgent first, then by title (and key, so the order is total). */
 export function compareActions(a, b) {
   return b.urgency - a.urgency || compareText(a.title, b.title) || text(a.key, b.key);
@@ -99,17 +129,25 @@ class Reader {
   }
 }
 
-/** Days overdue after which a follow-up is backlog rather than the day's first business. */
-export const STALE_FOLLOWUP_DAYS = 30;
+/**
+ * Days after which a step is backlog rather than the day's business: a follow-up overdue, a
+ * conversation not thanked or not asked about, a referral named that long ago.
+ */
+export const STALE_DAYS = 30;
+
+/** A fraction that orders one kind of step fresher first: 1 for today, less the older. */
+const freshness = (days) => (1000 - Math.min(Math.max(days, 0), 999)) / 1000;
 
 /**
- * Overdue follow-ups come first, the most overdue first; one overdue for more than a month is
- * backlog: it waits below what cannot (homework for tomorrow, thanks, a referral to contact,
- * who else to ask), the most overdue of it first. (A store with hundreds of old follow-ups
- * left open otherwise filled Today with them, and today's lunch was nowhere to be seen.)
+ * Backlog comes after every other step (its kinds in this order, the freshest of each first).
+ * A network kept for years has thousands of these (a lunch 600 days ago never thanked, a name
+ * given last year): ranked with today's, they filled Today and buried the lunch just captured.
  */
+const BACKLOG = { followup: 14, referral: 13, thank: 12, ask: 11 };
+
+/** Overdue follow-ups come first, the most overdue first; a month overdue, they are backlog. */
 function followupUrgency(late) {
-  return late > STALE_FOLLOWUP_DAYS ? 55 + Math.min(late, 999) / 1000 : 100 + late;
+  return late > STALE_DAYS ? BACKLOG.followup + Math.min(late, 999) / 1000 : 100 + late;
 }
 
 /** Follow-ups of one person (or organization, or nobody) that are due: one step per kind. */
@@ -177,11 +215,13 @@ function talkSteps(r, person, talks, followups, out) {
     const ago = daysBetween(dayOf(c.fields.at), today);
     out.push({
       // Late thanks grow more pressing, not less: a thank-you weeks late still counts.
-      key: `thank:${c.id}`, urgency: 85 + Math.min(ago, 15),
+      key: `thank:${c.id}`,
+      urgency: ago > STALE_DAYS ? BACKLOG.thank + freshness(ago) : 85 + Math.min(ago, 15) + freshness(ago),
       title: `Thank ${person.fields.name}`,
       why: ago <= 0 ? "Sincere thanks, the same day if you can: it is what they remember."
         : ago === 1 ? "You talked yesterday: a short, sincere note still lands well."
-          : `You talked ${ago} days ago and have not thanked them yet: a late thank-you still counts, send it now.`,
+          : ago > STALE_DAYS ? `You talked ${ago} days ago and never thanked them: a short note may still be welcome.`
+            : `You talked ${ago} days ago and have not thanked them yet: a late thank-you still counts, send it now.`,
       path: `/people/${pid}`,
       quick: { label: "Thanked", mutations: [
         ...unthanked.map((x) => ({ name: "set", entity: "conversation", id: x.id, fields: { thanked_at: today } })),
@@ -192,8 +232,9 @@ function talkSteps(r, person, talks, followups, out) {
   const gaveNames = r.linked("referral", "from_person_id", pid).length > 0;
   const latest = held[0];
   if (!held.some((c) => c.fields.asked_for_referrals) && !gaveNames && latest.fields.fit !== "poor") {
+    const ago = daysBetween(dayOf(latest.fields.at), today);
     out.push({
-      key: `ask:${latest.id}`, urgency: 60,
+      key: `ask:${latest.id}`, urgency: (ago > STALE_DAYS ? BACKLOG.ask : 60) + freshness(ago),
       title: `Ask ${person.fields.name} who else you should talk to`,
       why: "\"Who else do you think I should talk to?\" keeps the chain going. Never pushy.",
       path: `/people/${pid}`,
@@ -214,10 +255,20 @@ function referralSteps(r, to, referrals, out) {
   }
   if (refs.length === 0) return;
   refs.sort((a, b) => byId(a.r, b.r));
+  // Named in a conversation: as fresh as the latest one (a name from nowhere, an import, is
+  // not backlog but comes after those of a date).
+  let ago = null;
+  for (const { r: ref } of refs) {
+    const talk = r.get(ref.fields.conversation_id);
+    if (!talk || talk.deleted || !talk.fields.at) continue;
+    const days = daysBetween(dayOf(talk.fields.at), r.today);
+    if (ago === null || days < ago) ago = days;
+  }
   const names = [...new Set(refs.map((x) => x.from))];
   const by = names.length > 1 ? `${names.slice(0, -1).join(", ")} and ${names.at(-1)}` : names[0];
   out.push({
-    key: `referral:${refs[0].r.id}`, urgency: 70,
+    key: `referral:${refs[0].r.id}`,
+    urgency: ago === null ? 70 : (ago > STALE_DAYS ? BACKLOG.referral : 70) + freshness(ago),
     title: `Contact ${to.fields.name}, referred by ${by}`,
     why: `Say that ${names[0]} suggested you write, then tell ${by} how it went.`,
     path: `/people/${to.id}`,

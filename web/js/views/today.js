@@ -6,7 +6,10 @@
 
 import { formatDateTime, formatDay, isoDate } from "../dates.js";
 import { h } from "../dom.js";
+import { PER_KIND, mostPressing } from "../nextsteps.js";
 import { applyWithUndo } from "./undo.js";
+
+const count = (n) => new Intl.NumberFormat("en-US").format(n);
 
 const KINDS = { email: "Email", call: "Call", video: "Video call", lunch: "Lunch", coffee: "Coffee",
   meeting: "Meeting", conference: "Conference talk", other: "Conversation" };
@@ -47,7 +50,8 @@ export function todayView(state, go) {
       store_id: state.session?.store_id,
       // A quick action keeps the versions it was shown at (its writes' base), so tapping it
       // from the remembered Today means what it meant then.
-      actions: actions.slice(0, 25).map((a) => ({
+      total: actions.length,
+      actions: mostPressing(actions).map((a) => ({
         ...a,
         ...(a.quick ? { quick: { ...a.quick, mutations: a.quick.mutations.map(pin) } } : {}),
         ...(a.snooze ? { snooze: { ...a.snooze, mutations: a.snooze.mutations.map(pin) } } : {}),
@@ -85,7 +89,7 @@ export function todayView(state, go) {
     const text = JSON.stringify(shown);
     if (text === drawn) return;
     drawn = text;
-    const { actions, upcoming: soon, loading } = shown;
+    const { actions, upcoming: soon, loading, total = actions.length } = shown;
     steps.replaceChildren(...actions.map((a) =>
       h("li", { class: "card step", "data-key": a.key },
         h("p", { class: "step-title" }, a.path
@@ -98,6 +102,10 @@ export function todayView(state, go) {
           a.snooze ? h("button", { type: "button", class: "small",
             onclick: () => applyWithUndo(state, `Snoozed a week: ${a.title}`, a.snooze.mutations) },
           a.snooze.label) : null) : null)));
+    if (total > actions.length) {
+      steps.append(h("li", { class: "empty more-steps" },
+        `The ${actions.length} most pressing of ${count(total)} next steps, at most ${PER_KIND} of a kind: each one done or snoozed makes room.`));
+    }
     if (loading) steps.append(h("li", { class: "empty" }, "Opening your network…"));
     else if (actions.length === 0) {
       steps.append(h("li", { class: "empty" },
