@@ -9,7 +9,7 @@ import datetime as dt
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser import sign_in
+from tests.browser import sign_in, wait_all_pushed
 from tests.test_conversations import iso, new_id, push
 
 pytestmark = pytest.mark.browser
@@ -43,3 +43,46 @@ def test_a_conversations_follow_up_chips_press_only_the_one_tapped(server, user,
     expect(open_fus.locator("li")).to_have_count(2)
     expect(soon).to_have_attribute("aria-pressed", "true")
     expect(later).to_have_attribute("aria-pressed", "true")
+
+
+def test_merging_a_namesake_import_keeps_the_person_met(server, user, phone):
+    """The imported namesake has more fields filled, so it is the one kept: merging with what
+    the page proposes set Mira back to "identified" (and Today to "Reach out to Mira")."""
+    org, met, imported = new_id(), new_id(), new_id()
+    push(
+        server,
+        user,
+        [
+            ("organization", org, {"name": "Costa Project", "status": "target"}),
+            (
+                "person",
+                met,
+                {"name": "Mira Kowalski", "organization_id": org, "stage": "talked"},
+            ),
+            (
+                "person",
+                imported,
+                {
+                    "name": "Mira Kowalski",
+                    "organization_id": org,
+                    "stage": "identified",
+                    "found_via": "linkedin",
+                    "emails": ["mira@costa.example"],
+                    "linkedin_url": "https://www.linkedin.com/in/mirakowalski",
+                },
+            ),
+        ],
+    )
+    page = phone.new_page()
+    sign_in(page, server, user)
+    page.goto(f"{server.url}/duplicates")
+    card = page.locator("article.duplicate").filter(has_text="Mira Kowalski")
+    expect(card.get_by_role("radio", name="talked")).to_be_checked()
+    card.get_by_role("button", name="Merge").click()
+    expect(page.get_by_text("Merged into Mira Kowalski.")).to_be_visible()
+    wait_all_pushed(page)
+    records = server.records(user)
+    (kept,) = [r for r in records.values() if r["entity"] == "person" and not r["deleted"]]
+    assert kept["fields"]["stage"] == "talked"
+    assert kept["fields"]["found_via"] == "linkedin"
+    assert kept["fields"]["emails"] == ["mira@costa.example"]

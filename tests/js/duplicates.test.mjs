@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 
 import {
-  closeNames, compareFields, defaultKeep, dismissEdits, findDuplicates, findOrganizationDuplicates,
+  closeNames, compareFields, defaultChoices, defaultKeep, dismissEdits, findDuplicates, findOrganizationDuplicates,
   mergeEdits, normalizeName, organizationKey, websiteHost,
 } from "../../web/js/duplicates.js";
 import { view } from "../../web/js/model.js";
@@ -122,4 +122,20 @@ test("organizations merge and stay dismissed like people", () => {
   const dismissed = view(store(keep, drop), dismissEdits(keep, drop));
   assert.equal(dismissed.get("k").fields.not_duplicates[0], "d");
   assert.equal(findOrganizationDuplicates(dismissed).length, 0);
+});
+
+test("merging a namesake import never sets a person met back: later stage, known source, authority", () => {
+  // The import has more fields filled, so it is kept by default; Mira's lunch must not be undone.
+  const met = rec("person", { name: "Mira Kowalski", stage: "talked", found_via: "other", title: "process engineer" });
+  const imported = rec("person", { name: "Mira Kowalski", stage: "identified", found_via: "linkedin",
+    emails: ["mira@costa.example"], linkedin_url: "https://linkedin.com/in/mira", hiring_authority: false, strength: 1 });
+  const [keep, drop] = defaultKeep(met, imported);
+  assert.equal(keep.id, imported.id);
+  const choices = defaultChoices(keep, drop);
+  assert.deepEqual(choices, { stage: "drop", found_via: "keep" });
+  const [set] = mergeEdits(keep, drop, choices, () => 1);
+  assert.deepEqual(set.args.fields, { stage: "talked" });
+  const boss = rec("person", { name: "Ruth", hiring_authority: true, strength: 4, stage: "not_a_fit" });
+  const other = rec("person", { name: "Ruth", hiring_authority: false, strength: 2, stage: "thanked" });
+  assert.deepEqual(defaultChoices(other, boss), { stage: "drop", hiring_authority: "drop", strength: "drop" });
 });

@@ -12,7 +12,7 @@
  */
 
 import { live } from "./model.js";
-import { ENTITIES } from "./schema.js";
+import { ENTITIES, STAGES } from "./schema.js";
 
 /** "Zoë  O'Neil" → "zoe o neil": case, accents and punctuation aside. */
 export function normalizeName(value) {
@@ -255,4 +255,25 @@ export function dismissEdits(a, b) {
 export function defaultKeep(a, b) {
   const filled = (r) => Object.values(r.fields).filter((v) => !isEmpty(v)).length;
   return filled(b) > filled(a) ? [b, a] : [a, b];
+}
+
+/**
+ * The value each differing field takes by default ("keep" or "drop"), before the user picks:
+ * what a merge would otherwise lose. A person met is never set back to "identified" by a
+ * namesake imported from LinkedIn: the later stage, a known way of finding them over "other",
+ * hiring authority if either has it, the stronger connection. Other fields: the kept one's.
+ * @returns {Record<string, "keep"|"drop">}
+ */
+export function defaultChoices(keep, drop) {
+  const prefer = {
+    stage: (x, y) => STAGES.indexOf(y) > STAGES.indexOf(x),
+    found_via: (x, y) => x === "other" && y !== "other",
+    hiring_authority: (x, y) => y === true && x !== true,
+    strength: (x, y) => y > x,
+  };
+  const choices = {};
+  for (const row of compareFields(keep, drop)) {
+    if (row.differs && prefer[row.name]) choices[row.name] = prefer[row.name](row.keep, row.drop) ? "drop" : "keep";
+  }
+  return choices;
 }

@@ -8,7 +8,7 @@
 
 import { h } from "../dom.js";
 import {
-  compareFields, defaultKeep, dismissEdits, findDuplicates, findOrganizationDuplicates, mergeEdits,
+  compareFields, defaultChoices, defaultKeep, dismissEdits, findDuplicates, findOrganizationDuplicates, mergeEdits,
 } from "../duplicates.js";
 
 const label = (name) => name.replace(/_id$/, "").replaceAll("_", " ");
@@ -32,7 +32,8 @@ export function duplicatesView(state) {
   function pairCard(pair) {
     let [keep, drop] = defaultKeep(pair.a, pair.b);
     const card = h("article", { class: "card duplicate", "aria-label": `Possible duplicate: ${pair.a.fields.name} and ${pair.b.fields.name}` });
-    const choices = {};
+    const choices = {}; // the user's picks
+    let defaults = defaultChoices(keep, drop);
 
     function draw() {
       const rows = compareFields(keep, drop);
@@ -41,7 +42,7 @@ export function duplicatesView(state) {
           h("th", { scope: "col" }, "Keep"), h("th", { scope: "col" }, "Merge in"))),
         h("tbody", {}, rows.map((row) => {
           const name = `${keep.id}-${row.name}`;
-          const choice = choices[row.name] ?? "keep";
+          const choice = choices[row.name] ?? defaults[row.name] ?? "keep";
           const option = (side, text) => row.differs
             ? h("label", { class: "choice" },
               h("input", { type: "radio", name, value: side, checked: choice === side,
@@ -65,15 +66,20 @@ export function duplicatesView(state) {
           : "Lists (emails, phones, tags) are combined. Conversations, referrals and follow-ups move to the person kept."),
         h("div", { class: "actions" },
           h("button", { type: "button", class: "primary", onclick: merge }, "Merge"),
-          h("button", { type: "button", onclick: () => { [keep, drop] = [drop, keep]; draw(); } }, "Swap sides"),
+          h("button", { type: "button", onclick: () => {
+            [keep, drop] = [drop, keep];
+            defaults = defaultChoices(keep, drop);
+            draw();
+          } }, "Swap sides"),
           h("button", { type: "button", onclick: dismiss },
             keep.entity === "organization" ? "Not the same organization" : "Not the same person")));
     }
 
     async function merge() {
       const name = keep.fields.name;
-      await state.run(mergeEdits(keep, drop, choices, (id) => state.base(id)));
-      status.textContent = `Merged into ${choices.name === "drop" ? drop.fields.name : name}.`;
+      const chosen = { ...defaults, ...choices };
+      await state.run(mergeEdits(keep, drop, chosen, (id) => state.base(id)));
+      status.textContent = `Merged into ${chosen.name === "drop" ? drop.fields.name : name}.`;
     }
 
     async function dismiss() {
