@@ -5,6 +5,7 @@ offline, reading it back that evening, Today's steps weeks later, the desktop be
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
 from playwright.sync_api import expect
@@ -86,3 +87,34 @@ def test_merging_a_namesake_import_keeps_the_person_met(server, user, phone):
     assert kept["fields"]["stage"] == "talked"
     assert kept["fields"]["found_via"] == "linkedin"
     assert kept["fields"]["emails"] == ["mira@costa.example"]
+
+
+def test_the_undo_toast_leaves_the_list_beside_a_record_room_to_show_its_last_row(
+    server, user, desktop
+):
+    """On the desktop the people list scrolls by itself beside the record: the page's room
+    under the toast did not reach it, and the toast covered its last row for good."""
+    people = [new_id() for _ in range(40)]
+    push(
+        server,
+        user,
+        [
+            ("person", pid, {"name": f"Person {n:02}", "stage": "talked"})
+            for n, pid in enumerate(people)
+        ],
+    )
+    page = desktop.new_page()
+    sign_in(page, server, user)
+    page.goto(f"{server.url}/people/{people[0]}")
+    page.get_by_role("button", name="Delete person").click()
+    toast = page.locator(".toast")
+    expect(toast).to_be_visible()
+    pane = page.locator(".workspace > .list-pane")
+    pane.evaluate("el => { el.scrollTop = el.scrollHeight; }")
+    last = page.locator(".list-pane a[data-record]").last
+    expect(last).to_have_text(re.compile("Person 39"))
+    row = last.bounding_box()
+    cover = toast.bounding_box()
+    assert row and cover
+    assert row["y"] + row["height"] <= cover["y"], (row, cover)
+    page.get_by_role("button", name="Undo").click()

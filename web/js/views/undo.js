@@ -46,7 +46,7 @@ export async function withUndo(state, message, mutations, { onUndo, ms = WINDOW_
     onUndo?.();
   });
   current = { key, state, toast, timer: setTimeout(() => close(true), ms) };
-  document.body.append(toast);
+  show(toast);
 }
 
 /**
@@ -85,7 +85,16 @@ export async function applyWithUndo(state, message, mutations, { ms = WINDOW_MS 
   });
   // Nothing is held: closing the toast only takes the button away.
   current = { key, state: { release: async () => {} }, toast, timer: setTimeout(() => close(true), ms) };
+  show(toast);
+}
+
+/**
+ * The toast, above the tabs, and room for it under the page and the list beside a record (a
+ * long message wraps to a taller toast: the room is its height, so it covers nothing for good).
+ */
+function show(toast) {
   document.body.append(toast);
+  document.body.style.setProperty("--toast-room", `${Math.ceil(toast.getBoundingClientRect().height)}px`);
 }
 
 /** Queue what is waiting for its undo window now (before signing out, for one). */
