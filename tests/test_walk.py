@@ -118,3 +118,34 @@ def test_the_undo_toast_leaves_the_list_beside_a_record_room_to_show_its_last_ro
     assert row and cover
     assert row["y"] + row["height"] <= cover["y"], (row, cover)
     page.get_by_role("button", name="Undo").click()
+
+
+def test_the_warm_path_is_said_above_a_tall_referral_picture(server, user, phone):
+    """An organization with a dozen people known draws a picture taller than a phone's
+    screen; the line naming the warm path to the hiring manager was below it, out of sight."""
+    org = new_id()
+    known = [new_id() for _ in range(12)]
+    mira, jonas, petra = new_id(), new_id(), new_id()
+    records = [("organization", org, {"name": "Costa Project", "status": "target"})]
+    records += [
+        ("person", pid, {"name": f"Aaron {n:02}", "organization_id": org, "stage": "talked"})
+        for n, pid in enumerate(known)
+    ]
+    records += [
+        ("person", mira, {"name": "Mira Kowalski", "organization_id": org, "stage": "talked"}),
+        ("person", jonas, {"name": "Jonas Feld", "organization_id": org, "stage": "talked"}),
+        (
+            "person",
+            petra,
+            {"name": "Petra Lind", "organization_id": org, "hiring_authority": True},
+        ),
+        ("referral", new_id(), {"from_person_id": mira, "to_person_id": jonas}),
+        ("referral", new_id(), {"from_person_id": jonas, "to_person_id": petra}),
+    ]
+    push(server, user, records)
+    page = phone.new_page()
+    sign_in(page, server, user)
+    page.goto(f"{server.url}/organizations/{org}")
+    hint = page.locator("#referral-path p", has_text="Shortest warm path")
+    expect(hint).to_have_text("Shortest warm path: Mira Kowalski → Jonas Feld → Petra Lind")
+    expect(hint).to_be_in_viewport()

@@ -96,7 +96,9 @@ export function organizationView(state, id, go) {
       : h("p", { class: "empty" }, "No referral chain yet."));
     if (graph.path.length) {
       const names = graph.path.map((pid) => state.records.get(pid)?.fields.name);
-      picture.append(h("p", { class: "hint" }, `Shortest warm path: ${names.join(" → ")}`));
+      // Above the picture: on a phone the picture of a well-known organization is taller than
+      // the screen, and the one line that says who to ask next was below it.
+      picture.prepend(h("p", { class: "hint warm-path" }, `Shortest warm path: ${names.join(" → ")}`));
     }
   }
   update();
