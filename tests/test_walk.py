@@ -149,3 +149,33 @@ def test_the_warm_path_is_said_above_a_tall_referral_picture(server, user, phone
     hint = page.locator("#referral-path p", has_text="Shortest warm path")
     expect(hint).to_have_text("Shortest warm path: Mira Kowalski → Jonas Feld → Petra Lind")
     expect(hint).to_be_in_viewport()
+
+
+def test_a_record_with_an_open_conflict_says_so_on_its_own_page(server, user, desktop):
+    """The person page showed the title kept and nothing else: the other device's title was
+    gone from it without a word (only the Conflicts tab's badge knew)."""
+    org, jonas = new_id(), new_id()
+    push(
+        server,
+        user,
+        [
+            ("organization", org, {"name": "Costa Project"}),
+            ("person", jonas, {"name": "Jonas Feld", "organization_id": org, "title": "ALD lead"}),
+        ],
+    )
+    # Two devices change his title from the same version, neither seeing the other's.
+    push(server, user, [("person", jonas, {"title": "ALD group leader"}, 1)], client="phone")
+    push(server, user, [("person", jonas, {"title": "Head of ALD"}, 1)], client="laptop")
+    page = desktop.new_page()
+    sign_in(page, server, user)
+    page.goto(f"{server.url}/people/{jonas}")
+    notice = page.locator(".conflict-notice")
+    expect(notice).to_contain_text("Two devices changed title here")
+    notice.get_by_role("link", name="See both and choose").click()
+    card = page.locator(".conflicts")
+    expect(card).to_contain_text("ALD group leader")
+    card.get_by_role("button", name="Keep this").click()
+    wait_all_pushed(page)
+    page.goto(f"{server.url}/people/{jonas}")
+    expect(page.get_by_role("heading", name="Jonas Feld")).to_be_visible()
+    expect(page.locator(".conflict-notice")).to_be_empty()

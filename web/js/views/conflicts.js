@@ -162,6 +162,31 @@ function marked(runs) {
   return runs.map((r) => (r.changed ? h("mark", {}, r.text) : r.text));
 }
 
+/**
+ * On a record's page: its open conflicts, named by field, with the way to both values. The
+ * page shows the value kept; the other device's would otherwise be gone from it without a word.
+ * @param {import('../state.js').State} state
+ * @param {string} recordId
+ * @returns {{el: HTMLElement, fill: () => void}}
+ */
+export function conflictNotice(state, recordId) {
+  const el = h("div", { class: "conflict-notice" });
+  let drawn = "";
+  function fill() {
+    const open = openConflicts(state.records).filter(({ conflict }) => conflict.fields.record_id === recordId);
+    const key = open.map(({ conflict }) => `${conflict.id}:${conflict.version}`).join(" ");
+    if (key === drawn) return;
+    drawn = key;
+    const fields = [...new Set(open.map(({ conflict }) => (conflict.fields.field === null
+      ? "whether to keep it" : conflict.fields.field.replaceAll("_", " "))))];
+    el.replaceChildren(...(open.length ? [h("p", { class: "banner warn", role: "status" },
+      `Two devices changed ${fields.join(", ")} here without seeing each other's change: this page shows the one kept. `,
+      h("a", { href: "/conflicts", "data-link": true }, "See both and choose"))] : []));
+  }
+  fill();
+  return { el, fill };
+}
+
 /** @param {import('../state.js').State} state */
 export function conflictsView(state) {
   const list = h("div", { class: "conflicts" });
@@ -206,7 +231,7 @@ export function conflictsView(state) {
           h("button", { type: "button", onclick: () => { editing.delete(conflict.id); editBox.hidden = true; } }, "Cancel")));
       return h("article", { class: "card conflict", "aria-label": `Conflict on ${name}` },
         h("h2", {}, h("a", { href: `/conflicts/${c.record_id}`, "data-link": true, "data-record": true }, name)),
-        h("p", { class: "hint" }, `Two devices changed ${what} at the same time.`),
+        h("p", { class: "hint" }, `Two devices changed ${what}, neither seeing the other's change.`),
         h("div", { class: "sides" },
           h("div", { class: "side" }, h("h3", {}, labels.kept),
             h("p", { class: "value kept" }, diff ? marked(diff.a) : show(c.kept)),

@@ -13,6 +13,7 @@ import { field, h, mount, uid } from "../dom.js";
 import { compareText, linked, live } from "../model.js";
 import { STAGES } from "../schema.js";
 import { searchIndexOf } from "../search.js";
+import { conflictNotice } from "./conflicts.js";
 import { fillOptions, keyedRows, recordForm } from "./form.js";
 import { withUndo } from "./undo.js";
 
@@ -86,9 +87,11 @@ export function conversationView(state, id, go) {
     go(personId ? `/people/${personId}` : "/");
   });
 
+  const notice = conflictNotice(state, id);
   function update() {
     const current = record();
     if (!current || current.deleted) return;
+    notice.fill();
     const person = state.records.get(current.fields.person_id);
     const gone = !person || person.deleted;
     heading.textContent = conversationTitle(state.records, current);
@@ -113,7 +116,7 @@ export function conversationView(state, id, go) {
   update();
   const el = h("section", { class: "conversation" },
     h("p", {}, back),
-    heading, when, personLine, changer,
+    heading, notice.el, when, personLine, changer,
     h("form", { class: "card", onsubmit: (e) => e.preventDefault(), "aria-label": "Conversation" },
       h("div", { class: "grid2" }, field("When", c.at), field("Kind", c.kind)),
       h("div", { class: "grid2" }, field("Place", c.place), field("Duration (minutes)", c.duration_min)),

@@ -5,6 +5,7 @@ import { field, h } from "../dom.js";
 import { linked } from "../model.js";
 import { referralPaths } from "../paths.js";
 import { ORGANIZATION_STATUS } from "../schema.js";
+import { conflictNotice } from "./conflicts.js";
 import { pathPicture } from "./pathsvg.js";
 import { withUndo } from "./undo.js";
 
@@ -47,9 +48,11 @@ export function organizationView(state, id, go) {
     go?.("/organizations");
   });
 
+  const notice = conflictNotice(state, id);
   function update() {
     const o = record();
     if (!o) return;
+    notice.fill();
     heading.textContent = o.fields.name;
     for (const [name, input] of Object.entries(inputs)) {
       if (document.activeElement === input) continue;
@@ -104,7 +107,7 @@ export function organizationView(state, id, go) {
   update();
   const el = h("section", {},
     h("p", { class: "back" }, h("a", { href: "/organizations", "data-link": true }, "← Organizations")),
-    heading,
+    heading, notice.el,
     h("section", { class: "card", "aria-labelledby": "path-title" },
       h("h2", { id: "path-title" }, "Referral path"), picture),
     h("section", { class: "card", "aria-labelledby": "cov-title" },

@@ -9,6 +9,7 @@ import { planDeletion } from "../deletion.js";
 import { field, h, mount } from "../dom.js";
 import { compareText, linked, live } from "../model.js";
 import { lastContacted } from "../nextsteps.js";
+import { conflictNotice } from "./conflicts.js";
 import { referralAdder, referralRow } from "./conversation.js";
 import { fillOptions, keyedRows, recordForm } from "./form.js";
 import { withUndo } from "./undo.js";
@@ -229,9 +230,11 @@ export function personView(state, id, go) {
   }
 
   /** @param {{ids: Set<string>|null, entities: Set<string>|null}} [changes] */
+  const notice = conflictNotice(state, id);
   function update(changes) {
     const current = record();
     if (!current || current.deleted || !relevant(changes)) return;
+    notice.fill();
     const f = current.fields;
     heading.textContent = f.name;
     const org = state.records.get(f.organization_id);
@@ -301,7 +304,7 @@ export function personView(state, id, go) {
   details.open = linked(state.records, "conversation", "person_id", id).length === 0;
   const el = h("section", { class: "person" },
     h("p", { class: "back" }, h("a", { href: "/people", "data-link": true }, "← People")),
-    heading, sub, contact, contacted,
+    heading, notice.el, sub, contact, contacted,
     h("div", { class: "actions" },
       h("a", { href: `/capture/${id}`, "data-link": true, class: "button primary" }, "Log a conversation"),
       h("a", { href: `/capture/${id}?schedule=1`, "data-link": true, class: "button" }, "Schedule one")),
