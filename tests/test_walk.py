@@ -179,3 +179,35 @@ def test_a_record_with_an_open_conflict_says_so_on_its_own_page(server, user, de
     page.goto(f"{server.url}/people/{jonas}")
     expect(page.get_by_role("heading", name="Jonas Feld")).to_be_visible()
     expect(page.locator(".conflict-notice")).to_be_empty()
+
+
+def test_a_conversations_organization_is_found_by_typing_among_many(server, user, phone):
+    """At real size the organization field was a list of every organization (1,000 names to
+    scroll on a phone); a few letters now find it."""
+    orgs = {f"Org {n:02}": new_id() for n in range(20)}
+    orgs["Costa Project"] = new_id()
+    ana, call = new_id(), new_id()
+    held = dt.datetime.now(dt.UTC) - dt.timedelta(days=1)
+    push(
+        server,
+        user,
+        [("organization", oid, {"name": name}) for name, oid in orgs.items()]
+        + [
+            ("person", ana, {"name": "Ana Ruiz", "organization_id": orgs["Org 00"]}),
+            (
+                "conversation",
+                call,
+                {"person_id": ana, "organization_id": orgs["Org 00"], "at": iso(held)},
+            ),
+        ],
+    )
+    page = phone.new_page()
+    sign_in(page, server, user)
+    page.goto(f"{server.url}/conversations/{call}")
+    page.get_by_label("Find an organization").fill("costa")
+    page.get_by_role("list", name="Organizations found").get_by_role(
+        "button", name="Costa Project"
+    ).click()
+    expect(page.get_by_label("Organization", exact=True)).to_have_value(orgs["Costa Project"])
+    wait_all_pushed(page)
+    assert server.records(user)[call]["fields"]["organization_id"] == orgs["Costa Project"]

@@ -14,7 +14,7 @@ import { compareText, linked, live } from "../model.js";
 import { STAGES } from "../schema.js";
 import { searchIndexOf } from "../search.js";
 import { conflictNotice } from "./conflicts.js";
-import { fillOptions, keyedRows, recordForm } from "./form.js";
+import { fillOptions, keyedRows, organizationFinder, recordForm } from "./form.js";
 import { withUndo } from "./undo.js";
 
 const label = (value) => value.replaceAll("_", " ");
@@ -120,7 +120,7 @@ export function conversationView(state, id, go) {
     h("form", { class: "card", onsubmit: (e) => e.preventDefault(), "aria-label": "Conversation" },
       h("div", { class: "grid2" }, field("When", c.at), field("Kind", c.kind)),
       h("div", { class: "grid2" }, field("Place", c.place), field("Duration (minutes)", c.duration_min)),
-      field("Organization", c.organization_id),
+      field("Organization", c.organization_id), organizationFinder(state, c.organization_id),
       field("Notes", c.notes, "Saved on this device as you type; synced when online."),
       field("Culture: what is it like to work there?", c.culture),
       field("Business prospects over the next couple of years", c.prospects),

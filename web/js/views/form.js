@@ -6,8 +6,10 @@
  * keeps its text and says when another device changed the field meanwhile.
  */
 
+import { searchOrganizations } from "../capture.js";
 import { isoDate } from "../dates.js";
 import { h } from "../dom.js";
+import { live } from "../model.js";
 import { ENTITIES } from "../schema.js";
 
 const label = (value) => value.replaceAll("_", " ");
@@ -158,6 +160,44 @@ export function recordForm(state, entity, id, fields) {
 }
 
 const show = (value) => (value === null || value === undefined || value === "" ? "(empty)" : String(value));
+
+/** More organizations than this, and an organization field gets a box to find one by name. */
+const MANY_ORGANIZATIONS = 12;
+
+/**
+ * Under an organization <select>, when there are many: type a few letters, tap the match. (On
+ * a phone the select is a list of every organization to scroll, 1,000 names at real size.)
+ * The choice is set on the select with its change event, so the form saves it as if picked
+ * there. Null when there are few organizations: the select alone is quicker.
+ * @param {import('../state.js').State} state
+ * @param {HTMLSelectElement} select
+ */
+export function organizationFinder(state, select) {
+  if (live(state.records, "organization").length <= MANY_ORGANIZATIONS) return null;
+  const input = h("input", { type: "search", autocomplete: "off", enterkeyhint: "done",
+    placeholder: "Or type to find one", "aria-label": "Find an organization" });
+  const results = h("ul", { class: "list picks", "aria-label": "Organizations found" });
+  const choose = (o) => {
+    if (![...select.options].some((option) => option.value === o.id)) {
+      select.append(h("option", { value: o.id }, o.fields.name));
+    }
+    select.value = o.id;
+    select.dispatchEvent(new Event("change"));
+    input.value = "";
+    results.replaceChildren();
+  };
+  input.addEventListener("input", () => {
+    const found = searchOrganizations(state.records, input.value.trim(), 8);
+    results.replaceChildren(...found.map((o) => h("li", {},
+      h("button", { type: "button", class: "pick", onclick: () => choose(o) }, o.fields.name))));
+  });
+  input.addEventListener("keydown", (event) => {
+    if (event.key !== "Enter") return;
+    event.preventDefault();
+    results.querySelector("button")?.click();
+  });
+  return h("div", { class: "org-finder" }, input, results);
+}
 
 /** Fill a select with records as options (kept when the list is unchanged). */
 export function fillOptions(select, records, current) {

@@ -11,7 +11,7 @@ import { compareText, linked, live } from "../model.js";
 import { lastContacted } from "../nextsteps.js";
 import { conflictNotice } from "./conflicts.js";
 import { referralAdder, referralRow } from "./conversation.js";
-import { fillOptions, keyedRows, recordForm } from "./form.js";
+import { fillOptions, keyedRows, organizationFinder, recordForm } from "./form.js";
 import { withUndo } from "./undo.js";
 
 const label = (value) => value.replaceAll("_", " ");
@@ -292,7 +292,8 @@ export function personView(state, id, go) {
   const details = h("details", { class: "card edit-details" }, h("summary", {}, h("h2", {}, "Edit details")),
     h("form", { onsubmit: (e) => e.preventDefault(), "aria-label": "Details" },
       field("Name", inputs.name),
-      h("div", { class: "grid2" }, field("Organization", inputs.organization_id), field("Title", inputs.title)),
+      h("div", { class: "grid2" }, h("div", {}, field("Organization", inputs.organization_id),
+        organizationFinder(state, inputs.organization_id)), field("Title", inputs.title)),
       h("div", { class: "grid2" }, field("Department", inputs.department), field("Stage", inputs.stage)),
       h("div", { class: "grid2" }, field("Email", emails.el), field("Phone", phones.el)),
       h("div", { class: "grid2" }, field("How you found them", inputs.found_via), field("Found via (detail)", inputs.found_via_detail)),
