@@ -5,11 +5,12 @@ offline, reading it back that evening, Today's steps weeks later, the desktop be
 from __future__ import annotations
 
 import datetime as dt
+import time
 
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser import sign_in, until, wait_all_pushed
+from tests.browser import sign_in, sync_now, until, wait_all_pushed
 from tests.test_conversations import iso, new_id, push
 
 pytestmark = pytest.mark.browser
@@ -217,3 +218,40 @@ def test_a_conversations_organization_is_found_by_typing_among_many(server, user
     expect(page.get_by_label("Organization", exact=True)).to_have_value(orgs["Costa Project"])
     wait_all_pushed(page)
     assert server.records(user)[call]["fields"]["organization_id"] == orgs["Costa Project"]
+
+
+def test_a_person_merged_away_opens_the_one_kept(server, user, phone):
+    """After Mira's namesakes were merged (on another device), her page left open, an old
+    link or Back showed "Not found": a dead end for someone who is still there."""
+    org, met, imported = new_id(), new_id(), new_id()
+    push(
+        server,
+        user,
+        [
+            ("organization", org, {"name": "Costa Project"}),
+            ("person", met, {"name": "Mira Kowalsky", "organization_id": org}),
+            ("person", imported, {"name": "Mira Kowalski", "organization_id": org}),
+        ],
+    )
+    page = phone.new_page()
+    sign_in(page, server, user)
+    page.goto(f"{server.url}/people/{met}")
+    expect(page.get_by_role("heading", name="Mira Kowalsky")).to_be_visible()
+    merge = {
+        "client_id": "c-laptop-merge",
+        "mutations": [
+            {
+                "id": 1,
+                "hlc": f"{time.time_ns() // 1_000_000:013d}-0001-c-laptop-merge",
+                "name": "merge",
+                "args": {"entity": "person", "id": met, "into": imported},
+            }
+        ],
+    }
+    server.api(f"/api/stores/{user.store_id}/push", merge, user.token)
+    sync_now(page)
+    expect(page.get_by_role("heading", name="Mira Kowalski")).to_be_visible()
+    assert page.url.endswith(f"/people/{imported}")
+    page.goto(f"{server.url}/people/{met}")
+    expect(page.get_by_role("heading", name="Mira Kowalski")).to_be_visible()
+    assert page.url.endswith(f"/people/{imported}")

@@ -144,7 +144,25 @@ function listOf(path) {
 }
 
 /** Draw the page of the current URL; `focus`: move the focus to its heading (a navigation). */
+/**
+ * The address of the person or organization that `path`'s was merged into (here or on another
+ * device), or null: an old link, a page left open, Back, all open the one kept, not "Not found".
+ */
+function mergedPath(path) {
+  const match = /^\/(people|organizations)\/([^/]+)$/.exec(path);
+  if (!match) return null;
+  let record = state.records.get(match[2]);
+  const seen = new Set();
+  while (record?.deleted && record.fields.merged_into && !seen.has(record.id)) {
+    seen.add(record.id);
+    record = state.records.get(record.fields.merged_into);
+  }
+  return record && !record.deleted && record.id !== match[2] ? `/${match[1]}/${record.id}` : null;
+}
+
 function route({ focus = true } = {}) {
+  const merged = state.session ? mergedPath(location.pathname) : null;
+  if (merged) history.replaceState(history.state, "", merged);
   const path = location.pathname;
   nav.hidden = !state.session;
   tools.hidden = !state.session;
@@ -297,7 +315,9 @@ function updateView() {
   gathered = null;
   const start = performance.now();
   renderChrome();
-  app.view?.update?.(changes);
+  // The record on show was merged into another meanwhile (on another device): show that one.
+  if (state.session && mergedPath(location.pathname)) route({ focus: false });
+  else app.view?.update?.(changes);
   lastUpdate = performance.now();
   updateGap = Math.max(UPDATE_MS, 4 * (lastUpdate - start));
 }
