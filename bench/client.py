@@ -264,26 +264,49 @@ def grapevine(database: str, *args: str) -> dict:
 
 # ----- in the page ----------------------------------------------------------------------
 
-# Before the app runs: note when each readwrite transaction on the outbox completes, and
-# time each keystroke's synchronous work (capture listener first, bubble listener last).
+# Before the app runs: time each keystroke as the user feels it, from its keydown (the event's
+# own timestamp: time it waited for a busy main thread counts) to the end of its input
+# handlers with the layout they need ("shown"), to the next frame painted after them
+# ("painted"), and to the completion of the outbox transactions its input handlers opened
+# ("saved": the keystroke is then on disk). Only transactions opened while the keystroke's
+# input event is dispatched are its own: a sync's, or another keystroke's, are not.
 INSTRUMENT = """
 (() => {
-  window.__outboxSaved = [];
+  window.__keys = [];
+  let key = null; // the keystroke under way, from its keydown
+  let dispatching = null; // the keystroke whose input event is being dispatched
   const open = IDBDatabase.prototype.transaction;
   IDBDatabase.prototype.transaction = function (stores, mode, ...rest) {
     const tx = open.call(this, stores, mode, ...rest);
     const names = typeof stores === "string" ? [stores] : [...stores];
-    if (mode === "readwrite" && names.includes("outbox")) {
-      tx.addEventListener("complete", () => window.__outboxSaved.push(performance.now()));
+    const k = dispatching;
+    if (k && mode === "readwrite" && names.includes("outbox")) {
+      k.writes += 1;
+      tx.addEventListener("complete", () => {
+        k.writes -= 1;
+        if (k.writes === 0) k.saved = performance.now() - k.at;
+      });
     }
     return tx;
   };
-  window.__keys = [];
-  let started = 0;
-  document.addEventListener("input", () => { started = performance.now(); }, true);
+  document.addEventListener("keydown", (event) => {
+    if (event.key.length !== 1) return; // characters typed, not Enter or arrows
+    key = { at: event.timeStamp, writes: 0, saved: null, shown: null, painted: null };
+    window.__keys.push(key);
+  }, true);
+  document.addEventListener("input", () => { dispatching = key; }, true);
   document.addEventListener("input", () => {
+    dispatching = null;
+    const k = key;
+    if (!k || k.shown !== null) return;
     void document.body.offsetHeight; // the layout the change needs, too
-    window.__keys.push({ at: started, took: performance.now() - started });
+    k.shown = performance.now() - k.at;
+    // After the next frame's rendering (its animation frame callbacks, style, layout, paint).
+    requestAnimationFrame(() => {
+      const channel = new MessageChannel();
+      channel.port1.onmessage = () => { k.painted = performance.now() - k.at; };
+      channel.port2.postMessage(null);
+    });
   });
   // When Today first shows a step, and when the main thread is next free after that.
   window.__today = null;
@@ -412,21 +435,11 @@ def sign_in(page: Page, url: str, email: str, password: str) -> tuple[float, flo
 
 
 def typed(page: Page, text: str, delay_ms: int = 120) -> list[dict]:
+    """Type `text` a key at a time: each key's {shown, painted, saved}, ms from its keydown."""
     page.evaluate("window.__keys = []")
     page.keyboard.type(text, delay=delay_ms)
-    page.wait_for_timeout(300)
+    page.wait_for_timeout(500)
     return page.evaluate("window.__keys")
-
-
-def saved_after(page: Page, keys: list[dict]) -> list[float]:
-    """For each keystroke, ms until the next outbox transaction completed."""
-    saved = sorted(page.evaluate("window.__outboxSaved"))
-    out = []
-    for k in keys:
-        later = [s for s in saved if s >= k["at"]]
-        if later:
-            out.append(later[0] - k["at"])
-    return out
 
 
 def line(what: str, value: str, goal: str, ok: bool | None) -> None:
@@ -484,8 +497,8 @@ def run_browser(url: str, stores: dict, rate: float) -> None:
         sync_times = {}
         for g, (sizes, email, password, _, _, _) in sorted(stores.items()):
             context = browser.new_context(**device, service_workers="allow")
+            context.add_init_script(INSTRUMENT)
             page = context.new_page()
-            page.add_init_script(INSTRUMENT)
             throttle(page, rate)
             seconds, steps = sign_in(page, url, email, password)
             sync_times[g] = (sizes.total, seconds, steps)
@@ -504,12 +517,12 @@ def run_browser(url: str, stores: dict, rate: float) -> None:
                 seconds < goal,
             )
             line("  then Today's next steps shown", f"{steps:.1f} s later", "reported", None)
-        measure(main_page, main_context, stores[1.0], url)
+        measure(main_page, main_context, stores[1.0], url, rate)
         main_context.close()
         browser.close()
 
 
-def measure(page: Page, context, store: tuple, url: str) -> None:
+def measure(page: Page, context, store: tuple, url: str, rate: float) -> None:
     sizes, _, _, _, _, picks = store
     page.wait_for_timeout(1000)
     # Cold start, offline: a new page load from the service worker's cache and IndexedDB, to
@@ -563,29 +576,38 @@ def measure(page: Page, context, store: tuple, url: str) -> None:
     search = page.get_by_label("Search people")
     search.click()
     keys = typed(page, "ada lov")
-    took = [k["took"] for k in keys]
-    line("search people, per keystroke", ms(took), "< 30 ms", max(took) < 30)
+    shown = [k["shown"] for k in keys]
+    line("search people: keystroke to results shown", ms(shown), "< 30 ms", max(shown) < 30)
+    painted = [k["painted"] for k in keys if k["painted"] is not None]
+    line("  to the next frame painted", ms(painted), "reported", None)
     search.fill("")
 
+    # Capture right after a start on /capture (the app opened from its shortcut): a new page,
+    # the old one closed, so that its heap is not the new one's garbage (a cold start is a new
+    # process). Typed once the search index is warm, while Today's engine may still run.
+    page.close()
+    page = context.new_page()
+    throttle(page, rate)
     page.goto(f"{url}/capture")
     wait_for_mark(page, SEARCH_READY)
     who = page.locator("#capture-who")
     who.click()
     keys = typed(page, "grace hop")
-    took = [k["took"] for k in keys]
-    line("capture: who, per keystroke", ms(took), "< 30 ms", max(took) < 30)
+    shown = [k["shown"] for k in keys]
+    line("capture: who, keystroke to results shown", ms(shown), "< 30 ms", max(shown) < 30)
     page.locator("button.pick").first.click()
     notes = page.get_by_label("Notes", exact=True)
     notes.click()
-    page.evaluate("window.__outboxSaved = []")
     keys = typed(page, "Met at the poster session; ask about the spring hires.", 150)
-    saved = saved_after(page, keys)
+    saved = [k["saved"] for k in keys if k["saved"] is not None]
     line(
         "capture: keystroke to saved in the outbox",
         ms(saved),
         "< 50 ms",
-        bool(saved) and max(saved) < 50,
+        len(saved) == len(keys) and max(saved) < 50,
     )
+    if len(saved) != len(keys):
+        line("  keystrokes never saved", f"{len(keys) - len(saved)} of {len(keys)}", "none", False)
 
     person = page.evaluate(OPEN, f"/people/{picks['person']}")
     line(
@@ -606,6 +628,7 @@ def measure(page: Page, context, store: tuple, url: str) -> None:
       return document.querySelectorAll("main li").length; }""")
     line("people list rows in the DOM", f"{rows:,} of {sizes.people:,}", "a batch", rows < 200)
 
+    cdp = context.new_cdp_session(page)
     cdp.send("HeapProfiler.collectGarbage")
     heap = cdp.send("Runtime.getHeapUsage")
     storage = page.evaluate(MEMORY)
