@@ -4,6 +4,8 @@
 // `make bench-client`.
 // Run: node bench/search.mjs   (or make bench-search)
 
+import { PerformanceObserver } from "node:perf_hooks";
+
 import { Records, applyMutation } from "../web/js/model.js";
 import { emptyFields } from "../web/js/schema.js";
 import { SearchIndex } from "../web/js/search.js";
@@ -50,10 +52,21 @@ const ms = (f) => {
 };
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
+// Garbage collections while the index is built: what a phone's main thread pauses for.
+const gcs = [];
+const watch = new PerformanceObserver((list) => gcs.push(...list.getEntries()));
+watch.observe({ entryTypes: ["gc"] });
+const heapBefore = process.memoryUsage().heapUsed;
 const index = new SearchIndex();
 const [build] = ms(() => index.sync(records));
+const heapAfter = process.memoryUsage().heapUsed;
+await new Promise((resolve) => setTimeout(resolve, 100)); // the observer's entries arrive
+watch.disconnect();
+const pauses = gcs.reduce((sum, e) => sum + e.duration, 0);
 console.log(`records: ${PEOPLE} people, ${TALKS} conversations, ${ORGS} organizations`);
-console.log(`build: ${build.toFixed(0)} ms (once after a load, in idle slices; a search before the end finishes it)`);
+console.log(`build: ${build.toFixed(0)} ms (once after a load, in idle slices; names first, then the words of notes)`);
+console.log(`  garbage collections meanwhile: ${gcs.length}, ${pauses.toFixed(0)} ms in all, longest ` +
+  `${Math.max(0, ...gcs.map((e) => e.duration)).toFixed(0)} ms; heap ${((heapAfter - heapBefore) / 2 ** 20).toFixed(0)} MB larger`);
 
 const keystrokes = [];
 for (const query of ["zoe ortiz", "castellano", "quantum sensing", "metrology postdoc", "xyzzy"]) {

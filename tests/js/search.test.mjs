@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 
 import { view } from "../../web/js/model.js";
-import { SearchIndex, normalize, terms } from "../../web/js/search.js";
+import { SearchIndex, normalize, terms, words } from "../../web/js/search.js";
 import { rec, store } from "./fixtures.mjs";
 
 test("the normalizer ignores case and accents, spells ligatures out, collapses spaces", () => {
@@ -117,9 +117,71 @@ test("built a slice at a time, the index answers as one built at once", () => {
     assert.deepEqual(sliced.searchPeople(q), whole.searchPeople(q), q);
     assert.deepEqual(sliced.searchOrganizations(q), whole.searchOrganizations(q), q);
   }
+});
+
+test("a search during the warm-up answers from names at once; the words of notes follow as it goes on", () => {
+  const s = sample();
   const early = new SearchIndex();
   early.begin(s.records);
-  assert.deepEqual(early.searchPeople("zoe"), [s.zoe.id, s.sam.id], "a search before the end finishes it");
+  assert.deepEqual(early.searchPeople("zoe"), [s.zoe.id, s.sam.id], "names are searchable at once");
+  assert.deepEqual(early.searchPeople("helios"), [s.zoe.id], "and organizations");
+  assert.deepEqual(early.searchPeople("lasers"), [], "a conversation's words are not indexed yet");
+  assert.equal(early.built, false);
+  while (!early.step(0)) { /* the idle warm-up */ }
+  assert.deepEqual(early.searchPeople("lasers"), [s.ana.id], "they are once it is done");
+  assert.deepEqual(early.searchPeople("aps"), [s.ana.id]);
+});
+
+test("a record edited during the warm-up is found at once, by name and by the words of its notes", () => {
+  const s = sample();
+  const index = new SearchIndex();
+  index.begin(s.records);
+  index.step(0);
+  const records = new Map(s.records);
+  records.set(s.sam.id, { ...s.sam, version: 2, fields: { ...s.sam.fields, name: "Samuel Okafor", notes: "Spectroscopy" } });
+  records.set(s.lunch.id, { ...s.lunch, version: 2, fields: { ...s.lunch.fields, notes: "Talked about holography" } });
+  index.update(records, [s.sam.id, s.lunch.id]);
+  assert.deepEqual(index.searchPeople("okafor"), [s.sam.id]);
+  assert.deepEqual(index.searchPeople("spectro"), [s.sam.id]);
+  assert.deepEqual(index.searchPeople("holography"), [s.ana.id]);
+  while (!index.step(0)) { /* the warm-up goes on over the edited view */ }
+  assert.deepEqual(index.searchPeople("okafor"), [s.sam.id]);
+  assert.deepEqual(index.searchPeople("spectro"), [s.sam.id]);
+  assert.deepEqual(index.searchPeople("holography"), [s.ana.id]);
+  assert.deepEqual(index.searchPeople("lasers"), [], "the old notes are gone");
+});
+
+test("the words of notes match as a plain scan of each person's words would, in any script and case", () => {
+  let seed = 7;
+  const random = () => ((seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31);
+  const pick = (list) => list[Math.floor(random() * list.length)];
+  const pieces = ["Laser", "LASERS", "laserline", "optics", "Optik", "über", "Über-cool", "café", "CAFE", "naïve",
+    "x9000", "9000x", "a1b2", "sensing", "Sensor", "王小明", "Ирина", "straße", "strasse", "co-op", "e-mail", "l'été"];
+  const seps = [" ", "  ", ", ", ".", "\n", "—", "/", "(", ")", "'", "_", "\t"];
+  const text = (n) => Array.from({ length: n }, () => pick(pieces) + pick(seps)).join("");
+  const people = [];
+  const talks = [];
+  for (let i = 0; i < 40; i++) {
+    const p = rec("person", { name: `Person ${i}`, notes: random() < 0.5 ? text(4) : null });
+    people.push(p);
+    for (let k = 0; k < 2; k++) talks.push(rec("conversation", { person_id: p.id, notes: text(6), place: text(1) }));
+  }
+  const records = store(...people, ...talks);
+  const index = new SearchIndex();
+  index.build(records);
+  // What a person's long text holds, the slow way.
+  const wordsOf = (p) => {
+    const all = [p.fields.notes, ...talks.filter((c) => c.fields.person_id === p.id)
+      .flatMap((c) => [c.fields.place, c.fields.notes])];
+    return new Set(all.flatMap((t) => words(t ?? "")));
+  };
+  const queries = new Set();
+  for (const piece of pieces) for (const w of words(piece)) for (let n = 3; n <= w.length; n++) queries.add(w.slice(0, n));
+  queries.add("zzz");
+  for (const q of queries) {
+    const expected = people.filter((p) => [...wordsOf(p)].some((w) => w.startsWith(q))).map((p) => p.id).sort();
+    assert.deepEqual([...index.searchPeople(q)].sort(), expected, q);
+  }
 });
 
 test("warmed while idle after a load, then kept current by change events", async () => {

@@ -51,6 +51,7 @@ const ORG_FIELDS = ["name", "field", "location", "website", "why", "homework"];
 const TALK_FIELDS = ["place", "notes", "culture", "prospects", "projects"];
 const END = "\u0001"; // ends each person's text in a chunk (normalize never leaves one)
 const CHUNK = 256; // people per chunk: a change re-joins one chunk, not the whole index
+const SLICE_MS = 8; // the longest the idle warm-up of the index keeps the page busy at once
 
 /** The first index in sorted `list` whose value is greater than `value`. */
 function upperBound(list, value) {
@@ -59,18 +60,6 @@ function upperBound(list, value) {
   while (lo < hi) {
     const mid = (lo + hi) >> 1;
     if (list[mid] <= value) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
-
-/** The first index in sorted `list` whose value is not less than `value`. */
-function lowerBound(list, value) {
-  let lo = 0;
-  let hi = list.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (list[mid] < value) lo = mid + 1;
     else hi = mid;
   }
   return lo;
@@ -153,39 +142,110 @@ class Chunk {
  * starts ("sens" finds "sensing"), found by a binary search in the sorted vocabulary, so a
  * keystroke never scans the text itself. Lists of who has a word may hold people who no
  * longer do; they are checked against each person's current words when read.
+ *
+ * Indexing allocates next to nothing per word: ASCII text (most notes) is read a character at
+ * a time and each word looked up by its hash in an open-addressing table of the vocabulary,
+ * compared in place; only a word never seen before becomes a string. (Splitting 50,000 notes
+ * into arrays of lower-cased strings made hundreds of megabytes of garbage at every start.)
  */
 class Words {
   constructor() {
-    this.sorted = []; // the vocabulary, sorted
-    this.ids = new Map(); // word -> id
+    this.vocab = []; // id -> word
+    this.sorted = []; // ids in the order of their words (merged from `fresh` when read)
+    this.fresh = []; // ids of words added since `sorted` was last merged
     this.postings = []; // id -> person numbers that had the word (may repeat or be stale)
     this.of = []; // person number -> Uint32Array of their word ids, ascending
-    this.bulk = false; // while building: new words are sorted once at the end
+    this.hashes = new Int32Array(1024); // id -> hash of its word
+    this.slots = new Int32Array(4096); // open addressing: id + 1, or 0 for an empty slot
+    this.marks = new Int32Array(1024); // id -> the last `set` that counted it
+    this.stamp = 0;
+    this.scratch = new Uint32Array(256); // the word ids of the person being set
   }
 
-  /** Sort the vocabulary once after a bulk load. */
-  endBulk() {
-    this.bulk = false;
-    this.sorted.sort();
-  }
-
-  id(word) {
-    let id = this.ids.get(word);
-    if (id === undefined) {
-      id = this.postings.length;
-      this.ids.set(word, id);
-      this.postings.push([]);
-      if (this.bulk) this.sorted.push(word);
-      else this.sorted.splice(lowerBound(this.sorted, word), 0, word);
+  /** The id of the word `text[start, end)` (lower case for A-Z), made when new. */
+  idOf(text, start, end) {
+    let hash = -2128831035; // FNV-1a
+    for (let i = start; i < end; i++) {
+      let c = text.charCodeAt(i);
+      if (c >= 65 && c <= 90) c += 32;
+      hash = Math.imul(hash ^ c, 16777619);
     }
+    const { slots, hashes, vocab } = this;
+    const mask = slots.length - 1;
+    const length = end - start;
+    let at = hash & mask;
+    for (let id = slots[at] - 1; id >= 0; at = (at + 1) & mask, id = slots[at] - 1) {
+      if (hashes[id] !== hash) continue;
+      const word = vocab[id];
+      if (word.length !== length) continue;
+      let same = true;
+      for (let i = 0; i < length && same; i++) {
+        let c = text.charCodeAt(start + i);
+        if (c >= 65 && c <= 90) c += 32;
+        same = word.charCodeAt(i) === c;
+      }
+      if (same) return id;
+    }
+    const id = vocab.length;
+    vocab.push(text.slice(start, end).toLowerCase());
+    this.postings.push([]);
+    this.fresh.push(id);
+    if (id >= hashes.length) {
+      this.hashes = grow(hashes, Int32Array);
+      this.marks = grow(this.marks, Int32Array);
+    }
+    this.hashes[id] = hash;
+    slots[at] = id + 1;
+    if (vocab.length * 2 > slots.length) this.rehash();
     return id;
+  }
+
+  rehash() {
+    const slots = new Int32Array(this.slots.length * 2);
+    const mask = slots.length - 1;
+    for (let id = 0; id < this.vocab.length; id++) {
+      let at = this.hashes[id] & mask;
+      while (slots[at] !== 0) at = (at + 1) & mask;
+      slots[at] = id + 1;
+    }
+    this.slots = slots;
+  }
+
+  /** Count word `id` for the person being set (once). @returns {number} how many now */
+  count(id, n) {
+    if (this.marks[id] === this.stamp) return n;
+    this.marks[id] = this.stamp;
+    if (n === this.scratch.length) this.scratch = grow(this.scratch, Uint32Array);
+    this.scratch[n] = id;
+    return n + 1;
   }
 
   /** A person's long text is now these pieces (raw: they are normalized here). */
   set(person, pieces) {
-    const wanted = new Set();
-    for (const piece of pieces) for (const word of words(piece)) wanted.add(this.id(word));
-    const ids = Uint32Array.from(wanted).sort();
+    this.stamp += 1;
+    let n = 0;
+    for (const piece of pieces) {
+      if (piece === null || piece === undefined || piece === "") continue;
+      const text = String(piece);
+      if (!ASCII.test(text)) {
+        // Accents, other scripts: the words as `words` makes them (normalized), then looked up.
+        for (const word of words(text)) n = this.count(this.idOf(word, 0, word.length), n);
+        continue;
+      }
+      // The same words as `words`: runs of ASCII letters and digits, lower case.
+      let start = -1;
+      for (let i = 0; i <= text.length; i++) {
+        const c = i < text.length ? text.charCodeAt(i) : 0;
+        const inWord = (c >= 97 && c <= 122) || (c >= 48 && c <= 57) || (c >= 65 && c <= 90);
+        if (inWord) {
+          if (start < 0) start = i;
+        } else if (start >= 0) {
+          n = this.count(this.idOf(text, start, i), n);
+          start = -1;
+        }
+      }
+    }
+    const ids = this.scratch.slice(0, n).sort();
     const before = this.of[person];
     for (const id of ids) if (!before || !has(before, id)) this.postings[id].push(person);
     this.of[person] = ids;
@@ -195,13 +255,39 @@ class Words {
     this.of[person] = undefined;
   }
 
+  /** Merge the words added since into the sorted vocabulary. */
+  settle() {
+    if (this.fresh.length === 0) return;
+    const { vocab } = this;
+    const byWord = (a, b) => (vocab[a] < vocab[b] ? -1 : vocab[a] > vocab[b] ? 1 : 0);
+    const fresh = this.fresh.sort(byWord);
+    const old = this.sorted;
+    const merged = new Array(old.length + fresh.length);
+    let i = 0;
+    let j = 0;
+    let k = 0;
+    while (i < old.length && j < fresh.length) merged[k++] = byWord(old[i], fresh[j]) <= 0 ? old[i++] : fresh[j++];
+    while (i < old.length) merged[k++] = old[i++];
+    while (j < fresh.length) merged[k++] = fresh[j++];
+    this.sorted = merged;
+    this.fresh = [];
+  }
+
   /** Like Chunk.find, for the people with a word starting with `prefix`. */
   find(prefix, hits, step) {
+    this.settle();
+    const { sorted, vocab } = this;
+    let lo = 0;
+    let hi = sorted.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (vocab[sorted[mid]] < prefix) lo = mid + 1;
+      else hi = mid;
+    }
     let found = 0;
-    for (let i = lowerBound(this.sorted, prefix); i < this.sorted.length; i++) {
-      const word = this.sorted[i];
-      if (!word.startsWith(prefix)) break;
-      const id = this.ids.get(word);
+    for (let i = lo; i < sorted.length; i++) {
+      const id = sorted[i];
+      if (!vocab[id].startsWith(prefix)) break;
       for (const person of this.postings[id]) {
         if (hits[person] !== step) continue;
         const current = this.of[person];
@@ -213,6 +299,13 @@ class Words {
     }
     return found;
   }
+}
+
+/** A typed array twice as long, holding `array`'s values. */
+function grow(array, Type) {
+  const bigger = new Type(array.length * 2);
+  bigger.set(array);
+  return bigger;
 }
 
 /** Whether the ascending `ids` hold `id`. */
@@ -262,7 +355,8 @@ export class SearchIndex {
    */
   sync(records, changed) {
     if (records === this.records && !changed) return;
-    if (!this.built) {
+    if (this.building) this.step(Infinity, true);
+    if (!this.named) {
       this.build(records);
       return;
     }
@@ -303,8 +397,10 @@ export class SearchIndex {
 
   /**
    * Start indexing every record from scratch, a slice at a time (`step`): the app does it
-   * while idle after loading, so the first keystroke finds it ready. Searching before it is
-   * done finishes it first.
+   * while idle after loading, so the first keystroke finds it ready. Names, titles,
+   * organizations, tags and contacts come first, then the words of notes and conversations:
+   * a search before the end finishes the first part only (a moment) and answers from it and
+   * from the words indexed so far; the rest goes on while idle.
    */
   begin(records) {
     this.seen = new Map();
@@ -312,7 +408,6 @@ export class SearchIndex {
     this.chunks = [];
     this.chunkOf.clear();
     this.words = new Words();
-    this.words.bulk = true;
     this.numbers.clear();
     this.pidOf = [];
     this.keys = [];
@@ -321,17 +416,20 @@ export class SearchIndex {
     this.personOfTalk.clear();
     this.peopleAt.clear();
     this.orgOf.clear();
-    this.todo = [];
+    this.todo = []; // people to index by name (first part)
+    this.wordsTodo = []; // people whose words are still to index (second part)
     // Read in slices too (`step`): records set meanwhile are met on the way, or are changes.
     this.scan = records.entries();
+    this.named = false;
     this.built = false;
     this.building = true;
   }
 
   /**
-   * Index people for about `budget` ms. @returns {boolean} whether the index is complete
+   * Index for about `budget` ms; with `namesOnly`, stop once names are searchable.
+   * @returns {boolean} whether the index is complete
    */
-  step(budget) {
+  step(budget, namesOnly = false) {
     if (!this.building) return this.built;
     const end = performance.now() + budget;
     for (let n = 1; this.scan; n++) {
@@ -349,17 +447,36 @@ export class SearchIndex {
       if (n % 100 === 0 && performance.now() >= end) return false;
     }
     while (this.todo.length) {
-      for (const pid of this.todo.splice(-25)) {
-        const p = this.records.get(pid);
-        if (p && !p.deleted && p.entity === "person") this.indexPerson(this.records, p, false);
+      for (let k = 0; k < 100 && this.todo.length; k++) {
+        const p = this.records.get(this.todo.pop());
+        if (p && !p.deleted && p.entity === "person") {
+          this.indexPerson(this.records, p, false, false);
+          this.wordsTodo.push(p.id);
+        }
       }
       if (performance.now() >= end) return false;
     }
-    this.words.endBulk();
-    this.order = [];
-    for (let n = 0; n < this.keys.length; n++) if (this.keys[n] !== undefined) this.order.push(n);
-    this.order.sort((a, b) => this.compare(a, b));
-    for (const chunk of this.chunks) chunk.flush();
+    if (!this.named) {
+      this.order = [];
+      for (let n = 0; n < this.keys.length; n++) if (this.keys[n] !== undefined) this.order.push(n);
+      this.order.sort((a, b) => this.compare(a, b));
+      for (const chunk of this.chunks) chunk.flush();
+      this.named = true;
+      performance.mark("grapevine:search-names", { detail: { people: this.order.length } });
+    }
+    if (namesOnly) return false;
+    while (this.wordsTodo.length) {
+      for (let k = 0; k < 10 && this.wordsTodo.length; k++) {
+        const pid = this.wordsTodo.pop();
+        const p = this.records.get(pid);
+        const number = this.numbers.get(pid);
+        if (p && !p.deleted && p.entity === "person" && this.keys[number] !== undefined) {
+          this.words.set(number, this.longText(this.records, p));
+        }
+      }
+      if (performance.now() >= end) return false;
+    }
+    this.words.settle();
     this.building = false;
     this.built = true;
     performance.mark("grapevine:search-ready", { detail: { people: this.order.length } });
@@ -372,8 +489,9 @@ export class SearchIndex {
    * @param {Iterable<string>} ids the records that changed (added, edited or deleted)
    */
   update(records, ids) {
-    if (this.building) this.step(Infinity);
-    if (!this.built) return this.build(records);
+    if (this.building) this.step(Infinity, true);
+    if (!this.named) return this.build(records);
+    this.records = records; // the warm-up goes on over the view after the change
     const people = new Set();
     for (const id of ids) {
       const r = records.get(id);
@@ -444,7 +562,7 @@ export class SearchIndex {
     this.orgOf.delete(pid);
   }
 
-  indexPerson(records, p, ordered) {
+  indexPerson(records, p, ordered, withWords = true) {
     let number = this.numbers.get(p.id);
     if (number === undefined) {
       number = this.pidOf.length;
@@ -482,12 +600,7 @@ export class SearchIndex {
       ...(p.fields.tags ?? []), ...(p.fields.emails ?? []), ...(p.fields.phones ?? []),
       org && !org.deleted ? org.fields.name ?? "" : "",
     ].join(" "));
-    const parts = BODY_FIELDS.map((f) => p.fields[f] ?? "");
-    for (const cid of this.talksOf.get(p.id) ?? []) {
-      const c = records.get(cid);
-      if (c && !c.deleted) for (const f of TALK_FIELDS) parts.push(c.fields[f] ?? "");
-    }
-    this.words.set(number, parts);
+    if (withWords) this.words.set(number, this.longText(records, p));
     let chunk = this.chunkOf.get(p.id);
     if (!chunk) {
       chunk = this.chunks.at(-1);
@@ -501,6 +614,16 @@ export class SearchIndex {
     chunk.pending.set(number, head);
   }
 
+  /** A person's long text: their notes and what was said in their conversations, in pieces. */
+  longText(records, p) {
+    const parts = BODY_FIELDS.map((f) => p.fields[f] ?? "");
+    for (const cid of this.talksOf.get(p.id) ?? []) {
+      const c = records.get(cid);
+      if (c && !c.deleted) for (const f of TALK_FIELDS) parts.push(c.fields[f] ?? "");
+    }
+    return parts;
+  }
+
   /**
    * People matching every word of the query (anywhere in the name, title, organization, tags
    * or contacts; from three letters on, also the start of a word in their notes, places and
@@ -511,7 +634,7 @@ export class SearchIndex {
    * @returns {string[]} person ids
    */
   searchPeople(query, limit = Infinity) {
-    if (this.building) this.step(Infinity);
+    if (this.building) this.step(Infinity, true);
     const words = terms(query).slice(0, 64);
     if (words.length === 0) return [];
     // hits[n] counts the words person n matched so far: a word only moves on those who
@@ -549,7 +672,7 @@ export class SearchIndex {
 
   /** @returns {string[]} organization ids */
   searchOrganizations(query, limit = Infinity) {
-    if (this.building) this.step(Infinity);
+    if (this.building) this.step(Infinity, true);
     const words = terms(query);
     if (words.length === 0) return [];
     const whole = words.join(" ");
@@ -592,7 +715,7 @@ export function searchIndexOf(state) {
   if (entry.changed === null || entry.records !== state.records) {
     entry.index.build(state.records);
   } else {
-    if (entry.index.building) entry.index.step(Infinity);
+    if (entry.index.building) entry.index.step(Infinity, true); // names now, words while idle
     if (entry.changed.size) entry.index.update(state.records, entry.changed);
   }
   entry.records = state.records;
@@ -607,11 +730,23 @@ export function searchIndexOf(state) {
  * @param {import('./state.js').State} state
  */
 export function warmSearchIndex(state) {
-  const idle = globalThis.requestIdleCallback ?? ((f) => setTimeout(() => f({ timeRemaining: () => 8 }), 1));
+  const idle = globalThis.requestIdleCallback ?? ((f) => setTimeout(() => {
+    const end = performance.now() + SLICE_MS;
+    f({ timeRemaining: () => Math.max(0, end - performance.now()) });
+  }, 1));
   const entry = entryOf(state);
+  // Where the browser says whether input is waiting, the idle period is used to its end in
+  // short slices and given back at once to a keystroke (which waits for one slice at most);
+  // elsewhere, to its end (at most 50 ms).
+  const pending = globalThis.navigator?.scheduling?.isInputPending?.bind(navigator.scheduling);
   const tick = (deadline) => {
-    if (!entry.index.building) return;
-    if (!entry.index.step(Math.max(4, deadline.timeRemaining()))) idle(tick);
+    for (;;) {
+      if (!entry.index.building) return;
+      const left = deadline.timeRemaining();
+      if (left <= 0 || pending?.()) break;
+      entry.index.step(pending ? Math.min(SLICE_MS, left) : Math.max(4, left));
+    }
+    idle(tick);
   };
   // Started once the event that asked for it has reached every listener.
   idle((deadline) => {
