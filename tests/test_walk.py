@@ -255,3 +255,28 @@ def test_a_person_merged_away_opens_the_one_kept(server, user, phone):
     page.goto(f"{server.url}/people/{met}")
     expect(page.get_by_role("heading", name="Mira Kowalski")).to_be_visible()
     assert page.url.endswith(f"/people/{imported}")
+
+
+def test_someone_new_met_at_a_place_typed_later_was_found_there(server, user, phone):
+    """Capture writes the new person at the first keystroke (here: picking the organization),
+    before the place is typed: she stayed "found via: other" instead of the conference."""
+    org = new_id()
+    push(server, user, [("organization", org, {"name": "Costa Project", "status": "target"})])
+    page = phone.new_page()
+    sign_in(page, server, user)
+    page.get_by_role("link", name="Capture a conversation").click()
+    page.get_by_label("Who did you talk with?").fill("Mira Kowalski, process engineer")
+    page.get_by_role("button", name="New person: Mira Kowalski (process engineer)").click()
+    page.get_by_label("Organization", exact=True).fill("Costa")
+    page.get_by_role("button", name="Costa Project").click()
+    page.get_by_label("Place").fill("MRS Fall lunch")
+    page.get_by_label("Notes", exact=True).type("Runs the ALD line.")
+    page.get_by_role("button", name="Done").click()
+    expect(page.get_by_role("heading", name="Mira Kowalski")).to_be_visible()
+    wait_all_pushed(page)
+    (mira,) = [
+        r["fields"]
+        for r in server.records(user).values()
+        if r["entity"] == "person" and not r["deleted"]
+    ]
+    assert (mira["found_via"], mira["found_via_detail"]) == ("conference", "MRS Fall lunch")

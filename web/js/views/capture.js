@@ -315,7 +315,14 @@ export function captureView(state, go, { personId: preset } = {}) {
       kind.value = "lunch";
       fields.kind = "lunch";
     }
+    const wasStarted = Boolean(started);
     save(fields);
+    // Someone new, met there: found at that conference (the person is written at the first
+    // keystroke, often before the place is typed, and said "other" for good).
+    const person = wasStarted && started.created.has(started.personId) ? state.records.get(started.personId) : null;
+    if (person && ["conference", "other", null, undefined].includes(person.fields.found_via)) {
+      state.set("person", person.id, { found_via: fields.place ? "conference" : "other", found_via_detail: fields.place });
+    }
   });
   at.addEventListener("change", () => {
     if (!at.value) return;
