@@ -280,3 +280,51 @@ def test_someone_new_met_at_a_place_typed_later_was_found_there(server, user, ph
         if r["entity"] == "person" and not r["deleted"]
     ]
     assert (mira["found_via"], mira["found_via_detail"]) == ("conference", "MRS Fall lunch")
+
+
+def test_a_corrected_name_is_corrected_in_the_follow_ups_that_spell_it(server, user, phone):
+    """Capture's follow-ups spell the name in their note; after "Kowalsky" was corrected to
+    "Kowalski", Today still said "Send a thank-you: Mira Kowalsky"."""
+    mira, thanks, done = new_id(), new_id(), new_id()
+    today = dt.date.today().isoformat()
+    push(
+        server,
+        user,
+        [
+            ("person", mira, {"name": "Mira Kowalsky", "stage": "talked"}),
+            (
+                "followup",
+                thanks,
+                {
+                    "person_id": mira,
+                    "due": today,
+                    "kind": "thank_you",
+                    "note": "Send a thank-you: Mira Kowalsky",
+                },
+            ),
+            (
+                "followup",
+                done,
+                {
+                    "person_id": mira,
+                    "due": today,
+                    "note": "Call Mira Kowalsky",
+                    "done_at": iso(dt.datetime.now(dt.UTC)),
+                },
+            ),
+        ],
+    )
+    page = phone.new_page()
+    sign_in(page, server, user)
+    page.goto(f"{server.url}/people/{mira}")
+    page.evaluate("document.querySelector('details.edit-details').open = true")
+    name = page.get_by_label("Name", exact=True)
+    name.fill("Mira Kowalski")
+    name.blur()
+    expect(page.get_by_role("list", name="Follow-ups")).to_contain_text(
+        "Send a thank-you: Mira Kowalski"
+    )
+    wait_all_pushed(page)
+    records = server.records(user)
+    assert records[thanks]["fields"]["note"] == "Send a thank-you: Mira Kowalski"
+    assert records[done]["fields"]["note"] == "Call Mira Kowalsky", "a done one is history"

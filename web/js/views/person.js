@@ -163,6 +163,20 @@ export function personView(state, id, go) {
     hiring_authority: { id: "hiring" },
   });
   const inputs = form.controls;
+  // A name corrected ("Kowalsky" → "Kowalski"): the open follow-ups that spell it in their note
+  // ("Send a thank-you: Mira Kowalsky", as capture writes them) follow, so Today does too.
+  let nameBefore = null;
+  inputs.name.addEventListener("focus", () => { nameBefore = record()?.fields.name ?? null; });
+  inputs.name.addEventListener("change", () => {
+    const now = record()?.fields.name;
+    if (!nameBefore || !now || now === nameBefore) return;
+    const edits = linked(state.records, "followup", "person_id", id)
+      .filter((f) => !f.fields.done_at && (f.fields.note ?? "").includes(nameBefore))
+      .map((f) => ({ name: "set", entity: "followup", id: f.id,
+        fields: { note: f.fields.note.replaceAll(nameBefore, now) } }));
+    nameBefore = now;
+    if (edits.length) state.run(edits);
+  });
   const emails = setInput(state, "person", id, "emails", { type: "text", inputmode: "email", placeholder: "comma separated" });
   const phones = setInput(state, "person", id, "phones", { type: "text", inputmode: "tel", placeholder: "comma separated" });
   const tags = setInput(state, "person", id, "tags", { placeholder: "comma separated" });
