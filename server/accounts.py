@@ -51,6 +51,10 @@ class Caller:
     email: str
 
 
+# A device seen more recently than this is not written to again ("last seen") on a request.
+TOUCH_EVERY_MS = 60_000
+
+
 def now_ms() -> int:
     return time.time_ns() // 1_000_000
 

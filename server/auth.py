@@ -19,13 +19,11 @@ from server.openapi import BEARER, PUBLIC, errors
 from server.settings import Settings
 from sync._protocol import excerpt
 
-# A device seen more recently than this is not written to again on each request.
-_TOUCH_EVERY_MS = 60_000
 _last_touch: dict[str, int] = {}
 
 
-async def provide_caller(request: Request, engine: EngineDep) -> Caller:
-    """The device behind `Authorization: Bearer <token>`, or 401."""
+def bearer_token(request: Request) -> str:
+    """The token of `Authorization: Bearer <token>`, or 401 when there is none."""
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     token = token.strip()
     if scheme.lower() != "bearer" or not token:
@@ -33,14 +31,28 @@ async def provide_caller(request: Request, engine: EngineDep) -> Caller:
             "missing device token: send Authorization: Bearer <token>",
             headers={"WWW-Authenticate": "Bearer"},
         )
+    return token
+
+
+def unknown_token() -> NotAuthorizedException:
+    return NotAuthorizedException(
+        "unknown or revoked device token", headers={"WWW-Authenticate": "Bearer"}
+    )
+
+
+async def provide_caller(request: Request, engine: EngineDep) -> Caller:
+    """The device behind `Authorization: Bearer <token>`, or 401.
+
+    Read from the database on every request (no cache): a device revoked, on any worker,
+    is refused from the revoking transaction's COMMIT on. A push checks its token inside its
+    own transaction instead (server.sync_routes), with the same effect."""
+    token = bearer_token(request)
     async with engine.connect() as conn:
         caller = await accounts.caller_for_token(conn, token)
     if caller is None:
-        raise NotAuthorizedException(
-            "unknown or revoked device token", headers={"WWW-Authenticate": "Bearer"}
-        )
+        raise unknown_token()
     now = accounts.now_ms()
-    if now - _last_touch.get(caller.device_id, 0) > _TOUCH_EVERY_MS:
+    if now - _last_touch.get(caller.device_id, 0) > accounts.TOUCH_EVERY_MS:
         _last_touch[caller.device_id] = now
         if len(_last_touch) > 100_000:
             _last_touch.clear()

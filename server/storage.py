@@ -19,7 +19,7 @@ from sqlalchemy import bindparam, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 import sync
-from server.accounts import is_id, now_ms
+from server.accounts import TOUCH_EVERY_MS, is_id, now_ms
 from server.database import sqlite_writer
 from server.guards import LOCK_BUDGET_S, Busy
 from server.live import CHANNEL
@@ -63,6 +63,13 @@ _UPSERT_HISTORY = _upsert_sql(
 _LOCK_STORE = "SELECT seq FROM stores WHERE id = {}"
 _LOCK_STORE_PG = _LOCK_STORE + " FOR UPDATE"
 _ROLE = "SELECT role FROM memberships WHERE store_id = {} AND user_id = {}"
+# A push's device, by its token's hash (a revoked one is not found), with its role in the store.
+_CALLER = (
+    "SELECT d.id, d.user_id, d.last_seen_ms, m.role FROM devices d"
+    " LEFT JOIN memberships m ON m.store_id = {} AND m.user_id = d.user_id"
+    " WHERE d.token_hash = {} AND d.revoked_ms IS NULL"
+)
+_TOUCH = "UPDATE devices SET last_seen_ms = {} WHERE id = {}"
 _CLIENT = "SELECT device_id, last_mutation_id FROM clients WHERE store_id = {} AND client_id = {}"
 _LOAD_COLUMNS = "id, entity, version, deleted, fields, meta"
 # PostgreSQL plans `id IN (500 parameters)` anew each time; one array parameter it does not.
@@ -306,7 +313,14 @@ class SqlBackend:
 
 
 # The store locked, for a writer only (a reader's or a stranger's push never takes the lock),
-# with the client's progress: one round trip.
+# with the client's progress: one round trip. By the device's token, the same and the device.
+_LOCK_BY_TOKEN = (
+    "SELECT s.seq, c.device_id, c.last_mutation_id, d.id, d.last_seen_ms FROM devices d"
+    " JOIN memberships m ON m.user_id = d.user_id AND m.store_id = {} AND m.role = ANY({})"
+    " JOIN stores s ON s.id = m.store_id"
+    " LEFT JOIN clients c ON c.store_id = s.id AND c.client_id = {}"
+    " WHERE d.token_hash = {} AND d.revoked_ms IS NULL FOR UPDATE OF s"
+)
 _LOCK_AS_WRITER = (
     "SELECT s.seq, c.device_id, c.last_mutation_id FROM stores s"
     " JOIN memberships m ON m.store_id = s.id AND m.user_id = {} AND m.role = ANY({})"
@@ -373,6 +387,26 @@ class PgBackend(SqlBackend):
             raise Refused(404 if role is None else 403, role)
         self.seq = row[0]
         self.progress[client_id] = (row[1], row[2] or 0)
+
+    async def lock_by_token(self, token_hash: str, client_id: str, writers: Collection[str]) -> str:
+        """lock_as_writer for the device whose token this is (its id, returned). Refused 401
+        for a token unknown or revoked (as of this transaction), 404 or 403 as there."""
+        statement = _render(_LOCK_BY_TOKEN, True)
+        row = await self.conn.fetchrow(
+            statement, self.store_id, list(writers), client_id, token_hash
+        )
+        if row is None:
+            found = await self.conn.fetchrow(_render(_CALLER, True), self.store_id, token_hash)
+            if found is None:
+                raise Refused(401, None)
+            raise Refused(404 if found[3] is None else 403, found[3])
+        self.seq = row[0]
+        self.progress[client_id] = (row[1], row[2] or 0)
+        device_id, seen = row[3], row[4]
+        now = now_ms()
+        if seen is None or now - seen > TOUCH_EVERY_MS:
+            await self.conn.execute(_render(_TOUCH, True), now, device_id)
+        return device_id
 
     async def client(self, client_id: str) -> tuple[str | None, int]:
         if client_id in self.progress:
@@ -480,17 +514,20 @@ async def _store_turn(store_id: str) -> AsyncIterator[None]:
 
 async def push_postgres(
     engine: AsyncEngine,
-    user_id: str,
-    device_id: str,
+    user_id: str | None,
+    device_id: str | None,
     store_id: str,
     request: sync.PushRequest,
     clock: sync.HLC,
     writers: Collection[str],
     notice: Callable[[int], str] | None = None,
+    token_hash: str | None = None,
 ) -> tuple[sync.PushResponse, int | None]:
     """A push on PostgreSQL (see PgBackend): (answer, the store's new position or None).
 
-    Refused for a stranger or a reader; Busy when the store's lock is not had in time."""
+    By `user_id` and `device_id`, or (both None) by the device whose token has `token_hash`,
+    checked in the push's own transaction. Refused for a token unknown or revoked (401), a
+    stranger or a reader; Busy when the store's lock is not had in time."""
     if not is_id(store_id):
         raise Refused(404, None)
     sync.validate_client_id(request.client_id)
@@ -500,7 +537,10 @@ async def push_postgres(
         backend = PgBackend(apg, store_id, notice)
         try:
             async with apg.transaction():
-                await backend.lock_as_writer(user_id, request.client_id, writers)
+                if token_hash is None:
+                    await backend.lock_as_writer(user_id, request.client_id, writers)
+                else:
+                    device_id = await backend.lock_by_token(token_hash, request.client_id, writers)
                 before = backend.seq
                 result = await sync.push(backend, device_id, request, clock)
         except (asyncpg.LockNotAvailableError, asyncpg.DeadlockDetectedError):
@@ -509,7 +549,8 @@ async def push_postgres(
 
 
 class Refused(Exception):
-    """The caller may not write to this store: `status` 404 (not a member) or 403 (a viewer)."""
+    """The caller may not write to this store: `status` 401 (a token unknown or revoked), 404
+    (not a member) or 403 (a viewer)."""
 
     def __init__(self, status: int, role: str | None) -> None:
         super().__init__(status, role)
@@ -529,16 +570,26 @@ def _finish(coroutine: Any) -> Any:
 
 def _push_on_thread(
     db: sqlite3.Connection,
-    user_id: str,
-    device_id: str,
+    user_id: str | None,
+    device_id: str | None,
     store_id: str,
     request: sync.PushRequest,
     clock: sync.HLC,
     writers: Collection[str],
+    token_hash: str | None,
 ) -> tuple[sync.PushResponse, int | None]:
     """One push inside the open transaction: (its answer, the store's new position or None)."""
-    rows = db.execute(_render(_ROLE, False), (store_id, user_id)).fetchall()
-    role = rows[0][0] if rows else None
+    if token_hash is None:
+        rows = db.execute(_render(_ROLE, False), (store_id, user_id)).fetchall()
+        role = rows[0][0] if rows else None
+    else:  # the device by its token, as of this transaction (a revoked one is not found)
+        rows = db.execute(_render(_CALLER, False), (store_id, token_hash)).fetchall()
+        if not rows:
+            raise Refused(401, None)
+        device_id, user_id, seen, role = rows[0]
+        now = now_ms()
+        if role in writers and (seen is None or now - seen > TOUCH_EVERY_MS):
+            db.execute(_render(_TOUCH, False), (now, device_id))
     if role not in writers:
         raise Refused(404 if role is None else 403, role)
     backend = SqlBackend(db, store_id)
@@ -723,24 +774,27 @@ CLOCK_LOCK = threading.Lock()
 
 async def push_sqlite(
     engine: AsyncEngine,
-    user_id: str,
-    device_id: str,
+    user_id: str | None,
+    device_id: str | None,
     store_id: str,
     request: sync.PushRequest,
     clock: sync.HLC,
     writers: Collection[str],
+    token_hash: str | None = None,
 ) -> tuple[sync.PushResponse, int | None]:
     """A push on SQLite, through the database's SqliteWriter (grouped with the pushes that
     arrive meanwhile, in one hop to the connection's thread: aiosqlite runs each statement
     on that thread, and a push would otherwise wait on it once per statement).
 
+    By `user_id` and `device_id`, or (both None) by the device whose token has `token_hash`:
+    its token is checked in the push's own transaction (Refused 401 if unknown or revoked).
     Returns the answer and the store's position after it (None if the push changed nothing).
     """
     key = (engine.sync_engine, asyncio.get_running_loop())
     writer = _sqlite_writers.get(key)
     if writer is None:
         writer = _sqlite_writers[key] = SqliteWriter(engine)
-    args = (user_id, device_id, store_id, request, clock, writers)
+    args = (user_id, device_id, store_id, request, clock, writers, token_hash)
     return await writer.push(*args, size=len(request.mutations))
 
 

@@ -9,12 +9,19 @@ from collections.abc import Awaitable
 
 import msgspec
 from litestar import Controller, MediaType, Request, Response, post
-from litestar.exceptions import HTTPException, NotFoundException, PermissionDeniedException
+from litestar.exceptions import (
+    HTTPException,
+    NotAuthorizedException,
+    NotFoundException,
+    PermissionDeniedException,
+)
 from litestar.params import FromPath, RawBody
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 import sync
+from server import accounts
+from server.auth import bearer_token, provide_caller, unknown_token
 from server.database import is_busy, is_sqlite, write_transaction
 from server.deps import CallerDep, EngineDep
 from server.guards import Busy
@@ -99,8 +106,8 @@ class SyncController(Controller):
     )
     async def push(
         self,
+        request: Request,
         store_id: FromPath[str],
-        caller: CallerDep,
         engine: EngineDep,
         live: LiveDep,
         body: RawBody,
@@ -110,28 +117,54 @@ class SyncController(Controller):
         Envelope errors (malformed JSON, over 1,000 mutations or 5 MB, a gap in mutation ids)
         refuse the whole batch and apply nothing; content errors reject one mutation.
         """
+        # The device token is checked inside the push's own transaction (one statement with
+        # the role check, no connection of its own): a revoked device is refused from the
+        # revoking COMMIT on, as on every route. Whatever answer is not the push's own is
+        # given only to a valid token: those paths authenticate first (`_caller`), so a bad
+        # token is answered 401 before anything else, as it always was.
+        token_hash = accounts.hash_token(bearer_token(request))
+        try:
+            return await self._push(request, store_id, engine, live, body, token_hash)
+        except NotAuthorizedException:
+            raise
+        except Exception:
+            await provide_caller(request, engine)  # 401 first, if that is what it is
+            raise
+
+    async def _push(
+        self,
+        request: Request,
+        store_id: str,
+        engine: EngineDep,
+        live: LiveDep,
+        body: bytes,
+        token_hash: str,
+    ) -> Response[sync.PushResponse | sync.PushError]:
         if len(body) > sync.MAX_BODY_BYTES:
+            caller = await provide_caller(request, engine)
             detail = f"push body is {len(body):,} bytes; the limit is {sync.MAX_BODY_BYTES:,}"
             last = await _last_mutation_id(engine, caller, store_id, body)
             return _envelope_error(413, detail, last)
         try:
             push = msgspec.json.decode(body, type=sync.PushRequest)
         except msgspec.ValidationError as exc:
+            caller = await provide_caller(request, engine)
             last = await _last_mutation_id(engine, caller, store_id, body)
             return _envelope_error(400, f"invalid push: {exc}", last)
-        except msgspec.DecodeError as exc:
+        except (msgspec.DecodeError, UnicodeDecodeError, RecursionError) as exc:
+            await provide_caller(request, engine)
+            if isinstance(exc, UnicodeDecodeError):
+                return _envelope_error(400, "malformed JSON: the body is not valid UTF-8", None)
+            if isinstance(exc, RecursionError):
+                return _envelope_error(400, "malformed JSON: nested too deeply", None)
             return _envelope_error(400, f"malformed JSON: {exc}", None)
-        except UnicodeDecodeError:
-            return _envelope_error(400, "malformed JSON: the body is not valid UTF-8", None)
-        except RecursionError:
-            return _envelope_error(400, "malformed JSON: nested too deeply", None)
         try:
             if is_sqlite(engine):
                 # One process, or others that re-read positions: no message to send with it.
                 result, seq = await _refused_as_http(
                     store_id,
                     push_sqlite(
-                        engine, caller.user_id, caller.device_id, store_id, push, CLOCK, WRITERS
+                        engine, None, None, store_id, push, CLOCK, WRITERS, token_hash=token_hash
                     ),
                 )
             else:  # other processes hear of it on commit only (NOTIFY, live.notice)
@@ -139,16 +172,18 @@ class SyncController(Controller):
                     store_id,
                     push_postgres(
                         engine,
-                        caller.user_id,
-                        caller.device_id,
+                        None,
+                        None,
                         store_id,
                         push,
                         CLOCK,
                         WRITERS,
                         functools.partial(live.notice, store_id, client_id=push.client_id),
+                        token_hash=token_hash,
                     ),
                 )
         except sync.EnvelopeError as exc:
+            await provide_caller(request, engine)
             return _envelope_error(exc.status, exc.detail, exc.last_mutation_id)
         if seq is not None:  # committed: poke this process's other streams of the store
             live.publish(store_id, seq, push.client_id)
@@ -198,6 +233,8 @@ async def _refused_as_http(store_id: str, push: Awaitable[_Pushed]) -> _Pushed:
     try:
         return await push
     except Refused as refused:
+        if refused.status == 401:
+            raise unknown_token() from None
         if refused.status == 404:
             raise NotFoundException(f"no store {excerpt(store_id)}") from None
         raise PermissionDeniedException(

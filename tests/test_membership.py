@@ -5,12 +5,13 @@ from __future__ import annotations
 import time
 import uuid
 
+import msgspec
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
 from server import accounts
 from server.database import write_transaction
-from server.models import Client, Record
+from server.models import Client, Device, Membership, Record
 
 PULL = {"client_id": "c-1", "cursor": "", "limit": 500}
 
@@ -72,6 +73,90 @@ async def test_pulling_without_a_valid_token_is_401(client, account, headers):
     assert response.status_code == 401
     assert response.headers["WWW-Authenticate"] == "Bearer"
     assert "changes" not in response.json()
+
+
+PUSH_BODIES = {
+    "a valid push": push_body(),
+    "malformed JSON": b"{not json",
+    "an invalid push": {"client_id": "c-1", "mutations": "none"},
+    "a gap in mutation ids": {
+        **push_body(),
+        "mutations": [{**push_body()["mutations"][0], "id": 7}],
+    },
+}
+
+
+@pytest.mark.parametrize("headers", BAD_AUTH.values(), ids=BAD_AUTH.keys())
+@pytest.mark.parametrize("body", PUSH_BODIES.values(), ids=PUSH_BODIES.keys())
+async def test_pushing_without_a_valid_token_is_401_whatever_the_body(
+    client, engine, account, headers, body
+):
+    """The push checks its token in its own transaction; every other answer it could give
+    (a bad body, a gap) still comes only after the token is known good."""
+    content = body if isinstance(body, bytes) else msgspec.json.encode(body)
+    for store in (account.store_id, "not-a-store-id"):
+        response = await client.post(
+            f"/api/stores/{store}/push",
+            content=content,
+            headers={**headers, "Content-Type": "application/json"},
+        )
+        assert response.status_code == 401, response.text
+        assert response.headers["WWW-Authenticate"] == "Bearer"
+        assert response.json()["last_mutation_id"] is None
+    assert await records_in(engine, account.store_id) == 0
+
+
+async def test_a_device_revoked_elsewhere_cannot_push_from_that_commit_on(client, engine, account):
+    """Revoked by another process (another worker, the CLI) with no message to this one: the
+    very next push is refused and writes nothing (the token is read in the push's own
+    transaction; nothing about it is cached)."""
+    first = await client.post(
+        f"/api/stores/{account.store_id}/push", json=push_body(), headers=account.auth
+    )
+    assert first.status_code == 200
+    async with write_transaction(engine) as conn:
+        await accounts.revoke_device(conn, account.user_id, account.device_id)
+    again = await client.post(
+        f"/api/stores/{account.store_id}/push",
+        json=push_body("c-2", "Robin"),
+        headers=account.auth,
+    )
+    assert again.status_code == 401
+    assert again.json()["detail"] == "unknown or revoked device token"
+    assert await records_in(engine, account.store_id) == 1
+
+
+async def test_a_member_removed_elsewhere_cannot_push_from_that_commit_on(
+    client, engine, account, other_account
+):
+    await share(engine, other_account.store_id, account.email, "editor")
+    url = f"/api/stores/{other_account.store_id}/push"
+    assert (await client.post(url, json=push_body(), headers=account.auth)).status_code == 200
+    async with write_transaction(engine) as conn:
+        await conn.execute(
+            delete(Membership).where(
+                Membership.store_id == other_account.store_id,
+                Membership.user_id == account.user_id,
+            )
+        )
+    again = await client.post(url, json=push_body("c-2", "Robin"), headers=account.auth)
+    assert again.status_code == 404
+    assert await records_in(engine, other_account.store_id) == 1
+
+
+async def test_a_push_marks_its_device_seen(client, engine, account):
+    async with engine.connect() as conn:
+        before = await conn.scalar(
+            select(Device.last_seen_ms).where(Device.id == account.device_id)
+        )
+    assert before is None
+    response = await client.post(
+        f"/api/stores/{account.store_id}/push", json=push_body(), headers=account.auth
+    )
+    assert response.status_code == 200
+    async with engine.connect() as conn:
+        seen = await conn.scalar(select(Device.last_seen_ms).where(Device.id == account.device_id))
+    assert seen is not None and abs(seen - accounts.now_ms()) < 60_000
 
 
 async def test_a_bare_token_in_the_right_scheme_is_accepted_case_insensitively(client, account):
