@@ -186,7 +186,20 @@ async def push_all(base: str, token: str, store: str, client_id: str, muts: list
         return time.perf_counter() - start
 
 
+class _Page(msgspec.Struct):
+    cursor: str
+    more: bool
+    changes: list[msgspec.Raw]
+
+
+_page = msgspec.json.Decoder(_Page).decode
+
+
 async def pull_all(base: str, token: str, store: str) -> tuple[float, int]:
+    """Seconds to pull the store from the start, and the changes pulled. The pages are parsed
+    only as far as the bench needs (cursor, more, how many changes): turning 5,000 changes
+    into Python dicts took the bench client ~6.5 ms a page, on the cores the server shares,
+    and that is the client's work, not the server's."""
     headers = {"Authorization": f"Bearer {token}"}
     async with httpx.AsyncClient(base_url=base, headers=headers, timeout=120) as http:
         cursor, count = "", 0
@@ -197,10 +210,10 @@ async def pull_all(base: str, token: str, store: str) -> tuple[float, int]:
                 json={"client_id": "bench-reader", "cursor": cursor, "limit": 5000},
             )
             r.raise_for_status()
-            page = msgspec.json.decode(r.content)
-            count += len(page["changes"])
-            cursor = page["cursor"]
-            if not page["more"]:
+            page = _page(r.content)
+            count += len(page.changes)
+            cursor = page.cursor
+            if not page.more:
                 return time.perf_counter() - start, count
 
 
