@@ -328,3 +328,15 @@ def test_a_corrected_name_is_corrected_in_the_follow_ups_that_spell_it(server, u
     records = server.records(user)
     assert records[thanks]["fields"]["note"] == "Send a thank-you: Mira Kowalski"
     assert records[done]["fields"]["note"] == "Call Mira Kowalsky", "a done one is history"
+
+
+def test_a_search_section_with_nothing_found_says_so(server, user, phone):
+    push(server, user, [("person", new_id(), {"name": "Mira Kowalski"})])
+    page = phone.new_page()
+    sign_in(page, server, user)
+    page.get_by_role("search").get_by_role("searchbox").fill("mira")
+    found = page.get_by_role("list", name="People found")
+    expect(found).to_contain_text("Mira Kowalski")
+    expect(page.get_by_role("list", name="Organizations found")).to_have_text(
+        "No organization matches."
+    )

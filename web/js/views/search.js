@@ -151,6 +151,10 @@ export function searchView(state, go) {
     orgs.replaceChildren(...foundOrgs.slice(0, LIMIT).map((id) => h("li", {},
       h("a", { href: `/organizations/${id}`, "data-link": true, class: "row" },
         h("span", { class: "row-title" }, state.records.get(id).fields.name)))));
+    // A section with nothing found says so (a heading over nothing looked like a page still
+    // loading).
+    if (q && foundPeople.length === 0) people.replaceChildren(h("li", { class: "empty" }, "Nobody matches."));
+    if (q && foundOrgs.length === 0) orgs.replaceChildren(h("li", { class: "empty" }, "No organization matches."));
     count.textContent = q
       ? `${foundPeople.length} ${foundPeople.length === 1 ? "person" : "people"}, ${foundOrgs.length} organization${foundOrgs.length === 1 ? "" : "s"}` +
         (foundPeople.length > LIMIT ? ` (the first ${LIMIT} shown)` : "")
