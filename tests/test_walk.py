@@ -212,7 +212,7 @@ def test_a_conversations_organization_is_found_by_typing_among_many(server, user
     sign_in(page, server, user)
     page.goto(f"{server.url}/conversations/{call}")
     page.get_by_label("Find an organization").fill("costa")
-    page.get_by_role("list", name="Organizations found").get_by_role(
+    page.get_by_role("list", name="Organizations to pick").get_by_role(
         "button", name="Costa Project"
     ).click()
     expect(page.get_by_label("Organization", exact=True)).to_have_value(orgs["Costa Project"])

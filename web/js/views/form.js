@@ -176,7 +176,7 @@ export function organizationFinder(state, select) {
   if (live(state.records, "organization").length <= MANY_ORGANIZATIONS) return null;
   const input = h("input", { type: "search", autocomplete: "off", enterkeyhint: "done",
     placeholder: "Or type to find one", "aria-label": "Find an organization" });
-  const results = h("ul", { class: "list picks", "aria-label": "Organizations found" });
+  const results = h("ul", { class: "list picks", "aria-label": "Organizations to pick" });
   const choose = (o) => {
     if (![...select.options].some((option) => option.value === o.id)) {
       select.append(h("option", { value: o.id }, o.fields.name));
