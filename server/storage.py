@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import functools
 import logging
 import sqlite3
 import threading
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from typing import Any
 
 import asyncpg
@@ -470,46 +469,116 @@ class PgBackend(SqlBackend):
             await self.db.run(f"WITH {writes} SELECT 1", params)
 
 
-class _Turns:
-    """The pushes of this process waiting for one store, first come first served."""
+async def _push_pg(
+    apg: asyncpg.Connection,
+    user_id: str | None,
+    device_id: str | None,
+    store_id: str,
+    request: sync.PushRequest,
+    clock: sync.HLC,
+    writers: Collection[str],
+    notice: Callable[[int], str] | None,
+    token_hash: str | None,
+) -> tuple[sync.PushResponse, int | None]:
+    """One push inside the open transaction: (its answer, the store's new position or None)."""
+    backend = PgBackend(apg, store_id, notice)
+    if token_hash is None:
+        await backend.lock_as_writer(user_id, request.client_id, writers)  # type: ignore[arg-type]
+    else:
+        device_id = await backend.lock_by_token(token_hash, request.client_id, writers)
+    before = backend.seq
+    result = await sync.push(backend, device_id, request, clock)  # type: ignore[arg-type]
+    return result, (backend.seq if backend.seq > before else None)
 
-    __slots__ = ("lock", "users")
 
-    def __init__(self) -> None:
-        self.lock = asyncio.Lock()
-        self.users = 0
+class PgStoreWriter:
+    """The pushes of this process to one PostgreSQL store, applied in groups.
 
-
-_turns: dict[str, _Turns] = {}
-
-
-@contextlib.asynccontextmanager
-async def _store_turn(store_id: str) -> AsyncIterator[None]:
-    """Pushes of this process to one store take turns here before they take a connection.
-
-    Only one of them at a time waits for the store's row lock in PostgreSQL: the others wait
-    here, in order, holding no connection and no transaction. Many waiting on the row lock
-    itself are woken together at each COMMIT and race for it, so some waited seconds while
-    others went through at once; this way each process sends its pushes in arrival order.
-    A push that waits longer than the lock budget is refused with Busy (nothing applied).
+    Pushes that arrive while the store is being written wait here, in order, holding no
+    connection and no transaction (only this writer waits for the store's row lock: many
+    waiting on the row lock itself were woken together at each COMMIT and raced for it, so
+    some waited seconds while others went through at once). When its turn comes it applies
+    every waiting push (up to `_GROUP_MUTATIONS`) in one transaction, each in a savepoint of
+    its own: one push that fails is rolled back alone. Nothing is answered before the COMMIT,
+    so each push is still all or nothing, and durable once answered; under many devices the
+    store's lock changes hands, and the WAL is flushed, once per group instead of per push.
+    A push alone goes through at once. One that waited longer than the lock budget is
+    answered Busy (503, nothing applied).
     """
-    turns = _turns.get(store_id)
-    if turns is None:
-        turns = _turns[store_id] = _Turns()
-    turns.users += 1
-    try:
+
+    def __init__(self, engine: AsyncEngine, store_id: str, key: tuple[object, ...]) -> None:
+        self.engine = engine
+        self.store_id = store_id
+        self.key = key
+        self.queue: deque[_Job] = deque()
+        self.draining = False
+
+    async def push(self, *args: Any, size: int) -> tuple[sync.PushResponse, int | None]:
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self.queue.append(_Job(args, size, future))
+        if not self.draining:
+            self.draining = True
+            asyncio.get_running_loop().create_task(self._drain())
+        return await future
+
+    async def _drain(self) -> None:
         try:
-            await asyncio.wait_for(turns.lock.acquire(), LOCK_BUDGET_S)
-        except TimeoutError:
-            raise Busy("the store is busy: nothing was applied") from None
-        try:
-            yield
+            while self.queue:
+                await self._group()
         finally:
-            turns.lock.release()
-    finally:
-        turns.users -= 1
-        if not turns.users:
-            del _turns[store_id]
+            self.draining = False
+            if _pg_writers.get(self.key) is self and not self.queue:
+                del _pg_writers[self.key]
+
+    async def _group(self) -> None:
+        jobs = _take(self.queue)
+        if not jobs:
+            return
+        outcomes: list[Any] = []
+        try:
+            async with self.engine.connect() as conn:
+                raw = await conn.get_raw_connection()
+                apg = raw.driver_connection
+                async with apg.transaction():
+                    if len(jobs) == 1:
+                        outcomes.append(await _push_pg(apg, *jobs[0].args))
+                    else:
+                        # The store's lock first, once: the pushes' own FOR UPDATE then hold it.
+                        await apg.fetch(_render(_LOCK_STORE_PG, True), self.store_id)
+                        for job in jobs:
+                            try:
+                                async with apg.transaction():  # a savepoint
+                                    outcome = await _push_pg(apg, *job.args)
+                            except (asyncpg.LockNotAvailableError, asyncpg.DeadlockDetectedError):
+                                raise
+                            except Exception as exc:  # handed to that push's caller
+                                outcome = exc
+                            outcomes.append(outcome)
+        except (asyncpg.LockNotAvailableError, asyncpg.DeadlockDetectedError):
+            busy = Busy("the store is busy: nothing was applied")
+            for job in jobs:
+                if not job.future.done():
+                    job.future.set_exception(busy)
+            return
+        except Exception as exc:
+            for job in jobs:
+                if not job.future.done():
+                    job.future.set_exception(exc)
+            return
+        except BaseException:
+            for job in jobs:
+                job.future.cancel()
+            raise
+        for job, outcome in zip(jobs, outcomes, strict=True):
+            if job.future.done():
+                continue
+            if isinstance(outcome, BaseException):
+                job.future.set_exception(outcome)
+            else:
+                job.future.set_result(outcome)
+
+
+_pg_writers: dict[tuple[object, ...], PgStoreWriter] = {}
 
 
 async def push_postgres(
@@ -523,7 +592,9 @@ async def push_postgres(
     notice: Callable[[int], str] | None = None,
     token_hash: str | None = None,
 ) -> tuple[sync.PushResponse, int | None]:
-    """A push on PostgreSQL (see PgBackend): (answer, the store's new position or None).
+    """A push on PostgreSQL (see PgBackend), through the store's PgStoreWriter (grouped with
+    this process's other pushes to the store that arrive meanwhile): (answer, the store's new
+    position or None).
 
     By `user_id` and `device_id`, or (both None) by the device whose token has `token_hash`,
     checked in the push's own transaction. Refused for a token unknown or revoked (401), a
@@ -531,21 +602,12 @@ async def push_postgres(
     if not is_id(store_id):
         raise Refused(404, None)
     sync.validate_client_id(request.client_id)
-    async with _store_turn(store_id), engine.connect() as conn:
-        raw = await conn.get_raw_connection()
-        apg = raw.driver_connection
-        backend = PgBackend(apg, store_id, notice)
-        try:
-            async with apg.transaction():
-                if token_hash is None:
-                    await backend.lock_as_writer(user_id, request.client_id, writers)
-                else:
-                    device_id = await backend.lock_by_token(token_hash, request.client_id, writers)
-                before = backend.seq
-                result = await sync.push(backend, device_id, request, clock)
-        except (asyncpg.LockNotAvailableError, asyncpg.DeadlockDetectedError):
-            raise Busy("the store is busy: nothing was applied") from None
-    return result, (backend.seq if backend.seq > before else None)
+    key = (engine.sync_engine, asyncio.get_running_loop(), store_id)
+    writer = _pg_writers.get(key)
+    if writer is None:
+        writer = _pg_writers[key] = PgStoreWriter(engine, store_id, key)
+    args = (user_id, device_id, store_id, request, clock, writers, notice, token_hash)
+    return await writer.push(*args, size=len(request.mutations))
 
 
 class Refused(Exception):
@@ -655,6 +717,26 @@ _CHECKPOINT_EVERY = 2_000
 _GROUP_MUTATIONS = 5_000
 
 
+def _take(queue: deque[_Job]) -> list[_Job]:
+    """The next group from a writer's queue: the pushes waiting, in order, up to
+    `_GROUP_MUTATIONS` (the first always); one that waited past its deadline is answered Busy."""
+    jobs: list[_Job] = []
+    size = 0
+    now = time.monotonic()
+    while queue and (not jobs or size + queue[0].size <= _GROUP_MUTATIONS):
+        job = queue.popleft()
+        if job.future.done():
+            continue
+        if now > job.deadline:
+            job.future.set_exception(
+                Busy("the database is busy with other writes: nothing was changed")
+            )
+            continue
+        jobs.append(job)
+        size += job.size
+    return jobs
+
+
 class SqliteWriter:
     """The pushes of one SQLite database in this process, applied in groups.
 
@@ -697,21 +779,7 @@ class SqliteWriter:
             self.draining = False
 
     def _take(self) -> list[_Job]:
-        jobs: list[_Job] = []
-        size = 0
-        now = time.monotonic()
-        while self.queue and (not jobs or size + self.queue[0].size <= _GROUP_MUTATIONS):
-            job = self.queue.popleft()
-            if job.future.done():
-                continue
-            if now > job.deadline:
-                job.future.set_exception(
-                    Busy("the database is busy with other writes: nothing was changed")
-                )
-                continue
-            jobs.append(job)
-            size += job.size
-        return jobs
+        return _take(self.queue)
 
     async def _group(self) -> None:
         try:

@@ -1,12 +1,13 @@
-"""Pushes that arrive together on SQLite are applied in one transaction (storage.SqliteWriter),
-each still all or nothing: one that fails leaves nothing behind, the others are applied and
-answered as if alone."""
+"""Pushes that arrive together are applied in one transaction (storage.SqliteWriter on SQLite,
+storage.PgStoreWriter per store on PostgreSQL), each still all or nothing: one that fails leaves
+nothing behind, the others are applied and answered as if alone."""
 
 from __future__ import annotations
 
 import asyncio
 import sqlite3
 
+import asyncpg
 import msgspec
 import pytest
 from sqlalchemy import text
@@ -14,14 +15,21 @@ from sqlalchemy import text
 import sync
 from server import accounts, storage
 from server.database import create_engine, migrate, write_transaction
-from server.storage import Refused, push_sqlite
+from server.storage import Refused, push_postgres, push_sqlite
 from server.stores import WRITERS
 from tests.synckit import uid
 
 
+@pytest.fixture(params=["sqlite", "postgres"])
+def url(request, tmp_path):
+    if request.param == "sqlite":
+        return f"sqlite+aiosqlite:///{tmp_path / 'groups.db'}"
+    return request.getfixturevalue("postgres_url")
+
+
 @pytest.fixture
-async def engine(tmp_path):
-    eng = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'groups.db'}")
+async def engine(url):
+    eng = create_engine(url)
     await migrate(eng)
     yield eng
     await eng.dispose()
@@ -46,13 +54,14 @@ def person_sets(client_id: str, ids: list[str], first: int = 1) -> sync.PushRequ
 
 async def test_pushes_arriving_together_are_each_all_or_nothing(engine, monkeypatch):
     groups: list[int] = []
-    one_transaction = storage._group_on_thread
+    take = storage._take
 
-    def recorded(db, jobs):  # type: ignore[no-untyped-def]
+    def recorded(queue):  # type: ignore[no-untyped-def]
+        jobs = take(queue)
         groups.append(len(jobs))
-        return one_transaction(db, jobs)
+        return jobs
 
-    monkeypatch.setattr(storage, "_group_on_thread", recorded)
+    monkeypatch.setattr(storage, "_take", recorded)
     async with write_transaction(engine) as conn:
         owner, store = await accounts.create_user(conn, f"o{uid()[:8]}@example.com")
         device, _ = await accounts.create_device(conn, owner, "phone")
@@ -67,7 +76,9 @@ async def test_pushes_arriving_together_are_each_all_or_nothing(engine, monkeypa
     gap = person_sets("c-gap", [uid()], first=5)  # ids must start at 1: an envelope error
 
     def push(user: str, dev: str, request: sync.PushRequest):  # type: ignore[no-untyped-def]
-        return push_sqlite(engine, user, dev, store, request, clock, WRITERS)
+        if engine.dialect.name == "sqlite":
+            return push_sqlite(engine, user, dev, store, request, clock, WRITERS)
+        return push_postgres(engine, user, dev, store, request, clock, WRITERS)
 
     # Started together, they queue while the first takes the writer: one group.
     outcomes = await asyncio.gather(
@@ -85,7 +96,7 @@ async def test_pushes_arriving_together_are_each_all_or_nothing(engine, monkeypa
     assert [r.status for r in applied_first[0].results] == ["applied"] * 3
     assert [r.status for r in applied_last[0].results] == ["applied"] * 3
     assert applied_last[1] == applied_first[1] + 3  # the store's position after each
-    assert isinstance(failed, sqlite3.IntegrityError)
+    assert isinstance(failed, (sqlite3.IntegrityError, asyncpg.ForeignKeyViolationError))
     assert isinstance(viewer_refused, Refused) and viewer_refused.status == 403
     assert isinstance(envelope, sync.EnvelopeError) and envelope.status == 409
 
