@@ -317,6 +317,7 @@ def test_a_corrected_name_is_corrected_in_the_follow_ups_that_spell_it(server, u
     page = phone.new_page()
     sign_in(page, server, user)
     page.goto(f"{server.url}/people/{mira}")
+    expect(page.get_by_role("heading", name="Mira Kowalsky")).to_be_visible()
     page.evaluate("document.querySelector('details.edit-details').open = true")
     name = page.get_by_label("Name", exact=True)
     name.fill("Mira Kowalski")

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { applyMutation, openConflicts, view } from "../../web/js/model.js";
+import { applyMutation, openConflicts, respell, view } from "../../web/js/model.js";
 
 const person = (id, fields, extra = {}) => ({
   entity: "person", id, version: 1, deleted: false,
@@ -99,4 +99,16 @@ test("applyMutation ignores a record it does not know for add/remove", () => {
   const records = new Map();
   applyMutation(records, { name: "add", args: { entity: "person", id: "nope", field: "tags", value: "x" } });
   assert.equal(records.size, 0);
+});
+
+test("a corrected name is respelled only where the note spells it as a word", () => {
+  assert.equal(respell("Send a thank-you: Mira Kowalsky", "Mira Kowalsky", "Mira Kowalski"),
+    "Send a thank-you: Mira Kowalski");
+  assert.equal(respell("Ask Al about Alabama and Al's team", "Al", "Alex"),
+    "Ask Alex about Alabama and Alex's team");
+  assert.equal(respell("Call Zoë", "Zo", "Zoe"), null, "a letter beyond ASCII ends no word");
+  assert.equal(respell("Lunch with J.R. (maybe)", "J.R.", "JR"), "Lunch with JR (maybe)");
+  assert.equal(respell("Pay $5 to Ann", "$5", "$6"), "Pay $6 to Ann", "no pattern from a name");
+  assert.equal(respell("Call Mira", "Dana", "Dane"), null);
+  assert.equal(respell(null, "Dana", "Dane"), null);
 });

@@ -309,3 +309,15 @@ export function compareText(a, b) {
   if (ly !== null && lx !== ly) return lx < ly ? -1 : 1;
   return collator.compare(x, y);
 }
+
+/**
+ * `text` with each whole-word `before` spelled `after` (a corrected name in a note that spells
+ * it): "Al" → "Alex" leaves "Alabama" alone. Null when `before` is not in `text` as a word.
+ */
+export function respell(text, before, after) {
+  if (!text || !before || before === after) return null;
+  const escaped = before.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  const word = new RegExp(`(?<![\\p{L}\\p{N}])${escaped}(?![\\p{L}\\p{N}])`, "gu");
+  const out = text.replace(word, () => after);
+  return out === text ? null : out;
+}

@@ -7,7 +7,7 @@
 import { addDays, formatDay, isoDate } from "../dates.js";
 import { planDeletion } from "../deletion.js";
 import { field, h, mount } from "../dom.js";
-import { compareText, linked, live } from "../model.js";
+import { compareText, linked, live, respell } from "../model.js";
 import { lastContacted } from "../nextsteps.js";
 import { conflictNotice } from "./conflicts.js";
 import { referralAdder, referralRow } from "./conversation.js";
@@ -170,10 +170,11 @@ export function personView(state, id, go) {
   inputs.name.addEventListener("change", () => {
     const now = record()?.fields.name;
     if (!nameBefore || !now || now === nameBefore) return;
-    const edits = linked(state.records, "followup", "person_id", id)
-      .filter((f) => !f.fields.done_at && (f.fields.note ?? "").includes(nameBefore))
-      .map((f) => ({ name: "set", entity: "followup", id: f.id,
-        fields: { note: f.fields.note.replaceAll(nameBefore, now) } }));
+    const edits = [];
+    for (const f of linked(state.records, "followup", "person_id", id)) {
+      const note = f.fields.done_at ? null : respell(f.fields.note, nameBefore, now);
+      if (note !== null) edits.push({ name: "set", entity: "followup", id: f.id, fields: { note } });
+    }
     nameBefore = now;
     if (edits.length) state.run(edits);
   });
