@@ -121,8 +121,14 @@ export function peopleView(state, go) {
   function filter(fromTop = false) {
     const query = search.value.trim();
     let candidates = sortedPeople();
-    if (query) candidates = searchIndexOf(state).searchPeople(query).map((id) => byId.get(id)).filter(Boolean);
-    const people = candidates.filter(({ p }) =>
+    if (query) {
+      candidates = [];
+      for (const id of searchIndexOf(state).searchPeople(query)) {
+        const found = byId.get(id);
+        if (found) candidates.push(found);
+      }
+    }
+    const people = !(stage.value || org.value || tag.value || via.value) ? candidates : candidates.filter(({ p }) =>
       (!stage.value || p.fields.stage === stage.value) &&
       (!org.value || p.fields.organization_id === org.value) &&
       (!tag.value || (p.fields.tags ?? []).includes(tag.value)) &&
@@ -143,11 +149,19 @@ export function peopleView(state, go) {
     filter();
   }
   const filterNow = () => filter(true);
-  search.addEventListener("input", () => {
-    // The query lives in the address, so Back to this list finds it again (beside a record
-    // on the desktop, the address stays the record's).
-    const url = search.value.trim() ? `/people?q=${encodeURIComponent(search.value)}` : "/people";
+  // The query lives in the address, so Back to this list finds it again (beside a record on
+  // the desktop, the address stays the record's). Written once the keystroke's results are
+  // painted (history.replaceState is slow on a phone), or at once when a link is followed.
+  let address = null;
+  const writeAddress = () => {
+    if (address === null) return;
+    const url = address;
+    address = null;
     if (location.pathname === "/people") history.replaceState(history.state, "", url);
+  };
+  search.addEventListener("input", () => {
+    if (address === null) requestAnimationFrame(() => setTimeout(writeAddress, 0));
+    address = search.value.trim() ? `/people?q=${encodeURIComponent(search.value)}` : "/people";
     filterNow();
   });
   // Enter opens the first match: search, then straight to the person.
@@ -156,6 +170,7 @@ export function peopleView(state, go) {
     const first = el.querySelector("a[data-record]");
     if (!first) return;
     event.preventDefault();
+    writeAddress();
     go(first.getAttribute("href"));
   });
   for (const control of [stage, org, tag, via]) control.addEventListener("change", filterNow);
@@ -166,6 +181,7 @@ export function peopleView(state, go) {
       h("a", { href: "/duplicates", "data-link": true, class: "duplicates-link" }, "Possible duplicates")),
     add,
     table ? table.el : list);
+  el.addEventListener("click", writeAddress, true); // before the app follows a link
   return { el, update: render };
 }
 
