@@ -46,6 +46,7 @@ const SHELL = [
   "/js/views/duplicates.js",
   "/js/views/exchange.js",
   "/js/views/list.js",
+  "/js/views/opening.js",
   "/js/views/organization.js",
   "/js/views/organizations.js",
   "/js/views/pathsvg.js",

@@ -14,6 +14,7 @@ import { duplicatesView } from "./views/duplicates.js";
 import { conversationView } from "./views/conversation.js";
 import { organizationView } from "./views/organization.js";
 import { organizationsView } from "./views/organizations.js";
+import { openingView, recordPath } from "./views/opening.js";
 import { peopleView } from "./views/people.js";
 import { personView } from "./views/person.js";
 import { globalSearchBox, searchView } from "./views/search.js";
@@ -187,9 +188,12 @@ function route({ focus = true } = {}) {
     if (!state.session) {
       const code = path === "/pair" ? decodeURIComponent(location.hash.slice(1)) : "";
       view = { el: signinView({ onSession, code }) };
-    } else if (state.loading && path !== "/") {
-      // Records still being read: this page draws once they are all here.
-      view = { el: h("p", { class: "empty" }, "Opening your network…"),
+    } else if (state.loading && path !== "/" && !path.startsWith("/capture")) {
+      // Records still being read: a record's own page shows it at once (read by its id), the
+      // rest of it and other pages draw once they are all here. Capture needs none of them
+      // to be typed into: it is drawn at once (views/capture.js waits where it must).
+      const record = recordPath(path);
+      view = { el: record ? openingView(state, record).el : h("p", { class: "empty" }, "Opening your network…"),
         update: () => { if (!state.loading) route({ focus: false }); } };
     } else {
       view = viewFor(path);

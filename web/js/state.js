@@ -103,6 +103,29 @@ export class State extends EventTarget {
   }
 
   /**
+   * Some records now, while `load()` still reads the rest (a page opened by its address at
+   * start): each read from IndexedDB by its id and shown as the load would show it, with the
+   * pending mutations on it applied. Returns at once when every record is already here.
+   * @param {string[]} ids
+   */
+  async early(ids) {
+    const wanted = ids.filter((id) => id && !this.server.has(id));
+    if (!this.loading || wanted.length === 0) return;
+    const read = await Promise.all(wanted.map((id) => this.db.get("records", id)));
+    const found = new Set();
+    for (const record of read) {
+      if (!record || this.server.has(record.id)) continue;
+      this.server.set(record.id, record);
+      if (!this.overlaid.has(record.id)) this.records.set(record.id, record);
+      found.add(record.id);
+    }
+    // The load's end applies the whole outbox again: this is only what is shown until then.
+    for (const mutation of this.pending) {
+      if (found.has(mutation.args?.id)) this.overlay(mutation, new Set(), new Set());
+    }
+  }
+
+  /**
    * The outbox, refused edits or session changed (a push was answered, a pull finished, a
    * sign-out): read those (they are small) and apply the pending mutations again.
    */

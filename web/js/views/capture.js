@@ -11,6 +11,7 @@ import {
 } from "../capture.js";
 import { addDays, formatDay, isoDate } from "../dates.js";
 import { field, h } from "../dom.js";
+import { linked, live } from "../model.js";
 import { CONVERSATION_KINDS } from "../schema.js";
 import { searchIndexOf } from "../search.js";
 import { toLocalInput } from "./form.js";
@@ -82,11 +83,21 @@ export function captureView(state, go, { personId: preset } = {}) {
   let organization = { id: null, name: "", isNew: false }; // chosen in the picker
   const referred = new Set(); // name keys, once created
   const chips = new Map(); // follow-up key -> followup id
+  // Opened while the records are still being read (the app started on Capture): typing never
+  // waits. What needs every record waits for them (a new organization, the referrals' names);
+  // a new person picked meanwhile may be someone not read yet, checked when the load ends.
+  let opening = state.loading;
+  let unsure = false; // a new name picked while opening: its namesake may not be read yet
+  let startedOpening = false; // written while opening: their open follow-ups are not all read
+  let whenOpened = null; // Done waits for the load to save the referrals' names
 
   const who = h("input", { type: "search", id: "capture-who", autocomplete: "off",
     placeholder: "Name, or organization", "aria-describedby": "who-hint" });
   const whoField = field("Who did you talk with?", who);
-  const whoHint = h("p", { id: "who-hint", class: "hint" }, "Pick someone you know, or type a new name.");
+  const HINT = "Pick someone you know, or type a new name.";
+  const whoHint = h("p", { id: "who-hint", class: "hint" },
+    opening ? "Still opening your network: someone you know may show only in a moment. You can start typing." : HINT);
+  const namesake = h("p", { class: "hint namesake", role: "status", hidden: true });
   const results = h("ul", { class: "list picks", "aria-label": "Matching people" });
   const chosen = h("p", { class: "chosen", hidden: true });
   const details = h("div", { hidden: true });
@@ -142,6 +153,8 @@ export function captureView(state, go, { personId: preset } = {}) {
   function pick({ personId, name, title = null }) {
     const person = personId ? state.records.get(personId) : null;
     const known = !person && name ? null : person;
+    namesake.hidden = true;
+    if (!known && opening) unsure = true;
     if (started) {
       repoint(personId ? { personId } : { name, title });
       return;
@@ -178,6 +191,7 @@ export function captureView(state, go, { personId: preset } = {}) {
       prospects: prospects.value, projects: projects.value, fit: checkedFit(), referrals: [], followups: [],
     }, ctx());
     if (organization.isNew) organization.isNew = false;
+    startedOpening = opening;
     started = { conversationId: plan.conversationId, personId: plan.personId, created: new Set(plan.created),
       stageBefore: picked.stageBefore };
     rememberCapture(state, plan.conversationId);
@@ -280,7 +294,9 @@ export function captureView(state, go, { personId: preset } = {}) {
     const found = searchOrganizations(state.records, query);
     const items = found.map((o) => h("li", {}, h("button", { type: "button", class: "pick",
       onclick: () => chooseOrganization({ id: o.id, name: o.fields.name, isNew: false }) }, o.fields.name)));
-    if (query && !found.some((o) => nameKey(o.fields.name) === nameKey(query))) {
+    if (query && opening) {
+      items.push(h("li", { class: "hint" }, "Still opening your network: a new organization can be added in a moment."));
+    } else if (query && !found.some((o) => nameKey(o.fields.name) === nameKey(query))) {
       items.push(h("li", {}, h("button", { type: "button", class: "pick new",
         onclick: () => chooseOrganization({ id: crypto.randomUUID(), name: query, isNew: true }) },
       `New organization: ${query}`)));
@@ -338,7 +354,7 @@ export function captureView(state, go, { personId: preset } = {}) {
 
   /** Names typed so far become referrals; with `finished` false, not the line being typed. */
   async function addReferrals(finished = true) {
-    if (!picked || future()) return;
+    if (!picked || future() || opening) return; // their names may be someone's not read yet
     const typed = finished ? others.value : others.value.slice(0, others.value.lastIndexOf("\n") + 1);
     const names = parseReferrals(typed).filter((r) => !referred.has(nameKey(r.name)));
     if (names.length === 0) return;
@@ -385,6 +401,12 @@ export function captureView(state, go, { personId: preset } = {}) {
 
   const done = h("button", { type: "button", class: "primary" }, "Done");
   done.addEventListener("click", async () => {
+    if (opening && others.value.trim() && !future()) {
+      // The names under "who else" are saved once every record is read (a few seconds).
+      done.disabled = true;
+      done.textContent = "Saving once your network is open…";
+      await new Promise((resolve) => { whenOpened = resolve; });
+    }
     await addReferrals();
     if (picked && !started) start(); // "Schedule" with nothing typed still schedules
     rememberCapture(state, null);
@@ -433,10 +455,65 @@ export function captureView(state, go, { personId: preset } = {}) {
     h("div", { class: "actions" }, done, discard));
   const el = h("section", { class: "capture" },
     h("h1", {}, scheduling ? "Schedule a conversation" : "Capture"),
-    whoField, whoHint, results, chosen, details);
+    whoField, whoHint, results, chosen, namesake, details);
   showFuture();
-  if (preset && state.records.get(preset)) queueMicrotask(() => pick({ personId: preset }));
-  else queueMicrotask(() => who.focus());
+  if (preset && state.records.get(preset)) {
+    queueMicrotask(() => pick({ personId: preset }));
+  } else if (preset && opening) {
+    // Opened on someone's capture at start: that person (and their organization) read first.
+    state.early([preset]).then(() => state.early([state.records.get(preset)?.fields.organization_id]))
+      .then(() => (!picked && state.records.get(preset) ? pick({ personId: preset }) : null));
+  } else {
+    queueMicrotask(() => who.focus());
+  }
+
+  /** Every record is read now: what waited for them is done, what was done without them checked. */
+  function opened() {
+    opening = false;
+    whoHint.textContent = HINT;
+    if (orgInput.value.trim()) orgInput.dispatchEvent(new Event("input"));
+    if (unsure) {
+      unsure = false;
+      if (started ? started.created.has(started.personId) : picked && !picked.personId) useNamesake();
+    }
+    // Talking with someone closes their open follow-ups (see planCapture): those not read then.
+    if (started && startedOpening && !future()) {
+      const now = new Date().toISOString();
+      const open = linked(state.records, "followup", "person_id", started.personId)
+        .filter((f) => !f.fields.done_at && f.fields.kind === "follow_up" && !started.created.has(f.id));
+      if (open.length) state.run(open.map((f) => ({ name: "set", entity: "followup", id: f.id, fields: { done_at: now } })));
+    }
+    addReferrals(document.activeElement !== others);
+    whenOpened?.();
+  }
+
+  /** The new name picked while opening is someone's already here: the capture is theirs. */
+  function useNamesake() {
+    const key = nameKey(picked.name);
+    const same = live(state.records, "person")
+      .filter((p) => p.id !== started?.personId && nameKey(p.fields.name ?? "") === key);
+    if (same.length === 0) return;
+    const them = same.find((p) => organization.id && p.fields.organization_id === organization.id) ?? same[0];
+    const org = state.records.get(them.fields.organization_id);
+    const theirs = org && !org.deleted && !organization.id ? { id: org.id, name: org.fields.name, isNew: false } : null;
+    if (started) {
+      repoint({ personId: them.id });
+      if (theirs) chooseOrganization(theirs);
+    } else {
+      picked = { personId: them.id, name: them.fields.name, title: null, stageBefore: them.fields.stage ?? null };
+      if (theirs) {
+        organization = theirs;
+        showOrganization();
+      }
+      showChosen();
+    }
+    namesake.textContent = `${them.fields.name}${org && !org.deleted ? ` (${org.fields.name})` : ""} was already in your network: this conversation is with them${same.length > 1 ? `, one of ${same.length} of that name` : ""}. Someone else? Change person.`;
+    namesake.hidden = false;
+  }
+
   // Matches follow changes while a name is typed (an empty box shows none: nothing to search).
-  return { el, update: () => { if (!whoField.hidden && who.value.trim()) renderResults(); } };
+  return { el, update: () => {
+    if (opening && !state.loading) opened();
+    if (!whoField.hidden && who.value.trim()) renderResults();
+  } };
 }

@@ -1,0 +1,175 @@
+"""The app opened on a page other than Today, before every record is read from IndexedDB.
+
+A real store takes seconds to read at start (76,000 records). The test holds that read: an
+init script makes the chunked `getAll` of the records store answer only when the test says so
+(nothing in the app knows about it). Meanwhile a person's page opened by its address shows the
+person, and Capture takes the notes typed, saved to the outbox at once. A new person picked
+before the load ends who turns out to be someone already known becomes that person when it
+ends, not a duplicate.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.browser import nav, sign_in
+from tests.test_conversations import new_id, outbox, push
+
+pytestmark = pytest.mark.browser
+
+# The records' chunked read (db.chunks: getAll with a count) answers once released.
+HOLD_LOAD = """(() => {
+  let release;
+  const released = new Promise((resolve) => { release = resolve; });
+  window.__releaseLoad = () => release();
+  window.__heldReads = 0;
+  const getAll = IDBObjectStore.prototype.getAll;
+  IDBObjectStore.prototype.getAll = function (...args) {
+    const request = getAll.apply(this, args);
+    if (this.name !== "records" || args.length < 2) return request;
+    window.__heldReads += 1;
+    let handler = null;
+    Object.defineProperty(request, "onsuccess", { configurable: true,
+      get: () => handler, set: (f) => { handler = f; } });
+    request.addEventListener("success", (event) => {
+      released.then(() => handler?.call(request, event));
+    });
+    return request;
+  };
+})();"""
+
+LOADED = "performance.getEntriesByName('grapevine:records-loaded').length > 0"
+
+
+def seed(server, user) -> dict[str, str]:
+    ids = {"acme": new_id(), "dana": new_id(), "talk": new_id()}
+    push(
+        server,
+        user,
+        [
+            ("organization", ids["acme"], {"name": "Acme Robotics", "status": "engaged"}),
+            (
+                "person",
+                ids["dana"],
+                {"name": "Dana Ortiz", "title": "Staff engineer", "organization_id": ids["acme"]},
+            ),
+            (
+                "conversation",
+                ids["talk"],
+                {
+                    "person_id": ids["dana"],
+                    "kind": "coffee",
+                    "at": "2026-10-02T09:00:00Z",
+                    "notes": "Hiring for the sensor team next spring.",
+                },
+            ),
+        ],
+    )
+    return ids
+
+
+def held_start(page, url: str) -> None:
+    """Open `url` as a cold start whose record load is held, and check that it is."""
+    page.context.add_init_script(HOLD_LOAD)
+    page.goto(url)
+    expect(nav(page)).to_be_visible()
+    assert page.evaluate("window.__heldReads") >= 1
+    assert not page.evaluate(LOADED)
+
+
+def test_a_person_opened_by_address_shows_before_the_records_are_read(server, user, phone):
+    ids = seed(server, user)
+    page = phone.new_page()
+    sign_in(page, server, user)
+
+    held_start(page, f"{server.url}/people/{ids['dana']}")
+    expect(page.get_by_role("heading", name="Dana Ortiz")).to_be_visible()
+    expect(page.locator("main .lead")).to_have_text("Staff engineer · Acme Robotics")
+    rest = page.get_by_text("conversations, follow-ups and referrals show in a moment")
+    expect(rest).to_be_visible()
+    assert not page.evaluate(LOADED)
+
+    # Released: the whole page, with the conversation the preview did not draw.
+    page.evaluate("window.__releaseLoad()")
+    expect(page.get_by_role("list", name="Conversations")).to_contain_text("Hiring for the sensor")
+    expect(page.get_by_role("heading", name="Dana Ortiz")).to_be_visible()
+
+    # A conversation's address shows its title and notes the same way.
+    held_start(page, f"{server.url}/conversations/{ids['talk']}")
+    expect(page.get_by_role("heading", name="Coffee with Dana Ortiz")).to_be_visible()
+    expect(page.get_by_text("Hiring for the sensor team next spring.")).to_be_visible()
+    assert not page.evaluate(LOADED)
+    page.evaluate("window.__releaseLoad()")
+    expect(page.get_by_role("link", name="← Dana Ortiz")).to_be_visible()
+
+
+def test_capture_takes_notes_before_the_records_are_read_without_a_duplicate(server, user, phone):
+    ids = seed(server, user)
+    page = phone.new_page()
+    sign_in(page, server, user)
+    held_start(page, f"{server.url}/capture")
+
+    # Nobody is read yet: Dana is not offered, a new name is, and the notes take typing.
+    expect(page.get_by_text("Still opening your network")).to_be_visible()
+    page.locator("#capture-who").press_sequentially("Dana Ortiz")
+    page.get_by_role("button", name="New person: Dana Ortiz").click()
+    notes = page.get_by_label("Notes", exact=True)
+    notes.press_sequentially("Met at the lunch table; ask about the spring hires.")
+
+    # A new organization waits for the load (it may be one not read yet).
+    org = page.get_by_label("Organization", exact=True)
+    org.press_sequentially("Acme")
+    expect(page.get_by_role("list", name="Matching organizations")).to_contain_text(
+        "a new organization can be added in a moment"
+    )
+    expect(page.get_by_role("button", name="New organization: Acme")).to_have_count(0)
+
+    def conversation_fields() -> dict:
+        fields: dict = {}
+        for m in outbox(page):
+            if m["name"] == "set" and m["args"]["entity"] == "conversation":
+                fields.update(m["args"]["fields"])
+        return fields
+
+    # Saved while the load is still held: every keystroke, in the outbox.
+    assert not page.evaluate(LOADED)
+    saved = conversation_fields()
+    assert saved["notes"] == "Met at the lunch table; ask about the spring hires."
+    made = saved["person_id"]
+    assert made != ids["dana"]
+
+    # Released: the Dana just made was Dana Ortiz of Acme, read now. The capture is hers.
+    page.evaluate("window.__releaseLoad()")
+    expect(page.locator(".namesake")).to_have_text(
+        re.compile(r"^Dana Ortiz \(Acme Robotics\) was already in your network")
+    )
+    expect(org).to_have_value("Acme Robotics")
+    assert conversation_fields()["person_id"] == ids["dana"]
+    assert conversation_fields()["organization_id"] == ids["acme"]
+    assert any(m["name"] == "delete" and m["args"]["id"] == made for m in outbox(page)), (
+        "the person made before the load was not taken back"
+    )
+    notes.press_sequentially(" Then coffee.")
+    page.get_by_role("button", name="Done").click()
+    expect(page).to_have_url(re.compile(f"/people/{ids['dana']}$"))
+    expect(page.get_by_role("list", name="Conversations")).to_contain_text("Then coffee.")
+
+    # On the server too: one Dana Ortiz, with both conversations.
+    page.evaluate("dispatchEvent(new Event('online'))")
+    expect(page.locator("#sync-status")).to_have_text(re.compile("^Synced at"), timeout=20_000)
+    records = server.records(user)
+    danas = [
+        r
+        for r in records.values()
+        if r["entity"] == "person" and not r["deleted"] and r["fields"]["name"] == "Dana Ortiz"
+    ]
+    assert [d["id"] for d in danas] == [ids["dana"]]
+    talks = [
+        r
+        for r in records.values()
+        if r["entity"] == "conversation" and r["fields"]["person_id"] == ids["dana"]
+    ]
+    assert len(talks) == 2

@@ -1,0 +1,68 @@
+/**
+ * A person, organization or conversation opened by its address while the records are still
+ * being read (a page left open, a reload, Back, a link): the record itself is read from
+ * IndexedDB by its id and drawn at once (name, title, organization; a conversation's notes),
+ * the rest of its page (conversations, follow-ups, referrals, the referral path) is said to be
+ * on its way. The app draws the whole page when the load ends.
+ */
+
+import { conversationTitle } from "../capture.js";
+import { formatDateTime } from "../dates.js";
+import { h } from "../dom.js";
+
+const ENTITY = { people: "person", organizations: "organization", conversations: "conversation" };
+const HOPS = 5; // a merged record's survivor: a few links at most
+
+/** The record page a path is, or null: {entity, id}. */
+export function recordPath(path) {
+  const match = /^\/(people|organizations|conversations)\/([^/]+)$/.exec(path);
+  return match ? { entity: ENTITY[match[1]], id: match[2] } : null;
+}
+
+/**
+ * @param {import('../state.js').State} state
+ * @param {{entity: string, id: string}} wanted
+ */
+export function openingView(state, { entity, id }) {
+  const heading = h("h1", {}, "Opening your network…");
+  const lead = h("p", { class: "lead" });
+  const body = h("div", {});
+  const rest = h("p", { class: "empty opening" }, "Opening your network…");
+  const el = h("section", { class: "opening", "aria-busy": "true" }, heading, lead, body, rest);
+
+  const shown = async (rid) => {
+    await state.early([rid]);
+    return state.records.get(rid);
+  };
+  (async () => {
+    let record = await shown(id);
+    for (let hop = 0; hop < HOPS && record?.deleted && record.fields.merged_into; hop++) {
+      record = await shown(record.fields.merged_into); // merged here or elsewhere: the one kept
+    }
+    // Perhaps not there at all: the whole page, when it draws, says so.
+    if (!record || record.deleted || record.entity !== entity) return;
+    const f = record.fields;
+    if (entity === "person") {
+      const org = await shown(f.organization_id);
+      if (!el.isConnected) return; // the whole page is drawn already
+      heading.textContent = f.name;
+      lead.textContent = [f.title, org && !org.deleted ? org.fields.name : null].filter(Boolean).join(" · ");
+      rest.textContent = "Opening your network: conversations, follow-ups and referrals show in a moment.";
+    } else if (entity === "organization") {
+      if (!el.isConnected) return;
+      heading.textContent = f.name;
+      lead.textContent = [f.status?.replaceAll("_", " "), f.location].filter(Boolean).join(" · ");
+      rest.textContent = "Opening your network: the people there and the referral path show in a moment.";
+    } else {
+      await Promise.all([shown(f.person_id), shown(f.organization_id)]);
+      if (!el.isConnected) return;
+      heading.textContent = conversationTitle(state.records, record);
+      lead.textContent = [f.at ? formatDateTime(f.at) : null, f.place].filter(Boolean).join(" · ");
+      body.replaceChildren(...(f.notes ? [h("p", { class: "notes" }, f.notes)] : []));
+      rest.textContent = "Opening your network: its referrals and follow-ups show in a moment.";
+    }
+    el.removeAttribute("aria-busy");
+    performance.mark("grapevine:record-shown", { detail: { id: record.id } });
+  })();
+  return { el };
+}
