@@ -15,7 +15,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser import nav, sign_in
+from tests.browser import go_online, nav, sign_in, wait_all_pushed, wait_controlled
 from tests.test_conversations import new_id, outbox, push
 
 pytestmark = pytest.mark.browser
@@ -110,6 +110,8 @@ def test_capture_takes_notes_before_the_records_are_read_without_a_duplicate(ser
     ids = seed(server, user)
     page = phone.new_page()
     sign_in(page, server, user)
+    wait_controlled(page)
+    phone.set_offline(True)  # a lunch with no signal: nothing is pushed while we look
     held_start(page, f"{server.url}/capture")
 
     # Nobody is read yet: Dana is not offered, a new name is, and the notes take typing.
@@ -147,6 +149,8 @@ def test_capture_takes_notes_before_the_records_are_read_without_a_duplicate(ser
         re.compile(r"^Dana Ortiz \(Acme Robotics\) was already in your network")
     )
     expect(org).to_have_value("Acme Robotics")
+    # The capture under way is not offered back as one left unfinished.
+    expect(page.get_by_text("Unfinished capture")).to_have_count(0)
     assert conversation_fields()["person_id"] == ids["dana"]
     assert conversation_fields()["organization_id"] == ids["acme"]
     assert any(m["name"] == "delete" and m["args"]["id"] == made for m in outbox(page)), (
@@ -158,8 +162,8 @@ def test_capture_takes_notes_before_the_records_are_read_without_a_duplicate(ser
     expect(page.get_by_role("list", name="Conversations")).to_contain_text("Then coffee.")
 
     # On the server too: one Dana Ortiz, with both conversations.
-    page.evaluate("dispatchEvent(new Event('online'))")
-    expect(page.locator("#sync-status")).to_have_text(re.compile("^Synced at"), timeout=20_000)
+    go_online(phone, page)
+    wait_all_pushed(page)
     records = server.records(user)
     danas = [
         r

@@ -18,9 +18,11 @@ import { toLocalInput } from "./form.js";
 import { withUndo } from "./undo.js";
 
 const UNFINISHED_KEY = "grapevine-unfinished-capture";
+let underWay = null; // the conversation of the capture on screen (begun before the load ended)
 
 /** Remember (or forget, with null) the capture under way: the app offers it back if closed. */
 function rememberCapture(state, conversationId) {
+  underWay = conversationId;
   try {
     if (conversationId) {
       localStorage.setItem(UNFINISHED_KEY, JSON.stringify({ conversationId, storeId: state.session?.store_id }));
@@ -52,7 +54,7 @@ export function unfinishedCapture(state) {
  */
 export function resumeOffer(state, go) {
   const talk = unfinishedCapture(state);
-  if (!talk || location.pathname === `/conversations/${talk.id}`) return null;
+  if (!talk || talk.id === underWay || location.pathname === `/conversations/${talk.id}`) return null;
   const el = h("p", { class: "banner resume", role: "status" },
     `Unfinished capture: ${conversationTitle(state.records, talk)}, ${formatDay(talk.fields.at)}. `,
     h("button", { type: "button", class: "small primary", onclick: () => {
