@@ -152,6 +152,49 @@ def conversation_mutations(client_id: str, first: int, people: list[str], ms: in
     ]
 
 
+class Http:
+    """One keep-alive HTTP/1.1 connection that sends the bench's prepared POSTs and reads the
+    answers, and little else: the load generator shares the machine's two cores with the
+    server it measures, and httpx spent ~10x its CPU per request (the 50 devices' 1,000 pushes
+    cost the bench ~0.2 s of CPU; see README "Benchmarks")."""
+
+    def __init__(self, base: str, token: str) -> None:
+        host, _, port = base.removeprefix("http://").partition(":")
+        self.host, self.port = host, int(port)
+        self.head = f"Host: {host}:{port}\r\nAuthorization: Bearer {token}\r\n"
+        self.head += "Content-Type: application/json\r\n"
+
+    async def __aenter__(self) -> Http:
+        self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        self.writer.close()
+        await self.writer.wait_closed()
+
+    async def post(self, path: str, body: bytes) -> tuple[int, bytes]:
+        """(status, body) of a POST."""
+        request = f"POST {path} HTTP/1.1\r\n{self.head}Content-Length: {len(body)}\r\n\r\n"
+        self.writer.write(request.encode() + body)
+        status = int((await self.reader.readline()).split()[1])
+        length, chunked = 0, False
+        while (line := await self.reader.readline()) not in (b"\r\n", b""):
+            name, _, value = line.partition(b":")
+            name = name.strip().lower()
+            if name == b"content-length":
+                length = int(value)
+            elif name == b"transfer-encoding":
+                chunked = b"chunked" in value.lower()
+        if not chunked:
+            return status, await self.reader.readexactly(length)
+        parts = []
+        while size := int((await self.reader.readline()).split(b";")[0], 16):
+            parts.append(await self.reader.readexactly(size))
+            await self.reader.readline()
+        await self.reader.readline()
+        return status, b"".join(parts)
+
+
 class _Result(msgspec.Struct):
     status: str
 
@@ -175,14 +218,12 @@ async def push_all(base: str, token: str, store: str, client_id: str, muts: list
         msgspec.json.encode({"client_id": client_id, "mutations": muts[i : i + BATCH]})
         for i in range(0, len(muts), BATCH)
     ]
-    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
-    async with httpx.AsyncClient(base_url=base, headers=headers, timeout=120) as http:
+    async with Http(base, token) as http:
         start = time.perf_counter()
         for body in bodies:
-            r = await http.post(f"/api/stores/{store}/push", content=body)
-            r.raise_for_status()
-            if not all_applied(r.content):
-                raise RuntimeError(r.text[:500])
+            status, answer = await http.post(f"/api/stores/{store}/push", body)
+            if status != 200 or not all_applied(answer):
+                raise RuntimeError(f"{status} {answer[:500]!r}")
         return time.perf_counter() - start
 
 
@@ -193,6 +234,7 @@ class _Page(msgspec.Struct):
 
 
 _page = msgspec.json.Decoder(_Page).decode
+_encode = msgspec.json.Encoder().encode
 
 
 async def pull_all(base: str, token: str, store: str) -> tuple[float, int]:
@@ -200,17 +242,15 @@ async def pull_all(base: str, token: str, store: str) -> tuple[float, int]:
     only as far as the bench needs (cursor, more, how many changes): turning 5,000 changes
     into Python dicts took the bench client ~6.5 ms a page, on the cores the server shares,
     and that is the client's work, not the server's."""
-    headers = {"Authorization": f"Bearer {token}"}
-    async with httpx.AsyncClient(base_url=base, headers=headers, timeout=120) as http:
+    async with Http(base, token) as http:
         cursor, count = "", 0
         start = time.perf_counter()
         while True:
-            r = await http.post(
-                f"/api/stores/{store}/pull",
-                json={"client_id": "bench-reader", "cursor": cursor, "limit": 5000},
-            )
-            r.raise_for_status()
-            page = _page(r.content)
+            request = {"client_id": "bench-reader", "cursor": cursor, "limit": 5000}
+            status, answer = await http.post(f"/api/stores/{store}/pull", _encode(request))
+            if status != 200:
+                raise RuntimeError(f"{status} {answer[:500]!r}")
+            page = _page(answer)
             count += len(page.changes)
             cursor = page.cursor
             if not page.more:
@@ -319,17 +359,12 @@ async def concurrent_pushes(name: str, server: Server, database: str, devices: i
     ms = time.time_ns() // 1_000_000
     latencies: list[float] = []
     errors: list[str] = []
-    # Each device's HTTP client and request bodies are made before the clock starts: making an
-    # httpx client costs the bench tens of ms of CPU (an SSL context), which 50 of them at once
-    # would add to the first pushes' latency, on the cores the server shares.
-    clients = [
-        httpx.AsyncClient(
-            base_url=server.url,
-            headers={"Authorization": f"Bearer {t['token']}", "Content-Type": "application/json"},
-            timeout=120,
-        )
-        for t in tokens
-    ]
+    # Each device's connection and request bodies are made before the clock starts: the
+    # bench's own work would otherwise add to the first pushes' latency, on the cores the
+    # server shares (50 httpx clients made at once cost ~1 s of CPU).
+    clients = [Http(server.url, t["token"]) for t in tokens]
+    for http in clients:
+        await http.__aenter__()
 
     def batches(i: int) -> list[bytes]:
         muts = person_mutations(f"many-{i}", 1, 20 * 100, ms)
@@ -344,20 +379,20 @@ async def concurrent_pushes(name: str, server: Server, database: str, devices: i
         async with clients[i] as http:
             for body in bodies[i]:
                 start = time.perf_counter()
-                r = await http.post(f"/api/stores/{store}/push", content=body)
+                status, answer = await http.post(f"/api/stores/{store}/push", body)
                 latencies.append(time.perf_counter() - start)
-                if r.status_code != 200 or not all_applied(r.content):
-                    errors.append(f"{r.status_code} {r.text[:200]}")
+                if status != 200 or not all_applied(answer):
+                    errors.append(f"{status} {answer[:200]!r}")
 
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     await asyncio.gather(*(device(i) for i in range(devices)))
-    took = time.perf_counter() - start
+    took, cpu = time.perf_counter() - start, time.process_time() - cpu
     latencies.sort()
     pct = lambda q: latencies[min(len(latencies) - 1, int(q * len(latencies)))] * 1000  # noqa: E731
     print(
         f"{name:9} many  {devices} devices x 20 pushes of 100: p50 {pct(0.5):.0f} ms,"
         f" p99 {pct(0.99):.0f} ms, max {latencies[-1] * 1000:.0f} ms; {len(errors)} errors;"
-        f" {devices * 2000 / took:,.0f} mutations/s overall",
+        f" {devices * 2000 / took:,.0f} mutations/s overall (the bench's own CPU {cpu:.2f} s)",
         flush=True,
     )
     for e in errors[:3]:
