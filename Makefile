@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DATABASE ?= var/grapevine.db
 
-.PHONY: install run test lint format bench bench-client bench-live bench-import bench-search lighthouse cassettes bench-vault bench-load fuzz bench-crash clean
+.PHONY: install run test lint format bench bench-instructions bench-client bench-live bench-import bench-search lighthouse cassettes bench-vault bench-load fuzz bench-crash clean
 
 install: $(STAMP)
 
@@ -37,6 +37,9 @@ fuzz: install
 
 bench: install
 	$(BIN)/python -m bench $(ARGS)
+
+bench-instructions: install
+	$(BIN)/python -m bench.instructions $(ARGS)
 
 bench-client: install
 	$(BIN)/python -m bench.client $(ARGS)
