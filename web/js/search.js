@@ -301,6 +301,11 @@ class Words {
   }
 }
 
+/** The values of one iterator, then of the next. */
+function* chain(...iterators) {
+  for (const iterator of iterators) yield* iterator;
+}
+
 /** A typed array twice as long, holding `array`'s values. */
 function grow(array, Type) {
   const bigger = new Type(array.length * 2);
@@ -342,7 +347,7 @@ export class SearchIndex {
     this.peopleAt = new Map(); // organization id -> Set of person ids
     this.orgOf = new Map(); // person id -> organization id
     this.built = false;
-    this.seen = new Map(); // id -> the record object last indexed (views share unchanged ones)
+    this.seen = null; // id -> the record object last indexed, kept for `sync` only
     this.records = null;
   }
 
@@ -354,10 +359,10 @@ export class SearchIndex {
    * @param {Iterable<string>} [changed] the ids that changed, when the caller knows them
    */
   sync(records, changed) {
-    if (records === this.records && !changed) return;
-    if (this.building) this.step(Infinity, true);
-    if (!this.named) {
-      this.build(records);
+    if (records === this.records && !changed && this.seen) return;
+    if (this.building && this.seen) this.step(Infinity, true);
+    if (!this.named || !this.seen) {
+      this.build(records, true);
       return;
     }
     let ids;
@@ -389,9 +394,9 @@ export class SearchIndex {
     if (ids.length) this.update(records, ids);
   }
 
-  /** Index every record from scratch, at once. */
-  build(records) {
-    this.begin(records);
+  /** Index every record from scratch, at once (`tracking`: noting each for `sync`). */
+  build(records, tracking = false) {
+    this.begin(records, tracking);
     this.step(Infinity);
   }
 
@@ -402,8 +407,8 @@ export class SearchIndex {
    * a search before the end finishes the first part only (a moment) and answers from it and
    * from the words indexed so far; the rest goes on while idle.
    */
-  begin(records) {
-    this.seen = new Map();
+  begin(records, tracking = false) {
+    this.seen = tracking ? new Map() : null;
     this.records = records;
     this.chunks = [];
     this.chunkOf.clear();
@@ -419,7 +424,11 @@ export class SearchIndex {
     this.todo = []; // people to index by name (first part)
     this.wordsTodo = []; // people whose words are still to index (second part)
     // Read in slices too (`step`): records set meanwhile are met on the way, or are changes.
-    this.scan = records.entries();
+    // A store kept by entity (model.js's Records) is read by entity: organizations and people
+    // for the names, conversations (linked to their people) only for the words.
+    const byEntity = !tracking && typeof records.of === "function";
+    this.scan = byEntity ? chain(records.of("organization"), records.of("person")) : records.values();
+    this.talks = byEntity ? records.of("conversation") : null;
     this.named = false;
     this.built = false;
     this.building = true;
@@ -438,8 +447,8 @@ export class SearchIndex {
         this.scan = null;
         break;
       }
-      const [id, r] = next.value;
-      this.seen.set(id, r);
+      const r = next.value;
+      this.seen?.set(r.id, r);
       if (r.deleted) continue;
       if (r.entity === "conversation") this.linkTalk(r);
       else if (r.entity === "organization") this.indexOrg(r);
@@ -465,6 +474,15 @@ export class SearchIndex {
       performance.mark("grapevine:search-names", { detail: { people: this.order.length } });
     }
     if (namesOnly) return false;
+    for (let n = 1; this.talks; n++) {
+      const next = this.talks.next();
+      if (next.done) {
+        this.talks = null;
+        break;
+      }
+      if (next.value.entity === "conversation") this.linkTalk(next.value);
+      if (n % 100 === 0 && performance.now() >= end) return false;
+    }
     while (this.wordsTodo.length) {
       for (let k = 0; k < 10 && this.wordsTodo.length; k++) {
         const pid = this.wordsTodo.pop();
