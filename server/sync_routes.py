@@ -120,15 +120,18 @@ class SyncController(Controller):
         # The device token is checked inside the push's own transaction (one statement with
         # the role check, no connection of its own): a revoked device is refused from the
         # revoking COMMIT on, as on every route. Whatever answer is not the push's own is
-        # given only to a valid token: those paths authenticate first (`_caller`), so a bad
-        # token is answered 401 before anything else, as it always was.
+        # given only to a valid token: those paths authenticate first (`provide_caller`), so a
+        # bad token is answered 401 before anything else, as it always was. Except "busy"
+        # (503, nothing applied, retry later): it tells nothing of the store, and checking
+        # the token then would wait for the very pool or writer that is busy.
         token_hash = accounts.hash_token(bearer_token(request))
         try:
             return await self._push(request, store_id, engine, live, body, token_hash)
         except NotAuthorizedException:
             raise
-        except Exception:
-            await provide_caller(request, engine)  # 401 first, if that is what it is
+        except Exception as exc:
+            if not (isinstance(exc, Busy) or is_busy(exc)):
+                await provide_caller(request, engine)  # 401 first, if that is what it is
             raise
 
     async def _push(
