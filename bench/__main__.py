@@ -435,6 +435,9 @@ AREAS = (
     ("sync/_", "merge engine (Python)"),
     ("server/storage.py", "storage (Python: rows, JSON)"),
     ("aiosqlite", "aiosqlite (thread hand-off)"),
+    # uvloop runs in C beneath the frame that started it: a sample there with no callback's
+    # frame above is its socket I/O or its wait for events (py-spy cannot tell them apart)
+    ("Runner.run (", "event loop (uvloop's C: socket I/O, or waiting)"),
     ("asyncio", "event loop"),
     ("selectors", "event loop"),
     ("litestar", "HTTP (litestar)"),
