@@ -5,7 +5,7 @@
  */
 
 import { addDays, addMonths, isoDate } from "./dates.js";
-import { live } from "./model.js";
+import { linked, live } from "./model.js";
 import { normalize } from "./search.js";
 
 /** The follow-ups offered as one-tap chips: kind, label, and when each is due. */
@@ -249,9 +249,10 @@ export function planCapture(records, form, ctx) {
   mutations.push(...referralPlan);
 
   if (!future) {
-    // Talking with someone resets their follow-up: the open ones are done now.
-    for (const f of live(records, "followup")) {
-      if (f.fields.person_id === personId && !f.fields.done_at && f.fields.kind === "follow_up") {
+    // Talking with someone resets their follow-up: the open ones are done now (their own
+    // follow-ups, read from the reference index: not a scan of everyone's).
+    for (const f of linked(records, "followup", "person_id", personId)) {
+      if (!f.fields.done_at && f.fields.kind === "follow_up") {
         set("followup", f.id, { done_at: ctx.now });
       }
     }
