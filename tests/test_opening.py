@@ -22,6 +22,7 @@ pytestmark = pytest.mark.browser
 
 # The records' chunked read (db.chunks: getAll with a count) answers once released.
 HOLD_LOAD = """(() => {
+  if (window.__releaseLoad) return; // added again for a later start of the same context
   let release;
   const released = new Promise((resolve) => { release = resolve; });
   window.__releaseLoad = () => release();
@@ -105,6 +106,26 @@ def test_a_person_opened_by_address_shows_before_the_records_are_read(server, us
     page.evaluate("window.__releaseLoad()")
     expect(page.get_by_role("link", name="← Dana Ortiz")).to_be_visible()
 
+    # An organization's too; the rest of its page (people there, the path) when released.
+    held_start(page, f"{server.url}/organizations/{ids['acme']}")
+    expect(page.get_by_role("heading", name="Acme Robotics")).to_be_visible()
+    expect(
+        page.get_by_text("the people there and the referral path show in a moment")
+    ).to_be_visible()
+    assert not page.evaluate(LOADED)
+    page.evaluate("window.__releaseLoad()")
+    expect(page.get_by_role("link", name="Dana Ortiz Staff engineer")).to_be_visible()
+
+    # A capture with Dana (from her page, "Log a conversation") opened at start: she is read
+    # first and picked, the notes ready before the load ends.
+    held_start(page, f"{server.url}/capture/{ids['dana']}")
+    expect(page.locator(".capture .chosen")).to_contain_text("Talking with Dana Ortiz")
+    page.get_by_label("Notes", exact=True).press_sequentially("Second coffee.")
+    assert not page.evaluate(LOADED)
+    page.evaluate("window.__releaseLoad()")
+    page.get_by_role("button", name="Done").click()
+    expect(page.get_by_role("list", name="Conversations")).to_contain_text("Second coffee.")
+
 
 def test_capture_takes_notes_before_the_records_are_read_without_a_duplicate(server, user, phone):
     ids = seed(server, user)
@@ -143,6 +164,10 @@ def test_capture_takes_notes_before_the_records_are_read_without_a_duplicate(ser
     made = saved["person_id"]
     assert made != ids["dana"]
 
+    # The names under "who else" wait for the load too (each may be someone not read yet).
+    page.get_by_label("Who else should I talk to?").press_sequentially("Rui Costa, recruiter\n")
+    assert not any(m["args"].get("entity") == "referral" for m in outbox(page))
+
     # Released: the Dana just made was Dana Ortiz of Acme, read now. The capture is hers.
     page.evaluate("window.__releaseLoad()")
     expect(page.locator(".namesake")).to_have_text(
@@ -156,6 +181,10 @@ def test_capture_takes_notes_before_the_records_are_read_without_a_duplicate(ser
     assert any(m["name"] == "delete" and m["args"]["id"] == made for m in outbox(page)), (
         "the person made before the load was not taken back"
     )
+    # Rui is saved now, referred by her.
+    referral = [m for m in outbox(page) if m["args"].get("entity") == "referral"]
+    assert len(referral) == 1
+    assert referral[0]["args"]["fields"]["from_person_id"] == ids["dana"]
     notes.press_sequentially(" Then coffee.")
     page.get_by_role("button", name="Done").click()
     expect(page).to_have_url(re.compile(f"/people/{ids['dana']}$"))
