@@ -11,6 +11,7 @@ ends, not a duplicate.
 from __future__ import annotations
 
 import re
+import time
 
 import pytest
 from playwright.sync_api import expect
@@ -83,6 +84,24 @@ def held_start(page, url: str) -> None:
 
 def test_a_person_opened_by_address_shows_before_the_records_are_read(server, user, phone):
     ids = seed(server, user)
+    # "D. Ortiz", merged into Dana (on another device): an old link opens Dana.
+    merged = new_id()
+    push(server, user, [("person", merged, {"name": "D. Ortiz"})])
+    server.api(
+        f"/api/stores/{user.store_id}/push",
+        {
+            "client_id": "c-merge",
+            "mutations": [
+                {
+                    "id": 1,
+                    "hlc": f"{time.time_ns() // 1_000_000:013d}-0001-c-merge",
+                    "name": "merge",
+                    "args": {"entity": "person", "id": merged, "into": ids["dana"]},
+                }
+            ],
+        },
+        user.token,
+    )
     page = phone.new_page()
     sign_in(page, server, user)
 
@@ -97,6 +116,14 @@ def test_a_person_opened_by_address_shows_before_the_records_are_read(server, us
     page.evaluate("window.__releaseLoad()")
     expect(page.get_by_role("list", name="Conversations")).to_contain_text("Hiring for the sensor")
     expect(page.get_by_role("heading", name="Dana Ortiz")).to_be_visible()
+
+    # The merged one's address: the one kept, at its own address, before the load ends.
+    held_start(page, f"{server.url}/people/{merged}")
+    expect(page.get_by_role("heading", name="Dana Ortiz")).to_be_visible()
+    assert page.url.endswith(f"/people/{ids['dana']}")
+    assert not page.evaluate(LOADED)
+    page.evaluate("window.__releaseLoad()")
+    expect(page.get_by_role("list", name="Conversations")).to_contain_text("Hiring for the sensor")
 
     # A conversation's address shows its title and notes the same way.
     held_start(page, f"{server.url}/conversations/{ids['talk']}")

@@ -11,6 +11,7 @@ import { formatDateTime } from "../dates.js";
 import { h } from "../dom.js";
 
 const ENTITY = { people: "person", organizations: "organization", conversations: "conversation" };
+const PATH = Object.fromEntries(Object.entries(ENTITY).map(([path, entity]) => [entity, path]));
 const HOPS = 5; // a merged record's survivor: a few links at most
 
 /** The record page a path is, or null: {entity, id}. */
@@ -27,7 +28,7 @@ export function openingView(state, { entity, id }) {
   const heading = h("h1", {}, "Opening your network…");
   const lead = h("p", { class: "lead" });
   const body = h("div", {});
-  const rest = h("p", { class: "empty opening" }, "Opening your network…");
+  const rest = h("p", { class: "empty opening" });
   const el = h("section", { class: "opening", "aria-busy": "true" }, heading, lead, body, rest);
 
   const shown = async (rid) => {
@@ -40,7 +41,11 @@ export function openingView(state, { entity, id }) {
       record = await shown(record.fields.merged_into); // merged here or elsewhere: the one kept
     }
     // Perhaps not there at all: the whole page, when it draws, says so.
-    if (!record || record.deleted || record.entity !== entity) return;
+    if (!record || record.deleted || record.entity !== entity || !el.isConnected) return;
+    if (record.id !== id && location.pathname === `/${PATH[entity]}/${id}`) {
+      // The address of the one kept, as the whole page would have it (see app.js mergedPath).
+      history.replaceState(history.state, "", `/${PATH[entity]}/${record.id}`);
+    }
     const f = record.fields;
     if (entity === "person") {
       const org = await shown(f.organization_id);
