@@ -131,12 +131,14 @@ async def push(backend: Backend, device_id: str, request: PushRequest, clock: HL
         )
     results: list[MutationResult] = []
     fresh: list[Mutation] = []
+    duplicates = False
     expected = last + 1
     for mutation in request.mutations:
         if mutation.id < 1:
             raise EnvelopeError(400, f"mutation id {mutation.id} is not a positive integer", last)
         if mutation.id < expected:
             results.append(MutationResult(id=mutation.id, status="duplicate"))
+            duplicates = True
         elif mutation.id == expected:
             fresh.append(mutation)
             expected += 1
@@ -152,13 +154,16 @@ async def push(backend: Backend, device_id: str, request: PushRequest, clock: HL
     applier = _Applier(backend, request.client_id, clock)
     await applier.preload(fresh)
     budget = len(applier.cache) + MAX_PUSH_RECORDS  # what merges may load beyond their own
+    apply = applier.apply
+    cache = applier.cache
     for mutation in fresh:
-        results.append(await applier.apply(mutation))
+        results.append(await apply(mutation))
         last = mutation.id
-        if len(applier.cache) > budget:
+        if len(cache) > budget:
             break  # enough work under the lock: the rest waits for the next push
     await backend.commit(request.client_id, device_id, last, applier.changed(), applier.history)
-    results.sort(key=lambda r: r.id)
+    if duplicates:  # else the results are in the order of their ids already
+        results.sort(key=lambda r: r.id)
     return PushResponse(last_mutation_id=last, results=results)
 
 
@@ -357,11 +362,11 @@ class _Applier:
                 self.args[m.id] = Rejected(f"{m.name}: args are not valid UTF-8")
                 continue
             self.args[m.id] = args
-            if isinstance(args, SetArgs):
+            if type(args) is SetArgs:
                 ids.add(args.id)
-                ids.update(
-                    v for k, v in args.fields.items() if k.endswith("_id") and isinstance(v, str)
-                )
+                for k, v in args.fields.items():
+                    if k.endswith("_id") and isinstance(v, str):
+                        ids.add(v)
             elif isinstance(args, (DeleteArgs, ElementArgs)):
                 ids.add(args.id)
             elif isinstance(args, MergeArgs):
@@ -397,23 +402,23 @@ class _Applier:
 
     async def apply(self, mutation: Mutation) -> MutationResult:
         try:
-            hlc = self._stamp(mutation.hlc)
+            try:
+                hlc = self.clock.accept(mutation.hlc, self.client)
+            except HLCError as exc:
+                raise Rejected(str(exc)) from None
             args = self.args.get(mutation.id)
             if args is None:
                 name = excerpt(mutation.name)
                 raise Rejected(f"unknown mutation {name}: use one of {', '.join(ARGS)}")
-            if isinstance(args, Rejected):
+            if type(args) is SetArgs:  # the common case, without the handlers' lookup
+                await self._set(args, hlc)
+            elif isinstance(args, Rejected):
                 raise args
-            await self._handlers[mutation.name](self, args, hlc)
+            else:
+                await self._handlers[mutation.name](self, args, hlc)
         except Rejected as exc:
-            return MutationResult(id=mutation.id, status="rejected", error=str(exc))
-        return MutationResult(id=mutation.id, status="applied")
-
-    def _stamp(self, hlc: str) -> str:
-        try:
-            return self.clock.accept(hlc, self.client)
-        except HLCError as exc:
-            raise Rejected(str(exc)) from None
+            return MutationResult(mutation.id, "rejected", str(exc))
+        return MutationResult(mutation.id, "applied")
 
     async def _target(self, entity: Entity, record_id: str) -> tuple[Record | None, bool]:
         """The record a write names, followed through merges; (record, forwarded)."""
@@ -436,13 +441,22 @@ class _Applier:
                 # record this store does not have yet) is kept as written.
                 target = await self.survivor(await self.get(values[name]))
                 values[name] = target.id if target is not None else values[name]
-        record, forwarded = await self._target(entity, args.id)
+        record_id = args.id
+        cache = self.cache
+        # Every id in the cache is canonical, and a record not deleted is not forwarded: the
+        # common case needs neither _target's checks nor its coroutine.
+        if record_id in cache and ((record := cache[record_id]) is None or not record.deleted):
+            forwarded = False
+            if record is not None and record.entity != entity.name:
+                raise Rejected(f"{record_id} is a {record.entity}, not a {entity.name}")
+        else:
+            record, forwarded = await self._target(entity, record_id)
         base = 0 if forwarded else args.base
         if record is None:
             missing = [f for f in entity.required if _empty(values.get(f))]
             if missing:
                 raise Rejected(f"a new {entity.name} needs {', '.join(missing)}")
-            self.cache[args.id] = self._create(entity, args.id, values, hlc)
+            cache[record_id] = self._create(entity, record_id, values, hlc)
             return
         else:
             cleared = [f for f in entity.required if f in values and _empty(values[f])]
@@ -476,10 +490,12 @@ class _Applier:
         for name in entity.sets:
             if name in values:
                 del stamps[name]
-                meta.setdefault(SET_CLEARED, {})[name] = hlc
-                meta.setdefault(ELEMENT_STAMPS, {})[name] = {
-                    e: [hlc, 1, 1, client] for e in values[name]
-                }
+                if SET_CLEARED in meta:
+                    meta[SET_CLEARED][name] = hlc
+                    meta[ELEMENT_STAMPS][name] = {e: [hlc, 1, 1, client] for e in values[name]}
+                else:
+                    meta[SET_CLEARED] = {name: hlc}
+                    meta[ELEMENT_STAMPS] = {name: {e: [hlc, 1, 1, client] for e in values[name]}}
         for name in entity.texts:
             if name in values:
                 self.history.append((record_id, name, 1, client, values[name] or "", None))
