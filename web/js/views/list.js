@@ -15,12 +15,14 @@ import { compareText } from "../model.js";
  * @param {(item: T) => string} [options.key] identity of an item: rows of items whose key and
  *   object are unchanged are kept when the items are set again
  * @param {number} [options.batch] rows drawn at a time
+ * @param {number} [options.first] rows of a new search drawn at once (a screenful), the rest of
+ *   its batch after the next paint
  * @param {(shown: number, total: number) => string} [options.more] the "Show more" label
  * @returns {{set: (items: T[], empty?: Node|string|null,
  *   options?: {redraw?: boolean, fromTop?: boolean}) => void, shown: () => number,
  *   showMore: () => void, items: () => T[]}}
  */
-export function incrementalList({ el, row, key = (item) => item.id, batch = 50, more }) {
+export function incrementalList({ el, row, key = (item) => item.id, batch = 50, first = 16, more }) {
   let items = [];
   let drawn = 0;
   let cache = new Map(); // key -> {item, node}
@@ -44,10 +46,14 @@ export function incrementalList({ el, row, key = (item) => item.id, batch = 50, 
     return node;
   }
 
+  // A new search draws a screenful at once and the rest of its batch once that is painted, so
+  // a keystroke styles and lays out a few rows, not a batch.
+  let pending = null; // {target, timer}: rows still to draw after the next paint
+
   function drawTail() {
     if (drawn < items.length) {
       button.textContent = label(drawn, items.length);
-      el.append(tail);
+      if (el.lastChild !== tail) el.append(tail);
       observer?.observe(tail);
     } else {
       observer?.unobserve(tail);
@@ -55,36 +61,83 @@ export function incrementalList({ el, row, key = (item) => item.id, batch = 50, 
     }
   }
 
-  function showMore() {
-    if (drawn >= items.length) return;
-    const next = items.slice(drawn, drawn + batch);
+  function cancelPending() {
+    if (!pending) return;
+    cancelAnimationFrame(pending.frame);
+    clearTimeout(pending.timer);
+    pending = null;
+  }
+
+  /** Draw rows up to `target` (after those drawn), then the "Show more" row. */
+  function drawTo(target) {
+    cancelPending();
+    if (target <= drawn) return;
+    const next = items.slice(drawn, target);
     drawn += next.length;
     tail.remove();
     el.append(...next.map(nodeFor));
     drawTail();
   }
 
+  function showMore() {
+    if (pending) return drawTo(pending.target);
+    if (drawn >= items.length) return;
+    drawTo(drawn + batch);
+  }
+
   /**
    * Show `items` (in order), keeping as many rows drawn as before (one batch when `fromTop`:
-   * a new search). Rows of unchanged items are reused, unless `redraw` (what a row shows
-   * changed elsewhere).
+   * a new search, of which `first` rows at once and the rest after the next paint). Rows of
+   * unchanged items are reused and rows already in place are left there (only the rows that
+   * differ are inserted or removed), unless `redraw` (what a row shows changed elsewhere).
    */
   function set(list, empty = null, { redraw = false, fromTop = false } = {}) {
+    cancelPending();
     items = list;
     const keep = fromTop ? batch : Math.max(batch, Math.min(drawn, list.length));
-    drawn = Math.min(keep, list.length);
+    const target = Math.min(keep, list.length);
+    drawn = fromTop ? Math.min(first, target) : target;
     const previous = redraw ? new Map() : cache;
     cache = new Map();
     const nodes = [];
-    for (const item of list.slice(0, drawn)) {
+    for (let i = 0; i < drawn; i++) {
+      const item = list[i];
       const k = key(item);
       const hit = previous.get(k);
       if (hit && hit.item === item) cache.set(k, hit);
       nodes.push(nodeFor(item));
     }
     if (list.length === 0 && empty) nodes.push(typeof empty === "string" ? h("li", { class: "empty" }, empty) : empty);
-    el.replaceChildren(...nodes);
-    drawTail();
+    place(nodes);
+    if (drawn < target) {
+      // Drawn in a task after the frame that shows the first rows (the tail waits for them).
+      tail.remove();
+      pending = { target, frame: 0, timer: 0 };
+      pending.frame = requestAnimationFrame(() => {
+        if (pending) pending.timer = setTimeout(() => drawTo(target), 0);
+      });
+    } else {
+      drawTail();
+    }
+  }
+
+  /**
+   * Make `nodes` the list's children (before the tail, if it is there), moving or inserting
+   * only the ones out of place.
+   */
+  function place(nodes) {
+    const wanted = new Set(nodes);
+    for (const child of [...el.children]) if (child !== tail && !wanted.has(child)) child.remove();
+    let at = el.firstChild;
+    for (const node of nodes) {
+      if (at === node) at = at.nextSibling;
+      else el.insertBefore(node, at);
+    }
+    while (at) {
+      const after = at.nextSibling;
+      if (at !== tail) at.remove();
+      at = after;
+    }
   }
 
   return { set, showMore, shown: () => drawn, items: () => items };
