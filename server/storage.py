@@ -84,6 +84,9 @@ _DROP_REF = "DELETE FROM record_refs WHERE store_id = {} AND target_id = {} AND 
 _REF_FIELDS = {name: tuple(entity.refs) for name, entity in sync.ENTITIES.items() if entity.refs}
 
 
+_NONE: frozenset[str] = frozenset()
+
+
 def _targets(entity: str, fields: dict[str, Any]) -> set[str]:
     return {v for f in _REF_FIELDS.get(entity, ()) if isinstance(v := fields.get(f), str)}
 
@@ -252,22 +255,22 @@ class SqlBackend:
     ) -> None:
         now = now_ms()
         if records:
-            rows = []
-            for record in records:
-                self.seq += 1
-                rows.append(
-                    (
-                        self.store_id,
-                        record.id,
-                        record.entity,
-                        record.version,
-                        self.seq,
-                        record.deleted,
-                        _encode(record.fields).decode(),
-                        _encode(record.meta).decode(),
-                        now,
-                    )
+            store, first = self.store_id, self.seq + 1
+            rows = [
+                (
+                    store,
+                    record.id,
+                    record.entity,
+                    record.version,
+                    seq,
+                    record.deleted,
+                    _encode(record.fields).decode(),
+                    _encode(record.meta).decode(),
+                    now,
                 )
+                for seq, record in enumerate(records, first)
+            ]
+            self.seq += len(records)
             await self.db.many(_UPSERT_RECORDS, rows)
             await self.db.run(_SET_SEQ, (self.seq, self.store_id))
             await self._write_refs(records)
@@ -290,16 +293,19 @@ class SqlBackend:
         """The record_refs rows to add and to drop for the references the records now hold."""
         added: list[tuple[str, str, str]] = []
         dropped: list[tuple[str, str, str]] = []
+        stored = self.stored_refs
         for record in records:
-            if record.entity not in _REF_FIELDS:
+            refs = _REF_FIELDS.get(record.entity)
+            if refs is None:
                 continue
-            now = _targets(record.entity, record.fields)
-            before = self.stored_refs.get(record.id, set())
+            fields = record.fields
+            now = {v for f in refs if isinstance(v := fields.get(f), str)}  # _targets, inline
+            before = stored.get(record.id, _NONE)
             if now == before:
                 continue
             added.extend((self.store_id, t, record.id) for t in now - before)
             dropped.extend((self.store_id, t, record.id) for t in before - now)
-            self.stored_refs[record.id] = now
+            stored[record.id] = now
         return added, dropped
 
     async def _write_refs(self, records: list[sync.Record]) -> None:
@@ -427,17 +433,17 @@ class PgBackend(SqlBackend):
         parts: list[str] = []
         params: list[Any] = []
         if records:
-            columns: tuple[list[Any], ...] = ([], [], [], [], [], [], [])
-            ids, entities, versions, seqs, deleted, fields, metas = columns
-            for record in records:
-                self.seq += 1
-                ids.append(record.id)
-                entities.append(record.entity)
-                versions.append(record.version)
-                seqs.append(self.seq)
-                deleted.append(record.deleted)
-                fields.append(_encode(record.fields).decode())
-                metas.append(_encode(record.meta).decode())
+            first = self.seq + 1
+            self.seq += len(records)
+            columns: tuple[list[Any], ...] = (
+                [r.id for r in records],
+                [r.entity for r in records],
+                [r.version for r in records],
+                list(range(first, self.seq + 1)),
+                [r.deleted for r in records],
+                [_encode(r.fields).decode() for r in records],
+                [_encode(r.meta).decode() for r in records],
+            )
             parts.append(_PG_RECORDS)
             params += [store, now, *columns]
             parts.append(_SET_SEQ)

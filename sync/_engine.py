@@ -196,47 +196,64 @@ def _entity(name: str) -> Entity:
 
 def check_value(entity: Entity, name: str, value: Any) -> Any:
     """A field value as stored, or Rejected naming the entity, the field and the rule."""
-    field = entity.fields.get(name)
-    if field is None or field.server_only:
-        shown = name if len(name) <= MAX_ECHO else excerpt(name)
-        raise Rejected(f"unknown field {entity.name}.{shown}")
-    kind = field.type
-    # The common cases first, without building messages (a push may carry thousands).
-    of = type(value)
-    if of is str:
-        if kind == "str":
-            if len(value) <= MAX_STR and "\x00" not in value:
-                return value
-        elif kind == "enum":
-            if value in field.choices:
-                return value
-        elif kind == "text":
-            if len(value) <= MAX_TEXT and "\x00" not in value:
-                return value
-        elif kind == "ref" and _CANONICAL_UUID.fullmatch(value):
-            return value
-    elif of is int:
-        if (
-            kind == "int"
-            and (field.minimum is None or value >= field.minimum)
-            and (field.maximum is None or value <= field.maximum)
-        ):
-            return value
-    elif of is bool:
-        if kind == "bool":
-            return value
-    elif of is list and kind == "set" and len(value) <= MAX_SET_SIZE:
-        for element in value:
+    return check_values(entity, {name: value})[name]
+
+
+def check_values(entity: Entity, values: dict[str, Any]) -> dict[str, Any]:
+    """check_value of each of a record's values, in order: the first bad one is Rejected."""
+    fields = entity.fields
+    checked: dict[str, Any] = {}
+    # The common cases first, in one loop, without building messages (a push may carry
+    # thousands of values).
+    for name, value in values.items():
+        field = fields.get(name)
+        if field is None or field.server_only:
+            shown = name if len(name) <= MAX_ECHO else excerpt(name)
+            raise Rejected(f"unknown field {entity.name}.{shown}")
+        kind = field.type
+        of = type(value)
+        if of is str:
+            if kind == "str":
+                if len(value) <= MAX_STR and "\x00" not in value:
+                    checked[name] = value
+                    continue
+            elif kind == "enum":
+                if value in field.choices:
+                    checked[name] = value
+                    continue
+            elif kind == "text":
+                if len(value) <= MAX_TEXT and "\x00" not in value:
+                    checked[name] = value
+                    continue
+            elif kind == "ref" and _CANONICAL_UUID.fullmatch(value):
+                checked[name] = value
+                continue
+        elif of is int:
             if (
-                type(element) is not str
-                or not element
-                or len(element) > MAX_SET_ELEMENT
-                or "\x00" in element
+                kind == "int"
+                and (field.minimum is None or value >= field.minimum)
+                and (field.maximum is None or value <= field.maximum)
             ):
-                break
-        else:
-            return sorted(set(value))
-    return _check_slowly(entity, field, name, value)
+                checked[name] = value
+                continue
+        elif of is bool:
+            if kind == "bool":
+                checked[name] = value
+                continue
+        elif of is list and kind == "set" and len(value) <= MAX_SET_SIZE:
+            for element in value:
+                if (
+                    type(element) is not str
+                    or not element
+                    or len(element) > MAX_SET_ELEMENT
+                    or "\x00" in element
+                ):
+                    break
+            else:
+                checked[name] = sorted(set(value))
+                continue
+        checked[name] = _check_slowly(entity, field, name, value)
+    return checked
 
 
 def _check_slowly(entity: Entity, field: Field, name: str, value: Any) -> Any:
@@ -434,7 +451,7 @@ class _Applier:
 
     async def _set(self, args: SetArgs, hlc: str) -> None:
         entity = _entity(args.entity)
-        values = {name: check_value(entity, name, v) for name, v in args.fields.items()}
+        values = check_values(entity, args.fields)
         for name in entity.refs.intersection(values):
             if values[name] is not None:
                 # A reference to a merged-away record names its survivor; an unknown id (a
@@ -482,7 +499,9 @@ class _Applier:
 
     def _create(self, entity: Entity, record_id: str, values: dict[str, Any], hlc: str) -> Record:
         """A new record: every value it is created with wins (nothing to merge with)."""
-        fields = entity.empty_fields()
+        fields = dict.fromkeys(entity.fields)  # entity.empty_fields(), inline
+        for name in entity.sets:
+            fields[name] = []
         fields.update(values)
         client = self.client
         meta: dict[str, Any] = {EDITORS: {client: 1}}
