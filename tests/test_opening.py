@@ -233,3 +233,46 @@ def test_capture_takes_notes_before_the_records_are_read_without_a_duplicate(ser
         if r["entity"] == "conversation" and r["fields"]["person_id"] == ids["dana"]
     ]
     assert len(talks) == 2
+
+
+def test_who_else_typed_before_the_records_are_read_is_saved_when_the_app_is_left(
+    server, user, phone
+):
+    """The names under "who else" wait for the load, but not when the app is left meanwhile
+    (switched away, the phone locked): it may be closed then, and the names would be lost."""
+    seed(server, user)
+    page = phone.new_page()
+    sign_in(page, server, user)
+    wait_controlled(page)
+    phone.set_offline(True)
+    held_start(page, f"{server.url}/capture")
+
+    page.locator("#capture-who").press_sequentially("Sam Lee")
+    page.get_by_role("button", name="New person: Sam Lee").click()
+    page.get_by_label("Notes", exact=True).press_sequentially("Lunch at the booth.")
+    page.get_by_label("Who else should I talk to?").press_sequentially(
+        "Rui Costa, recruiter\nPia Berg"
+    )
+    assert not any(m["args"].get("entity") == "referral" for m in outbox(page))
+
+    page.evaluate(
+        """() => {
+        Object.defineProperty(document, "visibilityState", { value: "hidden", configurable: true });
+        document.dispatchEvent(new Event("visibilitychange"));
+    }"""
+    )
+
+    def referrals() -> int:
+        return sum(m["args"].get("entity") == "referral" for m in outbox(page))
+
+    deadline = time.monotonic() + 10
+    while referrals() < 2 and time.monotonic() < deadline:
+        page.wait_for_timeout(100)
+    assert referrals() == 2, "the names under who else were not saved as the app was left"
+    assert not page.evaluate(LOADED), "saved before the records were read"
+    names = {
+        m["args"]["fields"].get("name")
+        for m in outbox(page)
+        if m["name"] == "set" and m["args"]["entity"] == "person"
+    }
+    assert {"Sam Lee", "Rui Costa", "Pia Berg"} <= names

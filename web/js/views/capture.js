@@ -354,9 +354,14 @@ export function captureView(state, go, { personId: preset } = {}) {
   });
   fit.addEventListener("change", (e) => save({ fit: e.target.value }));
 
-  /** Names typed so far become referrals; with `finished` false, not the line being typed. */
-  async function addReferrals(finished = true) {
-    if (!picked || future() || opening) return; // their names may be someone's not read yet
+  /**
+   * Names typed so far become referrals; with `finished` false, not the line being typed.
+   * While the records are still being read they wait (each name may be someone not read yet),
+   * unless `now`: the app is being left and may be closed, and a name saved twice can be
+   * merged later where one never saved is gone.
+   */
+  async function addReferrals(finished = true, now = false) {
+    if (!picked || future() || (opening && !now)) return;
     const typed = finished ? others.value : others.value.slice(0, others.value.lastIndexOf("\n") + 1);
     const names = parseReferrals(typed).filter((r) => !referred.has(nameKey(r.name)));
     if (names.length === 0) return;
@@ -375,7 +380,7 @@ export function captureView(state, go, { personId: preset } = {}) {
   others.addEventListener("input", () => addReferrals(false));
   // Leaving the app (switching away, locking the phone) saves the line being typed too.
   const flush = () => {
-    if (el.isConnected && document.visibilityState === "hidden") addReferrals();
+    if (el.isConnected && document.visibilityState === "hidden") addReferrals(true, true);
   };
   document.addEventListener("visibilitychange", flush);
 
