@@ -317,7 +317,8 @@ def test_a_corrected_name_is_corrected_in_the_follow_ups_that_spell_it(server, u
     page = phone.new_page()
     sign_in(page, server, user)
     page.goto(f"{server.url}/people/{mira}")
-    expect(page.get_by_role("heading", name="Mira Kowalsky")).to_be_visible()
+    # The whole page, not the preview drawn while the records are read (it has no details).
+    page.locator("details.edit-details").wait_for(state="attached")
     page.evaluate("document.querySelector('details.edit-details').open = true")
     name = page.get_by_label("Name", exact=True)
     name.fill("Mira Kowalski")
