@@ -337,9 +337,16 @@ export function captureView(state, go, { personId: preset } = {}) {
     save(fields);
     // Someone new, met there: found at that conference (the person is written at the first
     // keystroke, often before the place is typed, and said "other" for good).
-    const person = wasStarted && started.created.has(started.personId) ? state.records.get(started.personId) : null;
-    if (person && ["conference", "other", null, undefined].includes(person.fields.found_via)) {
-      state.set("person", person.id, { found_via: fields.place ? "conference" : "other", found_via_detail: fields.place });
+    // Once the edits queued before are applied: the person made at the first keystroke may not
+    // be in the records yet (the place was saved above, in this keystroke's own task).
+    if (wasStarted && started.created.has(started.personId)) {
+      const id = started.personId;
+      state.serial(async () => {}).then(() => {
+        const person = state.records.get(id);
+        if (person && !person.deleted && ["conference", "other", null, undefined].includes(person.fields.found_via)) {
+          state.set("person", id, { found_via: fields.place ? "conference" : "other", found_via_detail: fields.place });
+        }
+      });
     }
   });
   at.addEventListener("change", () => {
