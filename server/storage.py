@@ -497,25 +497,27 @@ async def _push_pg(
     return result, (backend.seq if backend.seq > before else None)
 
 
-class PgStoreWriter:
-    """The pushes of this process to one PostgreSQL store, applied in groups.
+class _Job:
+    """A push waiting for the writer: what to apply, and where its answer goes."""
 
-    Pushes that arrive while the store is being written wait here, in order, holding no
-    connection and no transaction (only this writer waits for the store's row lock: many
-    waiting on the row lock itself were woken together at each COMMIT and raced for it, so
-    some waited seconds while others went through at once). When its turn comes it applies
-    every waiting push (up to `_GROUP_MUTATIONS`) in one transaction, each in a savepoint of
-    its own: one push that fails is rolled back alone. Nothing is answered before the COMMIT,
-    so each push is still all or nothing, and durable once answered; under many devices the
-    store's lock changes hands, and the WAL is flushed, once per group instead of per push.
-    A push alone goes through at once. One that waited longer than the lock budget is
-    answered Busy (503, nothing applied).
+    __slots__ = ("args", "deadline", "future", "size")
+
+    def __init__(self, args: tuple[Any, ...], size: int, future: asyncio.Future[Any]) -> None:
+        self.args = args
+        self.size = size
+        self.future = future
+        self.deadline = time.monotonic() + LOCK_BUDGET_S
+
+
+class _GroupWriter:
+    """What both databases' writers share: a queue of pushes, drained in groups by one task.
+
+    A push waits in `queue`, in order, holding nothing; the first to arrive while no group is
+    being written starts the drain. Subclasses write one group in `_group` and hand each
+    push its outcome with `_settle`.
     """
 
-    def __init__(self, engine: AsyncEngine, store_id: str, key: tuple[object, ...]) -> None:
-        self.engine = engine
-        self.store_id = store_id
-        self.key = key
+    def __init__(self) -> None:
         self.queue: deque[_Job] = deque()
         self.draining = False
 
@@ -533,8 +535,54 @@ class PgStoreWriter:
                 await self._group()
         finally:
             self.draining = False
-            if _pg_writers.get(self.key) is self and not self.queue:
-                del _pg_writers[self.key]
+            self._drained()
+
+    def _drained(self) -> None:
+        """Called when the queue is empty and no group is being written."""
+
+    async def _group(self) -> None:
+        raise NotImplementedError
+
+    @staticmethod
+    def _settle(jobs: list[_Job], outcomes: list[Any]) -> int:
+        """Answers each push with its outcome (an answer or an exception); returns how many
+        mutations the answered pushes carried."""
+        written = 0
+        for job, outcome in zip(jobs, outcomes, strict=True):
+            if job.future.done():
+                continue
+            if isinstance(outcome, BaseException):
+                job.future.set_exception(outcome)
+            else:
+                job.future.set_result(outcome)
+                written += len(outcome[0].results)
+        return written
+
+
+class PgStoreWriter(_GroupWriter):
+    """The pushes of this process to one PostgreSQL store, applied in groups.
+
+    Pushes that arrive while the store is being written wait here, in order, holding no
+    connection and no transaction (only this writer waits for the store's row lock: many
+    waiting on the row lock itself were woken together at each COMMIT and raced for it, so
+    some waited seconds while others went through at once). When its turn comes it applies
+    every waiting push (up to `_GROUP_MUTATIONS`) in one transaction, each in a savepoint of
+    its own: one push that fails is rolled back alone. Nothing is answered before the COMMIT,
+    so each push is still all or nothing, and durable once answered; under many devices the
+    store's lock changes hands, and the WAL is flushed, once per group instead of per push.
+    A push alone goes through at once. One that waited longer than the lock budget is
+    answered Busy (503, nothing applied).
+    """
+
+    def __init__(self, engine: AsyncEngine, store_id: str, key: tuple[object, ...]) -> None:
+        super().__init__()
+        self.engine = engine
+        self.store_id = store_id
+        self.key = key
+
+    def _drained(self) -> None:
+        if _pg_writers.get(self.key) is self and not self.queue:
+            del _pg_writers[self.key]
 
     async def _group(self) -> None:
         jobs = _take(self.queue)
@@ -575,13 +623,7 @@ class PgStoreWriter:
             for job in jobs:
                 job.future.cancel()
             raise
-        for job, outcome in zip(jobs, outcomes, strict=True):
-            if job.future.done():
-                continue
-            if isinstance(outcome, BaseException):
-                job.future.set_exception(outcome)
-            else:
-                job.future.set_result(outcome)
+        self._settle(jobs, outcomes)
 
 
 _pg_writers: dict[tuple[object, ...], PgStoreWriter] = {}
@@ -668,18 +710,6 @@ def _push_on_thread(
     return result, (backend.seq if backend.seq > before else None)
 
 
-class _Job:
-    """A push waiting for the writer: what to apply, and where its answer goes."""
-
-    __slots__ = ("args", "deadline", "future", "size")
-
-    def __init__(self, args: tuple[Any, ...], size: int, future: asyncio.Future[Any]) -> None:
-        self.args = args
-        self.size = size
-        self.future = future
-        self.deadline = time.monotonic() + LOCK_BUDGET_S
-
-
 def _group_on_thread(db: sqlite3.Connection, jobs: list[_Job]) -> list[Any]:
     """Several pushes in one transaction on the connection's own thread, each in a savepoint
     of its own: a push that fails is rolled back alone and the others go on. Returns, per
@@ -743,7 +773,7 @@ def _take(queue: deque[_Job]) -> list[_Job]:
     return jobs
 
 
-class SqliteWriter:
+class SqliteWriter(_GroupWriter):
     """The pushes of one SQLite database in this process, applied in groups.
 
     Pushes that arrive while the writer is busy wait in a queue, in order, holding nothing;
@@ -761,28 +791,12 @@ class SqliteWriter:
     """
 
     def __init__(self, engine: AsyncEngine) -> None:
+        super().__init__()
         self.engine = engine
-        self.queue: deque[_Job] = deque()
-        self.draining = False
         database = engine.url.database
         self.path = database if database and database != ":memory:" else None
         self.written = 0
         self.checkpointing = False
-
-    async def push(self, *args: Any, size: int) -> tuple[sync.PushResponse, int | None]:
-        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        self.queue.append(_Job(args, size, future))
-        if not self.draining:
-            self.draining = True
-            asyncio.get_running_loop().create_task(self._drain())
-        return await future
-
-    async def _drain(self) -> None:
-        try:
-            while self.queue:
-                await self._group()
-        finally:
-            self.draining = False
 
     def _take(self) -> list[_Job]:
         return _take(self.queue)
@@ -812,16 +826,7 @@ class SqliteWriter:
                 if not job.future.done():
                     job.future.set_exception(exc)
             return
-        written = 0
-        for job, outcome in zip(jobs, outcomes, strict=True):
-            if job.future.done():
-                continue
-            if isinstance(outcome, BaseException):
-                job.future.set_exception(outcome)
-            else:
-                job.future.set_result(outcome)
-                written += len(outcome[0].results)
-        self._maybe_checkpoint(written)
+        self._maybe_checkpoint(self._settle(jobs, outcomes))
 
     def _maybe_checkpoint(self, written: int) -> None:
         self.written += written
