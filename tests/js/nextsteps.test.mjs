@@ -163,6 +163,27 @@ test("thanks not sent grow more pressing and say how late they are", () => {
   assert.deepEqual(both.slice(0, 2).sort(), ["followup", "thank"]);
 });
 
+test("a thank-you comes first: due today, it ranks above follow-ups overdue for weeks", () => {
+  // Sent the same day or the next, a thank-you counts; an overdue follow-up can wait a day. It
+  // ranked below every follow-up a few days overdue, so the lunch's thanks were not at the top.
+  const dev = rec("person", { name: "Dev", stage: "following_up" });
+  const overdue = rec("followup", { person_id: dev.id, kind: "follow_up", due: "2026-11-02", note: "Send Dev the paper" });
+  const mira = rec("person", { name: "Mira", stage: "talked" });
+  const lunch = rec("conversation", { person_id: mira.id, at: "2026-11-26T12:00:00.000Z", asked_for_referrals: true });
+  const thanks = rec("followup", { person_id: mira.id, kind: "thank_you", due: "2026-11-26", note: "Send a thank-you: Mira" });
+  const ana = rec("person", { name: "Ana", stage: "talked" });
+  const call = rec("conversation", { person_id: ana.id, at: "2026-11-25T12:00:00.000Z", asked_for_referrals: true });
+  assert.deepEqual(nextSteps(store(dev, overdue, mira, lunch, thanks, ana, call), when).map((a) => a.title), [
+    "Thank Ana", // a day late: more pressing than today's
+    "Send a thank-you: Mira",
+    "Send Dev the paper",
+  ]);
+  // A month late, a thank-you is backlog like any other step.
+  const old = rec("followup", { person_id: mira.id, kind: "thank_you", due: "2026-10-01", note: "Send a thank-you: Mira" });
+  assert.deepEqual(nextSteps(store(dev, overdue, mira, lunch, old), when).map((a) => a.title),
+    ["Send Dev the paper", "Send a thank-you: Mira"]);
+});
+
 test("a follow-up already planned for someone not yet contacted is their one step", () => {
   const dev = rec("person", { name: "Dev Raman", stage: "identified" });
   const connect = rec("followup", { person_id: dev.id, kind: "connect", due: "2026-11-20", note: "LinkedIn connection request to Dev" });
@@ -192,8 +213,8 @@ test("a follow-up overdue for months is backlog: today's lunch and its referral 
   const recent = rec("followup", { person_id: dev.id, kind: "follow_up", due: "2026-11-23", note: "Send Dev the paper" });
   const actions = nextSteps(store(mira, jonas, lunch, named, ...stale, dev, recent), when);
   assert.deepEqual(actions.map((a) => a.title), [
-    "Send Dev the paper",
     "Thank Mira",
+    "Send Dev the paper",
     "Contact Jonas, referred by Mira",
     "Follow up: Ada",
     "Follow up: Ben",

@@ -150,6 +150,15 @@ function followupUrgency(late) {
   return late > STALE_DAYS ? BACKLOG.followup + Math.min(late, 999) / 1000 : 100 + late;
 }
 
+/**
+ * A thank-you (not sent, or a thank-you follow-up due) comes before everything else: it is
+ * sent the same day or the next, while an overdue follow-up can wait a day. Late, it grows
+ * more pressing still; a month late, it is backlog.
+ */
+function thankUrgency(late) {
+  return late > STALE_DAYS ? BACKLOG.thank + freshness(late) : 140 + Math.min(late, 15) + freshness(late);
+}
+
 /** Follow-ups of one person (or organization, or nobody) that are due: one step per kind. */
 function dueSteps(r, followups, out) {
   const groups = new Map();
@@ -170,7 +179,7 @@ function dueSteps(r, followups, out) {
       ? r.get(f.fields.person_id)?.fields.name ?? "someone"
       : r.get(f.fields.organization_id)?.fields.name;
     out.push({
-      key: `followup:${f.id}`, urgency: followupUrgency(late),
+      key: `followup:${f.id}`, urgency: f.fields.kind === "thank_you" ? thankUrgency(late) : followupUrgency(late),
       title: `${f.fields.note || "Follow up"}${who && !(f.fields.note ?? "").includes(who) ? ` (${who})` : ""}`,
       why: (late === 0 ? "Due today." : `Overdue by ${late} day${late === 1 ? "" : "s"}.`) +
         (group.length > 1 ? ` (${group.length - 1} more like it, done together.)` : ""),
@@ -216,7 +225,7 @@ function talkSteps(r, person, talks, followups, out) {
     out.push({
       // Late thanks grow more pressing, not less: a thank-you weeks late still counts.
       key: `thank:${c.id}`,
-      urgency: ago > STALE_DAYS ? BACKLOG.thank + freshness(ago) : 85 + Math.min(ago, 15) + freshness(ago),
+      urgency: thankUrgency(ago),
       title: `Thank ${person.fields.name}`,
       why: ago <= 0 ? "Sincere thanks, the same day if you can: it is what they remember."
         : ago === 1 ? "You talked yesterday: a short, sincere note still lands well."
