@@ -331,7 +331,7 @@ def test_conflicts_say_what_and_whose_mark_the_words_and_merge_by_paragraphs(ser
     expect(card.get_by_role("heading", level=2)).to_have_text("Lunch with Priya Nair, Nov 28")
     expect(card.get_by_role("heading", name="Kept (current)")).to_be_visible()
     expect(
-        card.get_by_role("heading", name=re.compile(r"^Another device's, .* \(not kept\)$"))
+        card.get_by_role("heading", name=re.compile(r"^Not kept \(edited .*\)$"))
     ).to_be_visible()
     conflict = next(
         r
@@ -400,3 +400,37 @@ def test_header_search_shows_as_you_type_says_why_and_forgets_elsewhere(server, 
     expect(box).to_have_value("")
     page.go_back()
     expect(box).to_have_value("dry electrode")
+
+
+def test_a_conflict_reads_the_same_on_both_devices(server, user, phone, desktop):
+    """The phone whose title lost called its side "This device's" and the desktop's "Another
+    device's" (and the kept side "Another device's (kept)" against "Kept (current)"): one
+    conflict, described as two different ones. Both now say what was kept and when the other
+    was written."""
+    priya = new_id()
+    push(server, user, [("person", priya, {"name": "Priya Nair", "title": "Engineer"})])
+    pages = {}
+    for name, context in (("phone", phone), ("desktop", desktop)):
+        pages[name] = page = context.new_page()
+        sign_in(page, server, user)
+        page.goto(f"{server.url}/people/{priya}")
+        page.locator("details.edit-details").wait_for(state="attached")
+        page.evaluate("document.querySelector('details.edit-details').open = true")
+    # The desktop edits offline; the phone's edit reaches the server meanwhile.
+    go_offline(desktop, pages["desktop"])
+    for name, title in (("phone", "Cell process engineer"), ("desktop", "Process lead")):
+        field = pages[name].get_by_label("Title", exact=True)
+        field.fill(title)
+        field.blur()
+        if name == "phone":
+            wait_all_pushed(pages["phone"])
+    go_online(desktop, pages["desktop"])
+    wait_all_pushed(pages["desktop"])
+    cards = {}
+    for name, page in pages.items():
+        page.goto(f"{server.url}/conflicts")
+        card = page.get_by_role("article", name="Conflict on Priya Nair")
+        expect(card).to_contain_text("Not kept (edited")
+        cards[name] = card.inner_text()
+    assert cards["phone"] == cards["desktop"]
+    expect(pages["phone"].get_by_role("heading", name="Kept (current)")).to_be_visible()

@@ -40,7 +40,7 @@ test("a merged draft has each paragraph once, an edited one beside its kept vers
   assert.equal(mergeParagraphs("", "only theirs"), "only theirs");
 });
 
-test("a conflict is titled by what it is about and its sides by whose they were", () => {
+test("a conflict is titled by what it is about and its sides by what was kept and when the other was written", () => {
   const priya = rec("person", { name: "Priya Nair" });
   const talk = rec("conversation", { person_id: priya.id, kind: "lunch", at: "2026-11-28T12:00:00.000Z" });
   const records = store(priya, talk);
@@ -48,9 +48,8 @@ test("a conflict is titled by what it is about and its sides by whose they were"
     lost_hlc: `${String(Date.UTC(2026, 10, 29, 7, 36)).padStart(13, "0")}-0001-c-phone`, lost_client: "c-phone" });
   assert.equal(conflictLabel(records, about(talk)), "Lunch with Priya Nair, Nov 28");
   assert.equal(conflictLabel(records, about(priya)), "Priya Nair");
-  const mine = sideLabels(about(talk), "c-phone");
-  assert.equal(mine.kept, "Another device's (kept)");
-  assert.match(mine.lost, /^This device's, .*Nov 29, 2026.* \(not kept\)$/);
-  assert.match(sideLabels(about(talk), "c-desk").lost, /^Another device's, /);
-  assert.deepEqual(sideLabels(rec("conflict", {}), "c-desk"), { kept: "Kept (current)", lost: "Not kept" });
+  const labels = sideLabels(about(talk));
+  assert.equal(labels.kept, "Kept (current)");
+  assert.match(labels.lost, /^Not kept \(edited .*Nov 29, 2026.*\)$/);
+  assert.deepEqual(sideLabels(rec("conflict", {})), { kept: "Kept (current)", lost: "Not kept" });
 });

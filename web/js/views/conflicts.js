@@ -145,16 +145,15 @@ export function conflictLabel(records, conflict) {
   return f.name ?? f.title ?? `A ${record.entity}`;
 }
 
-/** The two sides' headings: whose and when, where the losing edit's stamp says. */
-export function sideLabels(conflict, myClient) {
-  const { lost_hlc: hlc, lost_client: client } = conflict.fields;
-  const ms = Number.parseInt(String(hlc ?? "").slice(0, 13), 10);
-  const when = Number.isFinite(ms) && ms > 0 ? `, ${formatDateTime(new Date(ms).toISOString())}` : "";
-  if (client && myClient && client === myClient) {
-    return { kept: "Another device's (kept)", lost: `This device's${when} (not kept)` };
-  }
-  if (client) return { kept: "Kept (current)", lost: `Another device's${when} (not kept)` };
-  return { kept: "Kept (current)", lost: "Not kept" };
+/**
+ * The two sides' headings, from the conflict alone: every device shows the same conflict the
+ * same way (it said "This device's" on one and "Another device's" on the other, which read
+ * as two different conflicts). The side not kept says when it was written, where known.
+ */
+export function sideLabels(conflict) {
+  const ms = Number.parseInt(String(conflict.fields.lost_hlc ?? "").slice(0, 13), 10);
+  const when = Number.isFinite(ms) && ms > 0 ? formatDateTime(new Date(ms).toISOString()) : null;
+  return { kept: "Kept (current)", lost: when ? `Not kept (edited ${when})` : "Not kept" };
 }
 
 /** A value with the words that differ from the other side marked. */
@@ -191,11 +190,6 @@ export function conflictNotice(state, recordId) {
 export function conflictsView(state) {
   const list = h("div", { class: "conflicts" });
   const editing = new Set(); // conflict ids whose editor is open (kept across updates)
-  let myClient = null; // this device's client id: which side was typed here
-  state.db?.get("meta", "client").then((client) => {
-    myClient = client?.client_id ?? null;
-    if (myClient) render();
-  }).catch(() => {});
 
   function render() {
     const typing = document.activeElement;
@@ -209,7 +203,7 @@ export function conflictsView(state) {
       const textual = (type === "text" || type === "str") && typeof (c.kept ?? "") === "string" &&
         typeof (c.lost ?? "") === "string";
       const multiline = textual && type === "text"; // notes: both can be kept; a title cannot
-      const labels = sideLabels(conflict, myClient);
+      const labels = sideLabels(conflict);
       const diff = textual && c.kept && c.lost ? wordDiff(c.kept, c.lost) : null;
       const resolve = (choose, value) => state.edit("resolve", value === undefined
         ? { conflict: conflict.id, choose } : { conflict: conflict.id, choose, value });
