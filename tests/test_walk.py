@@ -184,6 +184,8 @@ def test_a_record_with_an_open_conflict_says_so_on_its_own_page(server, user, de
     card.get_by_role("button", name="Keep this").click()
     wait_all_pushed(page)
     page.goto(f"{server.url}/people/{jonas}")
+    # The whole page (the preview drawn while the records are read has no notice to be empty).
+    page.locator("details.edit-details").wait_for(state="attached")
     expect(page.get_by_role("heading", name="Jonas Feld")).to_be_visible()
     expect(page.locator(".conflict-notice")).to_be_empty()
 
@@ -236,6 +238,9 @@ def test_a_person_merged_away_opens_the_one_kept(server, user, phone):
     page = phone.new_page()
     sign_in(page, server, user)
     page.goto(f"{server.url}/people/{met}")
+    # Her whole page, not the preview drawn while the records are read: that one is what the
+    # merge must move on from.
+    page.locator("details.edit-details").wait_for(state="attached")
     expect(page.get_by_role("heading", name="Mira Kowalsky")).to_be_visible()
     merge = {
         "client_id": "c-laptop-merge",

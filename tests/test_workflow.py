@@ -145,6 +145,8 @@ def test_an_offline_lunch_capture_reaches_the_desktop(server, user, phone, deskt
     expect(nav(desk).get_by_role("link", name="Today")).to_be_visible()
     screenshot(desk, "5-organization-path-desktop")
 
-    # The supervisor rule now asks for the follow-up, not for finding the supervisor.
+    # The supervisor rule now asks for the follow-up, not for finding the supervisor. (Today's
+    # steps drawn first: an empty list would pass for one without that step.)
     nav(desk).get_by_role("link", name="Today").click()
+    expect(steps).to_contain_text("Contact Lena Okafor, referred by Marcus Feld")
     expect(steps).not_to_contain_text("Aim for the prospective supervisor")
