@@ -347,3 +347,74 @@ def test_a_search_section_with_nothing_found_says_so(server, user, phone):
     expect(page.get_by_role("list", name="Organizations found")).to_have_text(
         "No organization matches."
     )
+
+
+_COUNT_ORGANIZATION_SORTS = """() => {
+  window.organizationSorts = 0;
+  const sort = Array.prototype.sort;
+  Array.prototype.sort = function (...args) {
+    if (this.length >= 100 && this[0]?.entity === "organization") window.organizationSorts += 1;
+    return sort.apply(this, args);
+  };
+}"""
+
+
+def test_a_conversations_organizations_are_sorted_once_and_then_kept_in_place(server, user, phone):
+    """At real size (1,000 organizations) the conversation page sorted every organization
+    again at each keystroke typed in its notes; they are listed once the picker is used, and
+    a change elsewhere adds, renames or removes only the organizations it touches."""
+    orgs = [new_id() for _ in range(150)]
+    ana, call = new_id(), new_id()
+    push(
+        server,
+        user,
+        [("organization", oid, {"name": f"Org {n:03}"}) for n, oid in enumerate(orgs)]
+        + [
+            ("person", ana, {"name": "Ana Ruiz", "organization_id": orgs[7]}),
+            ("conversation", call, {"person_id": ana, "organization_id": orgs[7], "notes": "Q2"}),
+        ],
+    )
+    page = phone.new_page()
+    sign_in(page, server, user)
+    page.goto(f"{server.url}/conversations/{call}")
+    select = page.get_by_label("Organization", exact=True)
+    expect(select).to_have_value(orgs[7])
+    page.evaluate(_COUNT_ORGANIZATION_SORTS)
+    notes = page.get_by_label("Notes")
+    notes.press("End")
+    notes.type(" hiring")
+    wait_all_pushed(page)
+    assert page.evaluate("window.organizationSorts") == 0, "a keystroke sorted them again"
+    # Used, the picker lists them all in name order, the conversation's still chosen.
+    select.focus()
+    options = select.locator("option")
+    expect(options).to_have_count(151)
+    expect(select).to_have_value(orgs[7])
+    page.evaluate(
+        "id => { document.querySelector(`option[value='${id}']`).dataset.kept = 'yes'; }", orgs[3]
+    )
+    page.evaluate("window.organizationSorts = 0")
+    notes.focus()
+    # Another device renames one, adds one: each goes to its place, the others stay as they are.
+    renamed = server.records(user)[orgs[149]]
+    push(
+        server,
+        user,
+        [
+            ("organization", renamed["id"], {"name": "Aardvark Labs"}, renamed["version"]),
+            ("organization", new_id(), {"name": "Org 100½"}),
+        ],
+        client="desk",
+    )
+    sync_now(page)
+    expect(options.nth(1)).to_have_text("Aardvark Labs")
+    expect(options).to_have_count(152)
+    names = options.all_text_contents()
+    assert names[names.index("Org 100") + 1] == "Org 100½"
+    assert names.count("Org 149") == 0
+    assert (
+        page.evaluate("id => document.querySelector(`option[value='${id}']`).dataset.kept", orgs[3])
+        == "yes"
+    )
+    assert page.evaluate("window.organizationSorts") == 0
+    expect(select).to_have_value(orgs[7])

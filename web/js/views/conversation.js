@@ -10,11 +10,11 @@ import {
 import { daysBetween, formatDateTime, formatDay, isoDate } from "../dates.js";
 import { planDeletion } from "../deletion.js";
 import { field, h, mount, uid } from "../dom.js";
-import { compareText, linked, live } from "../model.js";
+import { linked } from "../model.js";
 import { STAGES } from "../schema.js";
 import { searchIndexOf } from "../search.js";
 import { conflictNotice } from "./conflicts.js";
-import { fillOptions, keyedRows, organizationFinder, recordForm } from "./form.js";
+import { keyedRows, organizationFinder, organizationSelect, recordForm } from "./form.js";
 import { withUndo } from "./undo.js";
 
 const label = (value) => value.replaceAll("_", " ");
@@ -88,7 +88,9 @@ export function conversationView(state, id, go) {
   });
 
   const notice = conflictNotice(state, id);
-  function update() {
+  const organizations = organizationSelect(state, c.organization_id, () => record()?.fields.organization_id);
+  /** @param {{ids: Set<string>|null}} [changes] */
+  function update(changes) {
     const current = record();
     if (!current || current.deleted) return;
     notice.fill();
@@ -103,8 +105,7 @@ export function conversationView(state, id, go) {
     back.setAttribute("href", gone ? "/" : `/people/${person.id}`);
     personLine.replaceChildren("With ", gone ? h("span", { class: "removed" }, "a removed person")
       : h("a", { href: `/people/${person.id}`, "data-link": true }, person.fields.name), " ", change);
-    const orgs = live(state.records, "organization").sort((a, b) => compareText(a.fields.name, b.fields.name));
-    fillOptions(c.organization_id, orgs, current.fields.organization_id);
+    organizations.update(changes);
     form.fill();
 
     const refs = linked(state.records, "referral", "conversation_id", id);

@@ -9,7 +9,7 @@
 import { searchOrganizations } from "../capture.js";
 import { isoDate } from "../dates.js";
 import { h } from "../dom.js";
-import { live } from "../model.js";
+import { compareText, live } from "../model.js";
 import { ENTITIES } from "../schema.js";
 
 const label = (value) => value.replaceAll("_", " ");
@@ -197,6 +197,75 @@ export function organizationFinder(state, select) {
     results.querySelector("button")?.click();
   });
   return h("div", { class: "org-finder" }, input, results);
+}
+
+/**
+ * An organization <select> that lists every organization only once it is used (focused or
+ * pressed): until then it holds the one chosen. Listed, it is sorted once; an update then adds,
+ * renames (moving it into place) or removes only the organizations that changed: at 1,000
+ * organizations, sorting them again at every keystroke typed elsewhere on the page was most of
+ * a keystroke's work.
+ * @param {import('../state.js').State} state
+ * @param {HTMLSelectElement} select
+ * @param {() => string|null|undefined} chosen the organization the record has now
+ * @returns {{update: (changes?: {ids: Set<string>|null}) => void}}
+ */
+export function organizationSelect(state, select, chosen) {
+  let options = null; // organization id -> its option, once listed
+  const isOrganization = (r) => r && !r.deleted && r.entity === "organization";
+  const option = (o) => {
+    const el = h("option", { value: o.id }, o.fields.name);
+    options.set(o.id, el);
+    return el;
+  };
+  function list() {
+    options = new Map();
+    const orgs = live(state.records, "organization").sort((a, b) => compareText(a.fields.name, b.fields.name));
+    select.replaceChildren(h("option", { value: "" }, "—"), ...orgs.map(option));
+  }
+  /** Its option at its place by name (after the "—" at index 0). */
+  function place(o) {
+    options.get(o.id)?.remove();
+    let lo = 1;
+    let hi = select.options.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (compareText(select.options[mid].textContent, o.fields.name) <= 0) lo = mid + 1;
+      else hi = mid;
+    }
+    select.insertBefore(option(o), select.options[lo] ?? null);
+  }
+  function update(changes) {
+    const current = chosen() ?? "";
+    if (!options) {
+      const org = state.records.get(current);
+      fillOptions(select, isOrganization(org) ? [org] : [], current);
+      return;
+    }
+    if (!changes?.ids) list();
+    else {
+      for (const id of changes.ids) {
+        const r = state.records.get(id);
+        const shown = options.get(id);
+        if (isOrganization(r)) {
+          if (shown?.textContent !== r.fields.name) place(r);
+        } else if (shown && (!r || r.entity === "organization")) {
+          shown.remove();
+          options.delete(id);
+        }
+      }
+    }
+    select.value = current;
+  }
+  for (const type of ["focus", "pointerdown"]) {
+    select.addEventListener(type, () => {
+      if (options) return;
+      list();
+      select.value = chosen() ?? "";
+    });
+  }
+  update();
+  return { update };
 }
 
 /** Fill a select with records as options (kept when the list is unchanged). */

@@ -7,11 +7,11 @@
 import { addDays, formatDay, isoDate } from "../dates.js";
 import { planDeletion } from "../deletion.js";
 import { field, h, mount } from "../dom.js";
-import { compareText, linked, live, respell } from "../model.js";
+import { linked, respell } from "../model.js";
 import { lastContacted } from "../nextsteps.js";
 import { conflictNotice } from "./conflicts.js";
 import { referralAdder, referralRow } from "./conversation.js";
-import { fillOptions, keyedRows, organizationFinder, recordForm } from "./form.js";
+import { keyedRows, organizationFinder, organizationSelect, recordForm } from "./form.js";
 import { withUndo } from "./undo.js";
 
 const label = (value) => value.replaceAll("_", " ");
@@ -234,15 +234,7 @@ export function personView(state, id, go) {
     return false;
   };
 
-  let orgsListed = false;
-  function listOrganizations() {
-    orgsListed = true;
-    const orgs = live(state.records, "organization").sort((a, b) => compareText(a.fields.name, b.fields.name));
-    fillOptions(inputs.organization_id, orgs, record()?.fields.organization_id);
-  }
-  for (const type of ["focus", "pointerdown"]) {
-    inputs.organization_id.addEventListener(type, () => { if (!orgsListed) listOrganizations(); });
-  }
+  const organizations = organizationSelect(state, inputs.organization_id, () => record()?.fields.organization_id);
 
   /** @param {{ids: Set<string>|null, entities: Set<string>|null}} [changes] */
   const notice = conflictNotice(state, id);
@@ -272,9 +264,7 @@ export function personView(state, id, go) {
         "Not contacted yet";
 
     // The organization picker lists them all once it is used; until then, the one they are at.
-    if (!orgsListed) fillOptions(inputs.organization_id, org && !org.deleted ? [org] : [], f.organization_id);
-    else if (!changes?.entities || changes.entities.has("organization")) listOrganizations();
-    else inputs.organization_id.value = f.organization_id ?? "";
+    organizations.update(changes);
     form.fill();
     emails.fill();
     phones.fill();
