@@ -418,3 +418,70 @@ def test_a_conversations_organizations_are_sorted_once_and_then_kept_in_place(se
     )
     assert page.evaluate("window.organizationSorts") == 0
     expect(select).to_have_value(orgs[7])
+
+
+_PICTURE_TEXT_OUTSIDE_ITS_BOX = """() => {
+  const problems = [];
+  for (const node of document.querySelectorAll("#referral-path .node")) {
+    const box = node.querySelector("rect").getBBox();
+    const texts = [...node.querySelectorAll("text")];
+    for (const t of texts) {
+      const b = t.getBBox();
+      const right = box.x + box.width - 4;
+      if (b.x < box.x || b.x + b.width > right || b.y + b.height > box.y + box.height) {
+        problems.push(`${t.textContent} sticks out of its box`);
+      }
+    }
+    const name = texts.filter((t) => t.classList.contains("name")).map((t) => t.textContent);
+    const whole = node.querySelector("title").textContent.split(", ")[0];
+    const shown = name.join("").replace(/\\s/g, "");
+    if (shown !== whole.replace(/\\s/g, "")) problems.push(`${whole} shown as ${name}`);
+  }
+  return problems;
+}"""
+
+
+def test_the_referral_picture_shows_long_names_and_titles_whole(server, user, phone, desktop):
+    """People with long names and titles were cut at their box's edge in the referral picture
+    ("Anneliese Brandt-(", "Senior Principal Scient"): the boxes are as wide as there is room
+    for, and a name or title wraps to a second line."""
+    org, anneliese, tomasz, kenji = new_id(), new_id(), new_id(), new_id()
+    at_org = {"organization_id": org, "stage": "talked"}
+    push(
+        server,
+        user,
+        [
+            ("organization", org, {"name": "Fraunhofer Institute for Solar Energy Systems"}),
+            (
+                "person",
+                anneliese,
+                {
+                    "name": "Anneliese Brandt-Okonkwo-Meyer",
+                    "title": "Director of Thin-Film Process Engineering",
+                }
+                | at_org,
+            ),
+            (
+                "person",
+                tomasz,
+                {
+                    "name": "Tomasz Wierzbicki-Lindqvist",
+                    "title": "Senior Principal Scientist for Optical Metrology",
+                    "organization_id": org,
+                },
+            ),
+            ("person", kenji, {"name": "Kenji Watanabe", "organization_id": org}),
+            ("referral", new_id(), {"from_person_id": anneliese, "to_person_id": tomasz}),
+            ("referral", new_id(), {"from_person_id": anneliese, "to_person_id": kenji}),
+        ],
+    )
+    for context in (phone, desktop):
+        page = context.new_page()
+        sign_in(page, server, user)
+        page.goto(f"{server.url}/organizations/{org}")
+        expect(page.locator("#referral-path .node")).to_have_count(3)
+        assert page.evaluate(_PICTURE_TEXT_OUTSIDE_ITS_BOX) == []
+        expect(page.locator("#referral-path")).to_contain_text(
+            "Senior Principal Scientist for Optical"
+        )
+        page.close()

@@ -101,3 +101,18 @@ test("the outline puts one person per row, each below the one who referred them"
   assert.equal(width, 8 * 2 + deepest * 24 + 200);
   assert.ok(height >= graph.nodes.length * 46);
 });
+
+test("a box's text wraps between words and after hyphens, and says what it leaves out", async () => {
+  const { wrapText } = await import("../../web/js/paths.js");
+  const ten = (text) => text.length * 10; // every character 10 wide
+  assert.deepEqual(wrapText("Anneliese Brandt-Okonkwo", 150, ten), ["Anneliese", "Brandt-Okonkwo"]);
+  assert.deepEqual(wrapText("Kenji Watanabe", 150, ten), ["Kenji Watanabe"]);
+  assert.deepEqual(wrapText("Senior Principal Scientist for Optical Metrology", 160, ten),
+    ["Senior Principal", "Scientist for O…"]);
+  assert.deepEqual(wrapText("Brandt-Okonkwo-Meyer", 100, ten), ["Brandt-", "Okonkwo-M…"]);
+  assert.deepEqual(wrapText("Supercalifragilistic", 100, ten, 3), ["Supercalif", "ragilistic"]);
+  assert.deepEqual(wrapText("", 100, ten), []);
+  for (const line of wrapText("Senior Principal Scientist for Optical Metrology", 160, ten)) {
+    assert.ok(ten(line) <= 160, line);
+  }
+});

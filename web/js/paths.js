@@ -172,7 +172,7 @@ export function layout(graph, { colWidth = 170, rowHeight = 64, margin = 12 } = 
  * depth under the referrer that led to it (depth first from the roots), so a chain reads like
  * an outline and the width never grows with the number of people.
  */
-export function outline(graph, { indent = 24, rowHeight = 58, margin = 8, boxWidth = 220 } = {}) {
+export function outline(graph, { indent = 24, rowHeight = 58, margin = 8, boxWidth = 220, boxHeight = 46 } = {}) {
   const out = new Map();
   for (const e of graph.edges) {
     if (!out.has(e.from)) out.set(e.from, []);
@@ -199,6 +199,47 @@ export function outline(graph, { indent = 24, rowHeight = 58, margin = 8, boxWid
     at.set(id, { x: margin + depth * indent, y: margin + row * rowHeight });
   });
   const width = margin * 2 + deepest * indent + boxWidth;
-  const height = margin * 2 + Math.max(1, order.length) * rowHeight - (rowHeight - 46);
+  const height = margin * 2 + Math.max(1, order.length) * rowHeight - (rowHeight - boxHeight);
   return { at, width, height, order };
+}
+
+/**
+ * A text in at most `max` lines no wider than `width` (as `measure` says), broken between
+ * words or after a hyphen ("Brandt-|Okonkwo"; a word too long for a line by itself is broken
+ * where it must); what does not fit ends the last line with "…".
+ * @param {string} text
+ * @param {number} width
+ * @param {(text: string) => number} measure
+ * @returns {string[]}
+ */
+export function wrapText(text, width, measure, max = 2) {
+  // Pieces that may start a line: words, and the parts of a word after each hyphen.
+  const pieces = String(text ?? "").split(/\s+/).filter(Boolean)
+    .flatMap((word) => word.split(/(?<=-)(?=.)/).map((part, k) => (k ? part : ` ${part}`)));
+  const join = (line, piece) => (line ? line + piece : piece.trimStart());
+  const lines = [];
+  let line = "";
+  while (pieces.length && lines.length < max) {
+    const next = join(line, pieces[0]);
+    if (measure(next) <= width) {
+      line = next;
+      pieces.shift();
+    } else if (line) {
+      lines.push(line);
+      line = "";
+    } else {
+      const piece = pieces[0].trimStart();
+      let cut = piece.length - 1;
+      while (cut > 1 && measure(piece.slice(0, cut)) > width) cut -= 1;
+      lines.push(piece.slice(0, cut));
+      pieces[0] = piece.slice(cut);
+    }
+  }
+  if (line) lines.push(line);
+  if (pieces.length) {
+    let last = pieces.reduce(join, lines.pop());
+    while (last.length > 1 && measure(`${last}…`) > width) last = last.slice(0, -1);
+    lines.push(`${last.trimEnd()}…`);
+  }
+  return lines;
 }

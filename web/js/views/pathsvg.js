@@ -6,12 +6,16 @@
  */
 
 import { h } from "../dom.js";
-import { layout, outline } from "../paths.js";
+import { layout, outline, wrapText } from "../paths.js";
 
 const NS = "http://www.w3.org/2000/svg";
-const BOX_W = 150;
-const BOX_H = 46;
+/** A box in the columns: as wide as its longest line, at least this and at most what fits. */
+const BOX_W = { min: 150, max: 300 };
+const PAD = 8; // text inside a box, from its left edge (and kept from its right)
 const INDENT = 24;
+/** The boxes' lines (as .path-svg text is styled) and their baselines' steps. */
+const FONTS = { name: "600 13px system-ui, sans-serif", sub: "400 12px system-ui, sans-serif" };
+const LINE = { first: 19, name: 16, sub: 15, between: 17, below: 10 };
 /** Below this scale the columns are too small to read: the outline is drawn instead. */
 const MIN_SCALE = 0.8;
 const MAX_ZOOM = 4;
@@ -23,16 +27,60 @@ function svg(tag, attrs = {}, ...children) {
   return el;
 }
 
+let context = null;
+/** How wide a text is drawn in a font (a guess where there is no canvas to ask). */
+function measure(font) {
+  context ??= document.createElement("canvas").getContext?.("2d") ?? false;
+  if (!context) return (text) => text.length * 7.5;
+  return (text) => {
+    context.font = font;
+    return context.measureText(text).width;
+  };
+}
+
+const nameOf = (n) => `${n.supervisor ? "★ " : ""}${n.name}`;
+const subOf = (n) => (n.removed ? "deleted" : n.deadEnd ? "✕ dead end" : n.title ?? (n.atOrg ? "" : "outside"));
+
+/**
+ * Every box's lines (a name and a title wrap to two lines each, "…" past that: they were cut
+ * at the box's edge), with the boxes' width and common height.
+ * @param {{vertical: boolean, boxWidth: number}} options the outline's box width, or the
+ *   columns' widest (they are as wide as their longest line)
+ */
+function boxes(graph, { vertical, boxWidth }) {
+  const name = measure(FONTS.name);
+  const sub = measure(FONTS.sub);
+  const widest = Math.max(0, ...graph.nodes.flatMap((n) => [name(nameOf(n)), sub(subOf(n))]));
+  const boxW = vertical ? boxWidth : Math.min(boxWidth, Math.max(BOX_W.min, Math.ceil(widest) + 2 * PAD));
+  const lines = new Map(graph.nodes.map((n) => [n.id, {
+    name: wrapText(nameOf(n), boxW - 2 * PAD, name), sub: wrapText(subOf(n), boxW - 2 * PAD, sub),
+  }]));
+  let boxH = 0;
+  for (const l of lines.values()) {
+    const last = LINE.first + (l.name.length - 1) * LINE.name + (l.sub.length ? LINE.between + (l.sub.length - 1) * LINE.sub : 0);
+    boxH = Math.max(boxH, last + LINE.below);
+  }
+  const cut = [...lines.values()].some((l) => [...l.name, ...l.sub].some((line) => line.endsWith("…")));
+  return { boxW, boxH: Math.max(46, boxH), lines, cut };
+}
+
+/** Where the boxes go: in columns, or (`vertical`) one per row as an outline. */
+function placed(graph, { vertical = false, boxWidth = vertical ? 220 : BOX_W.min + 80 } = {}) {
+  const box = boxes(graph, { vertical, boxWidth });
+  const at = vertical
+    ? outline(graph, { indent: INDENT, boxWidth: box.boxW, boxHeight: box.boxH, rowHeight: box.boxH + 12 })
+    : layout(graph, { colWidth: box.boxW + 20, rowHeight: box.boxH + 18 });
+  return { ...box, ...at };
+}
+
 /**
  * @param {ReturnType<import('../paths.js').referralPaths>} graph
  * @param {{vertical?: boolean, boxWidth?: number}} [options] the outline, with boxes this wide
+ *   (or the columns, with boxes at most this wide)
  * @returns {SVGSVGElement}
  */
-export function pathSvg(graph, { vertical = false, boxWidth = 220 } = {}) {
-  const boxW = vertical ? boxWidth : BOX_W;
-  const { at, width, height } = vertical
-    ? outline(graph, { indent: INDENT, boxWidth: boxW })
-    : layout(graph);
+export function pathSvg(graph, { vertical = false, boxWidth } = {}) {
+  const { at, width, height, boxW, boxH, lines } = placed(graph, { vertical, boxWidth });
   const title = graph.path.length
     ? `Referral path: ${graph.path.length - 1} referral${graph.path.length === 2 ? "" : "s"} to the prospective supervisor`
     : "Referral chains at this organization; no path to a prospective supervisor yet";
@@ -55,14 +103,14 @@ export function pathSvg(graph, { vertical = false, boxWidth = 220 } = {}) {
     if (vertical) {
       // Down from the referrer's left side, then right into the referred.
       const x = a.x + 12;
-      const y2 = b.y + BOX_H / 2;
-      d = b.y > a.y ? `M ${x} ${a.y + BOX_H} L ${x} ${y2 - 8} Q ${x} ${y2}, ${x + 8} ${y2} L ${b.x} ${y2}`
-        : `M ${a.x} ${a.y + BOX_H / 2} C ${a.x - 20} ${a.y}, ${b.x - 20} ${y2}, ${b.x} ${y2}`;
+      const y2 = b.y + boxH / 2;
+      d = b.y > a.y ? `M ${x} ${a.y + boxH} L ${x} ${y2 - 8} Q ${x} ${y2}, ${x + 8} ${y2} L ${b.x} ${y2}`
+        : `M ${a.x} ${a.y + boxH / 2} C ${a.x - 20} ${a.y}, ${b.x - 20} ${y2}, ${b.x} ${y2}`;
     } else {
       const x1 = a.x + boxW;
-      const y1 = a.y + BOX_H / 2;
+      const y1 = a.y + boxH / 2;
       const x2 = b.x;
-      const y2 = b.y + BOX_H / 2;
+      const y2 = b.y + boxH / 2;
       const mid = (x1 + x2) / 2;
       d = `M ${x1} ${y1} C ${mid} ${y1}, ${mid} ${y2}, ${x2} ${y2}`;
     }
@@ -72,22 +120,25 @@ export function pathSvg(graph, { vertical = false, boxWidth = 220 } = {}) {
       "data-from": e.from, "data-to": e.to,
     }));
   }
-  graph.nodes.forEach((n, i) => {
+  graph.nodes.forEach((n) => {
     const p = at.get(n.id);
     const cls = ["node", n.onPath && "on-path", n.deadEnd && "dead", n.supervisor && "supervisor",
       !n.atOrg && "outside", n.removed && "removed"].filter(Boolean).join(" ");
-    const sub = n.removed ? "deleted" : n.deadEnd ? "✕ dead end" : n.title ?? (n.atOrg ? "" : "outside");
+    const sub = subOf(n);
     const more = [n.supervisor && "prospective supervisor", n.onPath && "on the warm path"].filter(Boolean);
-    // The lines are whole (they are the link's name) and cut at the box's edge; the tooltip
-    // and the description say what the cut hides. Someone deleted is no longer a link.
-    const clipId = `clip-${uid}-${i}`;
-    defs.append(svg("clipPath", { id: clipId }, svg("rect", { x: p.x, y: p.y, width: boxW - 8, height: BOX_H })));
+    // Name and title wrap to two lines each; the tooltip (and the link's name) is whole.
+    // Someone deleted is no longer a link.
+    const { name: nameLines, sub: subLines } = lines.get(n.id);
+    let y = p.y + LINE.first - LINE.name;
+    const text = (cls, line, step) => {
+      y += step;
+      return svg("text", { x: p.x + PAD, y, class: cls }, line);
+    };
     const group = svg(n.removed ? "g" : "a", { ...(n.removed ? {} : { href: `/people/${n.id}`, "data-link": "" }), class: cls, "data-id": n.id },
       svg("title", {}, [n.name, sub, ...more].filter(Boolean).join(", ")),
-      svg("rect", { x: p.x, y: p.y, width: boxW, height: BOX_H, rx: 8 }),
-      svg("text", { x: p.x + 8, y: p.y + 19, class: "name", "clip-path": `url(#${clipId})` },
-        `${n.supervisor ? "★ " : ""}${n.name}`),
-      svg("text", { x: p.x + 8, y: p.y + 36, class: "sub", "clip-path": `url(#${clipId})` }, sub));
+      svg("rect", { x: p.x, y: p.y, width: boxW, height: boxH, rx: 8 }),
+      ...nameLines.map((line) => text("name", line, LINE.name)),
+      ...subLines.map((line, k) => text("sub", line, k ? LINE.sub : LINE.between)));
     root.append(group);
   });
   return root;
@@ -116,14 +167,15 @@ export function pathPicture(graph) {
     const available = Math.floor(frame.clientWidth);
     if (!available || available === drawnFor) return;
     drawnFor = available;
-    const columns = layout(graph);
-    let vertical = columns.width * MIN_SCALE > available;
-    let boxWidth = 220;
-    if (vertical) {
-      const deepest = Math.max(0, ...graph.nodes.map((n) => n.depth));
-      boxWidth = Math.max(160, Math.min(300, available - 16 - deepest * INDENT));
-      vertical = true;
-    }
+    // Columns as wide as their longest line, up to what fits the width there is; the outline
+    // where they do not fit, or where they would cut a name or title that its wider boxes hold.
+    const deepest = Math.max(0, ...graph.nodes.map((n) => n.depth));
+    const columns = placed(graph, {
+      boxWidth: Math.max(BOX_W.min, Math.min(BOX_W.max, Math.floor((available - 24) / (deepest + 1)) - 20)),
+    });
+    const rows = Math.max(160, Math.min(300, available - 16 - deepest * INDENT));
+    const vertical = columns.width * MIN_SCALE > available || (columns.cut && rows > columns.boxW);
+    const boxWidth = vertical ? rows : columns.boxW;
     picture = pathSvg(graph, { vertical, boxWidth });
     base = { w: Number(picture.getAttribute("width")), h: Number(picture.getAttribute("height")) };
     frame.replaceChildren(picture);
@@ -226,7 +278,7 @@ export function pathPicture(graph) {
     const w = base.w / view.zoom;
     const hgt = base.h / view.zoom;
     if (x < view.x || x + Number(r.getAttribute("width")) > view.x + w) view.x = x - 8;
-    if (y < view.y || y + BOX_H > view.y + hgt) view.y = y - 8;
+    if (y < view.y || y + Number(r.getAttribute("height")) > view.y + hgt) view.y = y - 8;
     apply();
   });
 
