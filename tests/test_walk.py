@@ -485,3 +485,39 @@ def test_the_referral_picture_shows_long_names_and_titles_whole(server, user, ph
             "Senior Principal Scientist for Optical"
         )
         page.close()
+
+
+def test_a_thank_you_done_on_the_person_page_thanks_the_conversation(server, user, phone):
+    """Done on "Send a thank-you" left the lunch "not thanked yet" on the same page and the
+    stage at "talked"; Today's "Thanked" moved both."""
+    mira, lunch, thanks = new_id(), new_id(), new_id()
+    held = dt.datetime.now(dt.UTC) - dt.timedelta(hours=3)
+    today = dt.date.today().isoformat()
+    push(
+        server,
+        user,
+        [
+            ("person", mira, {"name": "Mira Kowalski", "stage": "talked"}),
+            ("conversation", lunch, {"person_id": mira, "kind": "lunch", "at": iso(held)}),
+            (
+                "followup",
+                thanks,
+                {"person_id": mira, "kind": "thank_you", "due": today, "note": "Send a thank-you"},
+            ),
+        ],
+    )
+    page = phone.new_page()
+    sign_in(page, server, user)
+    page.goto(f"{server.url}/people/{mira}")
+    row = page.get_by_role("list", name="Follow-ups").locator("li", has_text="Send a thank-you")
+    row.get_by_role("button", name="Done").click()
+    expect(page.locator(".lead")).to_contain_text("thanked")
+    talk = page.get_by_role("list", name="Conversations").locator("li.talk").first
+    talk.locator("summary").click()
+    expect(talk).to_contain_text("thanked ")
+    expect(talk).not_to_contain_text("not thanked yet")
+    wait_all_pushed(page)
+    records = server.records(user)
+    assert records[lunch]["fields"]["thanked_at"] is not None
+    assert records[mira]["fields"]["stage"] == "thanked"
+    assert records[thanks]["fields"]["done_at"] is not None

@@ -184,6 +184,26 @@ test("a thank-you comes first: due today, it ranks above follow-ups overdue for 
     ["Send Dev the paper", "Send a thank-you: Mira"]);
 });
 
+test("a thank-you follow-up done thanks the conversation and moves the stage on, as 'Thanked' does", () => {
+  // Done alone left the lunch "not thanked yet" on the person's page and the stage at "talked".
+  const mira = rec("person", { name: "Mira", stage: "talked" });
+  const lunch = rec("conversation", { person_id: mira.id, at: "2026-11-25T12:00:00.000Z", asked_for_referrals: true });
+  const earlier = rec("conversation", { person_id: mira.id, at: "2026-10-01T12:00:00.000Z", thanked_at: "2026-10-01" });
+  const later = rec("conversation", { person_id: mira.id, at: "2026-12-10T12:00:00.000Z" }); // still to come
+  const thanks = rec("followup", { person_id: mira.id, kind: "thank_you", due: "2026-11-25", note: "Send a thank-you: Mira" });
+  const [step] = nextSteps(store(mira, lunch, earlier, later, thanks), when);
+  assert.equal(step.key, `followup:${thanks.id}`);
+  assert.deepEqual(step.quick.mutations, [
+    { name: "set", entity: "followup", id: thanks.id, fields: { done_at: when.now } },
+    { name: "set", entity: "conversation", id: lunch.id, fields: { thanked_at: "2026-11-26" } },
+    { name: "set", entity: "person", id: mira.id, fields: { stage: "thanked" } },
+  ]);
+  // Any other follow-up done is just done.
+  const call = rec("followup", { person_id: mira.id, kind: "follow_up", due: "2026-11-25", note: "Call Mira" });
+  assert.deepEqual(nextSteps(store(mira, lunch, call), when).find((a) => a.key === `followup:${call.id}`).quick.mutations,
+    [{ name: "set", entity: "followup", id: call.id, fields: { done_at: when.now } }]);
+});
+
 test("a follow-up already planned for someone not yet contacted is their one step", () => {
   const dev = rec("person", { name: "Dev Raman", stage: "identified" });
   const connect = rec("followup", { person_id: dev.id, kind: "connect", due: "2026-11-20", note: "LinkedIn connection request to Dev" });

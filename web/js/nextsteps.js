@@ -159,6 +159,24 @@ function thankUrgency(late) {
   return late > STALE_DAYS ? BACKLOG.thank + freshness(late) : 140 + Math.min(late, 15) + freshness(late);
 }
 
+/**
+ * A thank-you sent (a thank-you follow-up done): the conversations held with the person and not
+ * thanked yet are thanked today, and someone "talked" with is "thanked", as Today's "Thanked"
+ * does. (Done alone left the conversation "not thanked yet" and the stage behind.)
+ * @param {object|undefined} person
+ * @param {object[]} talks their conversations
+ * @returns {{name: "set", entity: string, id: string, fields: object}[]}
+ */
+export function thankedEdits(person, talks, { today, now }) {
+  if (!person || person.deleted) return [];
+  const edits = talks.filter((c) => c.fields.at && c.fields.at <= now && !c.fields.thanked_at)
+    .map((c) => ({ name: "set", entity: "conversation", id: c.id, fields: { thanked_at: today } }));
+  if (person.fields.stage === "talked") {
+    edits.push({ name: "set", entity: "person", id: person.id, fields: { stage: "thanked" } });
+  }
+  return edits;
+}
+
 /** Follow-ups of one person (or organization, or nobody) that are due: one step per kind. */
 function dueSteps(r, followups, out) {
   const groups = new Map();
@@ -178,6 +196,8 @@ function dueSteps(r, followups, out) {
     const who = f.fields.person_id
       ? r.get(f.fields.person_id)?.fields.name ?? "someone"
       : r.get(f.fields.organization_id)?.fields.name;
+    const thanks = f.fields.kind === "thank_you" && f.fields.person_id
+      ? thankedEdits(r.get(f.fields.person_id), r.linked("conversation", "person_id", f.fields.person_id), r) : [];
     out.push({
       key: `followup:${f.id}`, urgency: f.fields.kind === "thank_you" ? thankUrgency(late) : followupUrgency(late),
       title: `${f.fields.note || "Follow up"}${who && !(f.fields.note ?? "").includes(who) ? ` (${who})` : ""}`,
@@ -185,8 +205,8 @@ function dueSteps(r, followups, out) {
         (group.length > 1 ? ` (${group.length - 1} more like it, done together.)` : ""),
       path: f.fields.person_id ? `/people/${f.fields.person_id}` : undefined,
       // `done_at` is stamped again when the step is tapped (see views/today.js).
-      quick: { label: "Done", mutations: group.map(({ f: g }) =>
-        ({ name: "set", entity: "followup", id: g.id, fields: { done_at: r.now } })) },
+      quick: { label: "Done", mutations: [...group.map(({ f: g }) =>
+        ({ name: "set", entity: "followup", id: g.id, fields: { done_at: r.now } })), ...thanks] },
       snooze: { label: "Snooze a week", mutations: group.map(({ f: g }) =>
         ({ name: "set", entity: "followup", id: g.id, fields: { due: addDays(r.today, 7) } })) },
     });

@@ -8,7 +8,7 @@ import { addDays, formatDay, isoDate } from "../dates.js";
 import { planDeletion } from "../deletion.js";
 import { field, h, mount } from "../dom.js";
 import { linked, respell } from "../model.js";
-import { lastContacted } from "../nextsteps.js";
+import { lastContacted, thankedEdits } from "../nextsteps.js";
 import { conflictNotice } from "./conflicts.js";
 import { referralAdder, referralRow } from "./conversation.js";
 import { keyedRows, organizationFinder, organizationSelect, recordForm } from "./form.js";
@@ -67,7 +67,15 @@ function followupRow(state, f) {
   const title = h("span", { class: "row-title" });
   const sub = h("span", { class: "row-sub" });
   const done = h("button", { type: "button", class: "small" }, "Done");
-  done.addEventListener("click", () => state.set("followup", f.id, { done_at: new Date().toISOString() }));
+  done.addEventListener("click", () => {
+    const now = new Date();
+    const current = state.records.get(f.id);
+    const pid = current?.fields.person_id;
+    const thanks = current?.fields.kind === "thank_you" && pid
+      ? thankedEdits(state.records.get(pid), linked(state.records, "conversation", "person_id", pid),
+        { today: isoDate(now), now: now.toISOString() }) : [];
+    state.run([{ name: "set", entity: "followup", id: f.id, fields: { done_at: now.toISOString() } }, ...thanks]);
+  });
   const snooze = h("button", { type: "button", class: "small" }, "Snooze a week");
   snooze.addEventListener("click", () => {
     const today = isoDate(new Date());
