@@ -10,7 +10,7 @@ import time
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser import sign_in, sync_now, until, wait_all_pushed
+from tests.browser import go_offline, go_online, sign_in, sync_now, until, wait_all_pushed
 from tests.test_conversations import iso, new_id, push
 
 pytestmark = pytest.mark.browser
@@ -521,3 +521,56 @@ def test_a_thank_you_done_on_the_person_page_thanks_the_conversation(server, use
     assert records[lunch]["fields"]["thanked_at"] is not None
     assert records[mira]["fields"]["stage"] == "thanked"
     assert records[thanks]["fields"]["done_at"] is not None
+
+
+def test_a_name_under_who_else_taken_as_someone_known_says_so_and_can_be_someone_else(
+    server, user, phone
+):
+    """ "Ruth Castellano (Head of Module Reliability)", named at a lunch at another
+    organization, became the Dr. Ruth Castellano already known (a group leader elsewhere)
+    without a word: the referral went to a namesake, and nothing showed it."""
+    helios, ruth, priya = new_id(), new_id(), new_id()
+    push(
+        server,
+        user,
+        [
+            ("organization", helios, {"name": "Helios Photonics"}),
+            (
+                "person",
+                ruth,
+                {"name": "Dr. Ruth Castellano", "title": "Group Leader", "organization_id": helios},
+            ),
+            ("person", priya, {"name": "Priya Nair", "stage": "identified"}),
+        ],
+    )
+    page = phone.new_page()
+    sign_in(page, server, user)
+    go_offline(phone, page)
+    page.get_by_role("link", name="Capture a conversation").click()
+    page.get_by_label("Who did you talk with?").fill("priya")
+    page.get_by_role("button", name="Priya Nair").click()
+    page.keyboard.type("Lunch at Intersolar.")
+    others = page.get_by_label("Who else should I talk to?")
+    others.fill("Ruth Castellano (Head of Module Reliability)\nKenji Watanabe")
+    others.blur()
+    known = page.get_by_role("list", name="Names already in your network")
+    expect(known.locator("li")).to_have_count(1)
+    expect(known).to_contain_text(
+        "Ruth Castellano: Dr. Ruth Castellano (Group Leader · Helios Photonics), already in your"
+    )
+    known.get_by_role("button", name="Someone else").click()
+    expect(known).to_contain_text("Ruth Castellano: someone new, referred by Priya Nair.")
+    page.get_by_role("button", name="Done").click()
+    expect(page.get_by_role("list", name="Referred you to")).to_contain_text(
+        "Head of Module Reliability"
+    )
+    go_online(phone, page)
+    wait_all_pushed(page)
+    records = [r for r in server.records(user).values() if not r["deleted"]]
+    named = {r["fields"]["to_person_id"] for r in records if r["entity"] == "referral"}
+    people = {r["id"]: r["fields"] for r in records if r["entity"] == "person"}
+    assert ruth not in named
+    assert sorted((people[pid]["name"], people[pid]["title"]) for pid in named) == [
+        ("Kenji Watanabe", None),
+        ("Ruth Castellano", "Head of Module Reliability"),
+    ]

@@ -266,34 +266,42 @@ export function planCapture(records, form, ctx) {
   return { conversationId, personId, created, mutations };
 }
 
+/** The fields of someone new named under "who else": a name, maybe a title, who named them. */
+export function referredPerson({ name, title = null }, { organizationId, metName }) {
+  return {
+    name, title, organization_id: organizationId ?? null, stage: "identified", found_via: "referral",
+    found_via_detail: `Referred by ${metName}`,
+  };
+}
+
 /**
  * People named under "who else should I talk to?": each a person (new, or the one of that
  * name already known) and a referral from the person met. A name is a string or {name, title};
  * a new person gets the title and `organizationId` (null: the organization is not theirs).
+ * `ctx.known(entry, person, referralId)`, if given, hears of each name taken as someone known.
  */
 export function planReferrals(records, { personId, conversationId, organizationId, metName, names }, ctx) {
   const mutations = [];
   const set = (entity, id, fields) =>
     mutations.push({ name: "set", args: { entity, id, base: ctx.base(id), fields } });
   const people = live(records, "person");
-  for (const entry of names) {
-    const { name, title = null } = typeof entry === "string" ? { name: entry } : entry;
-    const key = nameKey(name);
+  for (const named of names) {
+    const entry = typeof named === "string" ? { name: named } : named;
+    const key = nameKey(entry.name);
     const known = people.find((p) => nameKey(p.fields.name ?? "") === key);
     let toId = known?.id;
     if (!toId) {
       toId = ctx.newId();
-      set("person", toId, {
-        name, title, organization_id: organizationId ?? null, stage: "identified", found_via: "referral",
-        found_via_detail: `Referred by ${metName}`,
-      });
-    } else if (title && !known.fields.title) {
-      set("person", toId, { title });
+      set("person", toId, referredPerson(entry, { organizationId, metName }));
+    } else if (entry.title && !known.fields.title) {
+      set("person", toId, { title: entry.title });
     }
-    set("referral", ctx.newId(), {
+    const referralId = ctx.newId();
+    set("referral", referralId, {
       from_person_id: personId, to_person_id: toId, conversation_id: conversationId,
       status: "suggested",
     });
+    if (known) ctx.known?.(entry, known, referralId);
   }
   return mutations;
 }
