@@ -574,3 +574,29 @@ def test_a_name_under_who_else_taken_as_someone_known_says_so_and_can_be_someone
         ("Kenji Watanabe", None),
         ("Ruth Castellano", "Head of Module Reliability"),
     ]
+
+
+def test_what_opens_shows_that_it_opens(server, user, phone):
+    """A follow-up's "Edit" and a person's "Edit details" had no triangle (a flex summary loses
+    the browser's): they read as plain text, nothing to tap."""
+    mira = new_id()
+    today = dt.date.today().isoformat()
+    push(
+        server,
+        user,
+        [
+            ("person", mira, {"name": "Mira Kowalski", "stage": "talked"}),
+            ("followup", new_id(), {"person_id": mira, "due": today, "note": "Call Mira"}),
+        ],
+    )
+    page = phone.new_page()
+    sign_in(page, server, user)
+    page.goto(f"{server.url}/people/{mira}")
+    marker = "el => getComputedStyle(el, '::before').content"
+    edit = page.locator("details.followup-edit > summary")
+    expect(edit).to_have_text("Edit")
+    assert edit.evaluate(marker) == '"▸"'
+    edit.click()
+    assert edit.evaluate(marker) == '"▾"'
+    details = page.locator("details.edit-details > summary")
+    assert details.evaluate(marker) in ('"▸"', '"▾"')
