@@ -157,7 +157,10 @@ test("thanks not sent grow more pressing and say how late they are", () => {
   assert.match(thanks("2026-11-26").why, /same day/);
   assert.match(thanks("2026-11-25").why, /yesterday/);
   assert.match(thanks("2026-11-05").why, /21 days ago/);
-  assert.ok(thanks("2026-11-05").urgency > thanks("2026-11-25").urgency);
+  assert.ok(thanks("2026-11-05").urgency > thanks("2026-11-23").urgency, "three weeks late before three days");
+  // ... but today's and yesterday's come first of all: the same day or the next is what counts.
+  assert.ok(thanks("2026-11-25").urgency > thanks("2026-11-05").urgency);
+  assert.ok(thanks("2026-11-26").urgency > thanks("2026-11-05").urgency);
   // three weeks late, it stands beside an overdue follow-up, not below every one of them
   const both = nextSteps(store(p, at("2026-11-05"), late), when).map((a) => a.key.split(":")[0]);
   assert.deepEqual(both.slice(0, 2).sort(), ["followup", "thank"]);
@@ -173,9 +176,15 @@ test("a thank-you comes first: due today, it ranks above follow-ups overdue for 
   const thanks = rec("followup", { person_id: mira.id, kind: "thank_you", due: "2026-11-26", note: "Send a thank-you: Mira" });
   const ana = rec("person", { name: "Ana", stage: "talked" });
   const call = rec("conversation", { person_id: ana.id, at: "2026-11-25T12:00:00.000Z", asked_for_referrals: true });
-  assert.deepEqual(nextSteps(store(dev, overdue, mira, lunch, thanks, ana, call), when).map((a) => a.title), [
+  // At real size hundreds of thanks are late: today's lunch was below all of them.
+  const olga = rec("person", { name: "Olga", stage: "talked" });
+  const late = rec("conversation", { person_id: olga.id, at: "2026-11-12T12:00:00.000Z", asked_for_referrals: true });
+  const bare = rec("followup", { person_id: dev.id, kind: "thank_you", due: "2026-11-20" });
+  assert.deepEqual(nextSteps(store(dev, overdue, mira, lunch, thanks, ana, call, olga, late, bare), when).map((a) => a.title), [
     "Thank Ana", // a day late: more pressing than today's
     "Send a thank-you: Mira",
+    "Thank Olga", // two weeks late
+    "Send a thank-you (Dev)", // no note: said by its kind, not "Follow up"
     "Send Dev the paper",
   ]);
   // A month late, a thank-you is backlog like any other step.

@@ -152,12 +152,20 @@ function followupUrgency(late) {
 
 /**
  * A thank-you (not sent, or a thank-you follow-up due) comes before everything else: it is
- * sent the same day or the next, while an overdue follow-up can wait a day. Late, it grows
- * more pressing still; a month late, it is backlog.
+ * sent the same day or the next, while an overdue follow-up can wait a day. Today's and
+ * yesterday's come first of all (at real size, hundreds of late ones buried the lunch just
+ * held); later, a late one still comes before other steps, the later the sooner; a month
+ * late, it is backlog.
  */
 function thankUrgency(late) {
-  return late > STALE_DAYS ? BACKLOG.thank + freshness(late) : 140 + Math.min(late, 15) + freshness(late);
+  if (late > STALE_DAYS) return BACKLOG.thank + freshness(late);
+  return late <= 1 ? 160 + late : 140 + Math.min(late, 15) + freshness(late);
 }
+
+/** What a follow-up with no note of its own is about, by its kind. */
+const FOLLOWUP_TITLES = {
+  thank_you: "Send a thank-you", connect: "Connect", send_info: "Send what you promised",
+};
 
 /**
  * A thank-you sent (a thank-you follow-up done): the conversations held with the person and not
@@ -200,7 +208,7 @@ function dueSteps(r, followups, out) {
       ? thankedEdits(r.get(f.fields.person_id), r.linked("conversation", "person_id", f.fields.person_id), r) : [];
     out.push({
       key: `followup:${f.id}`, urgency: f.fields.kind === "thank_you" ? thankUrgency(late) : followupUrgency(late),
-      title: `${f.fields.note || "Follow up"}${who && !(f.fields.note ?? "").includes(who) ? ` (${who})` : ""}`,
+      title: `${f.fields.note || (FOLLOWUP_TITLES[f.fields.kind] ?? "Follow up")}${who && !(f.fields.note ?? "").includes(who) ? ` (${who})` : ""}`,
       why: (late === 0 ? "Due today." : `Overdue by ${late} day${late === 1 ? "" : "s"}.`) +
         (group.length > 1 ? ` (${group.length - 1} more like it, done together.)` : ""),
       path: f.fields.person_id ? `/people/${f.fields.person_id}` : undefined,
