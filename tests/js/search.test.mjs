@@ -206,3 +206,65 @@ test("warmed while idle after a load, then kept current by change events", async
   assert.deepEqual(searchIndexOf(state).searchPeople("quantum"), [s.ana.id]);
   assert.deepEqual(searchIndexOf(state).searchPeople("lasers"), []);
 });
+
+test("results are ranked as far as they are read: the same people, in the same order, their number known first", () => {
+  const first = ["Ada", "Adam", "Dana", "Sam", "Lee", "Maria", "Ana", "Zoë"];
+  const last = ["Lovelace", "Adams", "Haddad", "Costa", "Madan", "Berg"];
+  const people = [];
+  for (let i = 0; i < 900; i++) {
+    people.push(rec("person", { name: `${first[i % first.length]} ${last[(i * 7) % last.length]} ${i}`,
+      title: i % 5 === 0 ? "Data lead" : null, notes: i % 9 === 0 ? "adaptive optics" : null }));
+  }
+  const index = new SearchIndex();
+  index.build(store(...people));
+  for (const q of ["a", "e", "9", "d 1", "ad", "ada", "ada l", "dan", "an", "zoe", "adap", "nobody"]) {
+    const whole = index.findPeople(q).slice();
+    const found = index.findPeople(q);
+    assert.equal(found.length, whole.length, `${q}: its number before any is read`);
+    const read = [...found.slice(0, 5), ...found.slice(5, 40), ...found.slice(40)];
+    assert.deepEqual(read, whole, `${q}: read in pieces as at once`);
+    assert.deepEqual(index.searchPeople(q, 7), whole.slice(0, 7), q);
+    // The ranking: the name starts with the query, a word of it starts with its first word, it
+    // holds the query, anything else; by name within each.
+    const ws = terms(q);
+    const rank = (id) => {
+      const key = ` ${normalize(people.find((p) => p.id === id).fields.name)}`;
+      return key.startsWith(` ${ws.join(" ")}`) ? 0 : key.includes(` ${ws[0]}`) ? 1 : key.includes(ws.join(" ")) ? 2 : 3;
+    };
+    for (let i = 1; i < whole.length; i++) assert.ok(rank(whole[i - 1]) <= rank(whole[i]), `${q}: ranked`);
+    const matching = people.filter((p) => ws.every((w) => normalize([p.fields.name, p.fields.title].join(" ")).includes(w) ||
+      (w.length >= 3 && words(p.fields.notes ?? "").some((x) => x.startsWith(w)))));
+    assert.equal(whole.length, matching.length, `${q}: everyone matching`);
+  }
+});
+
+test("a search on screen during the warm-up is asked again once the words of notes are in", async () => {
+  const { searchIndexOf, warmSearchIndex } = await import("../../web/js/search.js");
+  const s = sample();
+  const state = new EventTarget();
+  state.records = s.records;
+  const queued = [];
+  const saved = globalThis.requestIdleCallback;
+  globalThis.requestIdleCallback = (f) => queued.push(f);
+  try {
+    warmSearchIndex(state);
+    queued.shift()({ timeRemaining: () => 0 }); // begun, not a word indexed yet
+    const index = searchIndexOf(state);
+    let asked = 0;
+    let found = index.searchPeople("lasers");
+    assert.deepEqual(found, [], "names only so far");
+    index.whileWarming(() => {
+      asked += 1;
+      found = searchIndexOf(state).searchPeople("lasers");
+      return true;
+    });
+    while (queued.length) queued.shift()({ timeRemaining: () => 50 });
+    await new Promise((ok) => setTimeout(ok, 10));
+    assert.equal(asked, 1, "asked again once the index is warm");
+    assert.deepEqual(found, [s.ana.id], "and then it finds the words of a conversation");
+    index.whileWarming(() => assert.fail("warm: nothing to wait for"));
+    assert.equal(index.waiting.size, 0, "nothing kept once warm");
+  } finally {
+    globalThis.requestIdleCallback = saved;
+  }
+});

@@ -52,17 +52,16 @@ const TALK_FIELDS = ["place", "notes", "culture", "prospects", "projects"];
 const END = "\u0001"; // ends each person's text in a chunk (normalize never leaves one)
 const CHUNK = 256; // people per chunk: a change re-joins one chunk, not the whole index
 const SLICE_MS = 8; // the longest the idle warm-up of the index keeps the page busy at once
+const TELL_MS = 1000; // how often a search on screen is asked again while the index warms
 
-/** The first index in sorted `list` whose value is greater than `value`. */
-function upperBound(list, value) {
-  let lo = 0;
-  let hi = list.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (list[mid] <= value) lo = mid + 1;
-    else hi = mid;
+/** The letters a-z in a normalized text, as bits (a: 1, b: 2, c: 4…). */
+function lettersOf(text) {
+  let mask = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i) - 97;
+    if (c >= 0 && c < 26) mask |= 1 << c;
   }
-  return lo;
+  return mask;
 }
 
 /**
@@ -77,35 +76,42 @@ class Chunk {
     this.text = "";
     this.pending = new Map(); // pid -> new text, or null when removed
     this.size = 0; // people in it once pending changes are applied
+    this.letters = new Uint32Array(0); // letters[k]: the letters a-z in the text of pids[k], a bit each
   }
 
   flush() {
     if (this.pending.size === 0) return;
     const pids = [];
     const parts = [];
+    const letters = [];
     for (let k = 0; k < this.pids.length; k++) {
       const pid = this.pids[k];
       let text;
+      let mask = this.letters[k];
       if (this.pending.has(pid)) {
         text = this.pending.get(pid);
         this.pending.delete(pid);
         if (text === null) continue;
+        mask = lettersOf(text);
       } else {
         text = this.text.slice(this.starts[k], this.starts[k + 1] - 1);
       }
       pids.push(pid);
       parts.push(text);
+      letters.push(mask);
     }
     for (const [pid, text] of this.pending) {
       if (text === null) continue;
       pids.push(pid);
       parts.push(text);
+      letters.push(lettersOf(text));
     }
     this.pending.clear();
     const starts = [0];
     for (const part of parts) starts.push(starts.at(-1) + part.length + 1);
     this.pids = pids;
     this.starts = starts;
+    this.letters = Uint32Array.from(letters);
     this.text = parts.length ? `${parts.join(END)}${END}` : "";
   }
 
@@ -123,9 +129,24 @@ class Chunk {
     this.flush();
     const { text, starts, pids } = this;
     let found = 0;
+    const letter = word.length === 1 ? word.charCodeAt(0) - 97 : -1;
+    if (letter >= 0 && letter < 26) {
+      // One letter (the first keystroke of a search, held by nearly everyone): who has it is
+      // known without reading the text.
+      const bit = 1 << letter;
+      const { letters } = this;
+      for (let k = 0; k < pids.length; k++) {
+        if ((letters[k] & bit) !== 0 && hits[pids[k]] === step) {
+          hits[pids[k]] = step + 1;
+          found += 1;
+        }
+      }
+      return found;
+    }
+    let k = 0; // the person whose text holds `i`: found walking on (a match is often in most)
     let i = text.indexOf(word);
     while (i !== -1) {
-      const k = upperBound(starts, i) - 1;
+      while (starts[k + 1] <= i) k++;
       if (hits[pids[k]] === step) {
         hits[pids[k]] = step + 1;
         found += 1;
@@ -327,6 +348,64 @@ function has(ids, id) {
 }
 
 /**
+ * The people a search found, ranked as they are read (`slice`), by name within each rank:
+ * the name starts with the query, a word of it starts with the first word, it holds the
+ * query, anything else. Ranking the first rows reads the order of names only until it has
+ * them. `length` is how many were found.
+ */
+export class Found {
+  constructor(index, hits, words, count) {
+    this.pidOf = index.pidOf;
+    this.keys = index.keys;
+    // The order as it is now: a change meanwhile (a person renamed) does not move the reading.
+    this.order = count ? index.order.slice() : [];
+    this.hits = hits;
+    this.full = words.length;
+    this.start = ` ${words.join(" ")}`; // keys start with a space
+    this.wordStart = ` ${words[0]}`;
+    this.whole = words.join(" ");
+    this.ranks = count ? new Uint8Array(index.pidOf.length) : null; // n -> its rank + 1, once read
+    this.ranked = []; // person ids, best first, as far as read
+    this.rank = 0; // the rank being read
+    this.at = 0; // where in `order`
+    this.length = count;
+  }
+
+  /** Rank until `count` people are ranked (or everyone found is). */
+  read(count) {
+    const { order, hits, full, ranks, keys, ranked } = this;
+    while (ranked.length < count && this.rank < 4) {
+      if (this.at >= order.length) {
+        this.rank += 1;
+        this.at = 0;
+        continue;
+      }
+      const n = order[this.at++];
+      if (hits[n] !== full) continue;
+      let rank = ranks[n];
+      if (rank === 0) {
+        const key = keys[n];
+        if (key === undefined) rank = 5; // no longer indexed
+        else rank = 1 + (key.startsWith(this.start) ? 0 : key.includes(this.wordStart) ? 1 : key.includes(this.whole) ? 2 : 3);
+        ranks[n] = rank;
+      }
+      if (rank === this.rank + 1) ranked.push(this.pidOf[n]);
+    }
+    if (this.rank >= 4) this.length = ranked.length;
+  }
+
+  /** @returns {string[]} the ids of the people ranked `start` to `end` (excluded) */
+  slice(start = 0, end = this.length) {
+    if (end > this.ranked.length) this.read(end);
+    return this.ranked.slice(start, end);
+  }
+
+  [Symbol.iterator]() {
+    return this.slice()[Symbol.iterator]();
+  }
+}
+
+/**
  * A normalized index over people and organizations. `update(records, ids)` re-indexes what
  * the changed records touch (a conversation its person; an organization its people);
  * `build(records)` starts over; `sync(records)` finds what changed by itself. Searching reads
@@ -349,6 +428,25 @@ export class SearchIndex {
     this.built = false;
     this.seen = null; // id -> the record object last indexed, kept for `sync` only
     this.records = null;
+    this.waiting = new Set(); // searches on screen to ask again as the warm-up learns words
+  }
+
+  /**
+   * While the index warms (a search meanwhile answers from names and the words indexed so
+   * far), `refresh` is called as the words of more notes arrive (at most every TELL_MS) and
+   * once they all have, so that a search on screen finds what it could not yet: until it
+   * answers false (its view is gone). Once the index is warm, nothing is kept.
+   * @param {() => boolean} refresh
+   */
+  whileWarming(refresh) {
+    if (this.building) this.waiting.add(refresh);
+  }
+
+  /** Ask the searches on screen again (the words indexed since they ran may find more). */
+  tell() {
+    const waiting = [...this.waiting];
+    if (!this.building) this.waiting.clear();
+    for (const refresh of waiting) if (refresh() === false) this.waiting.delete(refresh);
   }
 
   /**
@@ -645,47 +743,37 @@ export class SearchIndex {
   /**
    * People matching every word of the query (anywhere in the name, title, organization, tags
    * or contacts; from three letters on, also the start of a word in their notes, places and
-   * conversations), best
- * first: the name starts with the query, a
-   * word of the name starts with its first word, the name holds it, then anything else
-   * (title, organization, tags, places, notes, conversations); by name within each.
+   * conversations), best first: the name starts with the query, a word of the name starts
+   * with its first word, the name holds it, then anything else (title, organization, tags,
+   * places, notes, conversations); by name within each.
    * @returns {string[]} person ids
    */
   searchPeople(query, limit = Infinity) {
+    return this.findPeople(query).slice(0, limit);
+  }
+
+  /**
+   * The people `searchPeople` finds, as a list ranked only as far as it is read: how many is
+   * known at once, and a screenful of them costs a screenful's ranking, not everyone's (the
+   * first letter of a search matches nearly everyone).
+   * @returns {Found}
+   */
+  findPeople(query) {
     if (this.building) this.step(Infinity, true);
     const words = terms(query).slice(0, 64);
-    if (words.length === 0) return [];
+    if (words.length === 0) return new Found(this, null, words, 0);
     // hits[n] counts the words person n matched so far: a word only moves on those who
     // matched every word before it.
     const hits = new Uint8Array(this.pidOf.length);
+    let found = 0;
     for (let step = 0; step < words.length; step++) {
       const word = words[step];
-      let found = 0;
+      found = 0;
       for (const chunk of this.chunks) found += chunk.find(word, hits, step);
       if (word.length >= SHORT) found += this.words.find(word, hits, step);
-      if (found === 0) return [];
+      if (found === 0) break;
     }
-    // Ranked by name: it starts with the query, a word of it starts with the first word, it
-    // holds the query, anything else; by name within each (keys start with a space).
-    const start = ` ${words.join(" ")}`;
-    const wordStart = ` ${words[0]}`;
-    const whole = words.join(" ");
-    const buckets = [[], [], [], []];
-    for (const n of this.order) {
-      if (hits[n] !== words.length) continue;
-      const key = this.keys[n];
-      const s = key.startsWith(start) ? 0 : key.includes(wordStart) ? 1 : key.includes(whole) ? 2 : 3;
-      buckets[s].push(n);
-      if (s === 0 && buckets[0].length >= limit) break;
-    }
-    const out = [];
-    for (const bucket of buckets) {
-      for (const n of bucket) {
-        if (out.length >= limit) return out;
-        out.push(this.pidOf[n]);
-      }
-    }
-    return out;
+    return new Found(this, hits, words, found);
   }
 
   /** @returns {string[]} organization ids */
@@ -757,13 +845,20 @@ export function warmSearchIndex(state) {
   // short slices and given back at once to a keystroke (which waits for one slice at most);
   // elsewhere, to its end (at most 50 ms).
   const pending = globalThis.navigator?.scheduling?.isInputPending?.bind(navigator.scheduling);
+  let told = performance.now();
+  const tell = (index) => {
+    told = performance.now();
+    if (index.waiting.size) setTimeout(() => index.tell(), 0); // in a task of its own
+  };
   const tick = (deadline) => {
+    const { index } = entry;
     for (;;) {
-      if (!entry.index.building) return;
+      if (!index.building) return tell(index); // (finished by a search that could not wait)
       const left = deadline.timeRemaining();
       if (left <= 0 || pending?.()) break;
-      entry.index.step(pending ? Math.min(SLICE_MS, left) : Math.max(4, left));
+      if (index.step(pending ? Math.min(SLICE_MS, left) : Math.max(4, left))) return tell(index);
     }
+    if (performance.now() - told >= TELL_MS) tell(index);
     idle(tick);
   };
   // Started once the event that asked for it has reached every listener.

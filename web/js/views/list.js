@@ -2,6 +2,8 @@
  * A long list drawn a batch at a time: the first rows at once, the next batch when the end of
  * what is drawn scrolls into view (or its "Show more" button is pressed), so 10,000 people are
  * never 10,000 rows in the DOM. Generic: it knows items, a key and a row builder, not people.
+ * The items may be an array or anything with a `length` and a `slice(start, end)` (a search's
+ * results, ranked only as far as they are read): only the rows drawn are ever read.
  */
 
 import { h } from "../dom.js";
@@ -12,20 +14,28 @@ import { compareText } from "../model.js";
  * @param {object} options
  * @param {HTMLElement} options.el the list element (a <ul>, <ol> or <tbody>) rows go into
  * @param {(item: T) => Node} options.row builds one row
- * @param {(item: T) => string} [options.key] identity of an item: rows of items whose key and
- *   object are unchanged are kept when the items are set again
+ * @param {(item: T) => string} [options.key] identity of an item: rows of items whose key is
+ *   unchanged and that are the `same` are kept when the items are set again
+ * @param {(before: T, now: T) => boolean} [options.same] whether a row drawn for `before` shows
+ *   `now` as it is (by default, when they are the same object)
  * @param {number} [options.batch] rows drawn at a time
- * @param {number} [options.first] rows of a new search drawn at once (a screenful), the rest of
- *   its batch after the next paint
+ * @param {number} [options.first] rows of a new search drawn at once, the rest of its batch once
+ *   typing pauses (by default a screenful: as many as the window's height holds of `rowHeight`)
+ * @param {number} [options.rowHeight] the least height of a row, in CSS pixels
+ * @param {(node: Node, item: T) => void} [options.fill] rewrites a row drawn by `row` to show
+ *   `item` instead: a new search then reuses the rows it replaces (their text set in place)
+ *   rather than building new ones
  * @param {(shown: number, total: number) => string} [options.more] the "Show more" label
- * @returns {{set: (items: T[], empty?: Node|string|null,
+ * @returns {{set: (items: T[]|{length: number, slice: (start: number, end: number) => T[]},
+ *   empty?: Node|string|null,
  *   options?: {redraw?: boolean, fromTop?: boolean}) => void, shown: () => number,
- *   showMore: () => void, items: () => T[]}}
+ *   showMore: () => void}}
  */
-export function incrementalList({ el, row, key = (item) => item.id, batch = 50, first = 16, more }) {
+export function incrementalList({ el, row, fill, key = (item) => item.id, same = (a, b) => a === b, batch = 50, first, rowHeight = 40, more }) {
   let items = [];
   let drawn = 0;
   let cache = new Map(); // key -> {item, node}
+  const rows = new WeakSet(); // the nodes `row` made (not the "empty" one, not the tail)
   const label = more ?? ((shown, total) => `Show more (${(total - shown).toLocaleString("en-US")} left)`);
   const button = h("button", { type: "button", class: "show-more" });
   const tail = h(el.tagName === "TBODY" ? "tr" : "li", { class: "more" },
@@ -40,15 +50,21 @@ export function incrementalList({ el, row, key = (item) => item.id, batch = 50, 
   function nodeFor(item) {
     const k = key(item);
     const hit = cache.get(k);
-    if (hit && hit.item === item) return hit.node;
+    if (hit && same(hit.item, item)) return hit.node;
     const node = row(item);
+    rows.add(node);
     cache.set(k, { item, node });
     return node;
   }
 
-  // A new search draws a screenful at once and the rest of its batch once that is painted, so
-  // a keystroke styles and lays out a few rows, not a batch.
-  let pending = null; // {target, timer}: rows still to draw after the next paint
+  // A new search draws a screenful at once and the rest of its batch once typing pauses, so a
+  // keystroke styles and lays out the rows it shows, not a batch, and the next keystroke does
+  // not wait for the rest of the last one's.
+  let pending = null; // {target, timer}: rows still to draw
+  const drawPending = () => {
+    if (pending) drawTo(pending.target);
+  };
+  const screenful = () => first ?? Math.ceil((globalThis.innerHeight || 640) / rowHeight);
 
   function drawTail() {
     if (drawn < items.length) {
@@ -63,7 +79,6 @@ export function incrementalList({ el, row, key = (item) => item.id, batch = 50, 
 
   function cancelPending() {
     if (!pending) return;
-    cancelAnimationFrame(pending.frame);
     clearTimeout(pending.timer);
     pending = null;
   }
@@ -96,26 +111,43 @@ export function incrementalList({ el, row, key = (item) => item.id, batch = 50, 
     items = list;
     const keep = fromTop ? batch : Math.max(batch, Math.min(drawn, list.length));
     const target = Math.min(keep, list.length);
-    drawn = fromTop ? Math.min(first, target) : target;
+    const head = list.slice(0, fromTop ? Math.min(screenful(), target) : target);
+    drawn = head.length;
     const previous = redraw ? new Map() : cache;
     cache = new Map();
     const nodes = [];
-    for (let i = 0; i < drawn; i++) {
-      const item = list[i];
+    const missing = []; // places of items without a row to keep
+    for (const item of head) {
       const k = key(item);
       const hit = previous.get(k);
-      if (hit && hit.item === item) cache.set(k, hit);
-      nodes.push(nodeFor(item));
+      if (hit && same(hit.item, item)) {
+        cache.set(k, hit);
+        nodes.push(hit.node);
+      } else {
+        missing.push(nodes.length);
+        nodes.push(null);
+      }
     }
+    if (missing.length && fill && fromTop) {
+      // A new search: the rows it no longer shows show its items instead, in their order (a
+      // row replaced by the one at its place stays where it is).
+      const kept = new Set(nodes);
+      const spare = [];
+      for (const child of el.children) if (rows.has(child) && !kept.has(child)) spare.push(child);
+      for (let j = 0; j < missing.length && j < spare.length; j++) {
+        const at = missing[j];
+        fill(spare[j], head[at]);
+        cache.set(key(head[at]), { item: head[at], node: spare[j] });
+        nodes[at] = spare[j];
+      }
+    }
+    for (const at of missing) nodes[at] ??= nodeFor(head[at]);
     if (list.length === 0 && empty) nodes.push(typeof empty === "string" ? h("li", { class: "empty" }, empty) : empty);
     place(nodes);
     if (drawn < target) {
-      // Drawn in a task after the frame that shows the first rows (the tail waits for them).
+      // The tail waits for them.
       tail.remove();
-      pending = { target, frame: 0, timer: 0 };
-      pending.frame = requestAnimationFrame(() => {
-        if (pending) pending.timer = setTimeout(() => drawTo(target), 0);
-      });
+      pending = { target, timer: setTimeout(drawPending, REST_MS) };
     } else {
       drawTail();
     }
@@ -140,8 +172,11 @@ export function incrementalList({ el, row, key = (item) => item.id, batch = 50, 
     }
   }
 
-  return { set, showMore, shown: () => drawn, items: () => items };
+  return { set, showMore, shown: () => drawn };
 }
+
+/** How long after the last new search the rest of its batch is drawn (typing paused). */
+const REST_MS = 300;
 
 /** Names in the user's order (see model.js). */
 export const byName = compareText;

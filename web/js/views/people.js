@@ -14,6 +14,7 @@ import { byName, incrementalList } from "./list.js";
 import { recordTable } from "./table.js";
 
 const label = (v) => v.replaceAll("_", " ");
+const ADDRESS_MS = 300; // the query is written to the address once typing pauses this long
 // One entry per person record and organization name: the sort name computed once.
 const entries = new WeakMap();
 function entry(p, org) {
@@ -94,13 +95,25 @@ export function peopleView(state, go) {
     tag.value = keepTag;
   }
 
+  // A row: a link with two lines of text. A new search rewrites the rows it replaces in place
+  // (their address and two texts) instead of building new ones.
+  const title = (p) => `${p.fields.name ?? ""}${p.fields.hiring_authority ? " ★" : ""}`;
+  const sub = (p, o) => [p.fields.title, o, p.fields.stage && label(p.fields.stage)].filter(Boolean).join(" · ") || " ";
   const rows = incrementalList({
     el: list,
+    rowHeight: 56, // .row's min-height
     key: (entry) => entry.p.id,
     row: ({ p, org: o }) => h("li", {}, h("a", { href: `/people/${p.id}`, "data-link": true, "data-record": true, class: "row" },
-      h("span", { class: "row-title" }, p.fields.name, p.fields.hiring_authority ? " ★" : ""),
-      h("span", { class: "row-sub" },
-        [p.fields.title, o, p.fields.stage && label(p.fields.stage)].filter(Boolean).join(" · ") || " "))),
+      h("span", { class: "row-title" }, title(p)), h("span", { class: "row-sub" }, sub(p, o)))),
+    fill: (li, { p, org: o }) => {
+      const a = li.firstChild;
+      const href = `/people/${p.id}`;
+      a.setAttribute("href", href);
+      if (href === location.pathname) a.setAttribute("aria-current", "page");
+      else a.removeAttribute("aria-current");
+      a.firstChild.textContent = title(p);
+      a.lastChild.textContent = sub(p, o);
+    },
   });
 
   // Everyone, sorted by name: kept until a person or an organization changes, so a keystroke
@@ -120,23 +133,51 @@ export function peopleView(state, go) {
 
   function filter(fromTop = false) {
     const query = search.value.trim();
-    let candidates = sortedPeople();
+    const filtered = stage.value || org.value || tag.value || via.value;
+    let people = sortedPeople();
     if (query) {
-      candidates = [];
-      for (const id of searchIndexOf(state).searchPeople(query)) {
-        const found = byId.get(id);
-        if (found) candidates.push(found);
-      }
+      const index = searchIndexOf(state);
+      // Asked again while the index warms, as the words of notes arrive in it.
+      index.whileWarming(refresh);
+      // Read as far as the rows drawn (a keystroke ranks a screenful, not everyone), unless
+      // filters or the desktop's sortable table need them all.
+      people = entriesOf(index.findPeople(query));
+      if (filtered || table) people = people.slice();
     }
-    const people = !(stage.value || org.value || tag.value || via.value) ? candidates : candidates.filter(({ p }) =>
+    if (filtered) people = people.filter(({ p }) =>
       (!stage.value || p.fields.stage === stage.value) &&
       (!org.value || p.fields.organization_id === org.value) &&
       (!tag.value || (p.fields.tags ?? []).includes(tag.value)) &&
       (!via.value || p.fields.found_via === via.value));
-    const empty = query || stage.value || org.value || tag.value || via.value
-      ? "Nobody matches." : "Nobody yet: add the first person you want to talk to.";
+    const empty = query || filtered ? "Nobody matches." : "Nobody yet: add the first person you want to talk to.";
     if (table) table.set(people, empty, { fromTop });
     else rows.set(people, empty, { fromTop });
+  }
+
+  /** The people found (ids, ranked as read) as the list's entries, read as far as asked. */
+  function entriesOf(found) {
+    sortedPeople(); // (byId with it)
+    const list = byId;
+    return {
+      get length() {
+        return found.length;
+      },
+      slice(start = 0, end = found.length) {
+        const out = [];
+        for (const id of found.slice(start, end)) {
+          const one = list.get(id);
+          if (one) out.push(one);
+        }
+        return out;
+      },
+    };
+  }
+
+  /** A search on screen, asked again (the index learnt more words): rows in place stay. */
+  function refresh() {
+    if (!el.isConnected) return false;
+    if (search.value.trim()) filter();
+    return true;
   }
 
   /** @param {{entities: Set<string>|null}} [changes] what changed since the last render */
@@ -150,18 +191,25 @@ export function peopleView(state, go) {
   }
   const filterNow = () => filter(true);
   // The query lives in the address, so Back to this list finds it again (beside a record on
-  // the desktop, the address stays the record's). Written once the keystroke's results are
-  // painted (history.replaceState is slow on a phone), or at once when a link is followed.
+  // the desktop, the address stays the record's). Written once typing pauses (ADDRESS_MS:
+  // history.replaceState is slow on a phone, and between keystrokes it made the next one
+  // wait), or at once when a link anywhere is followed or Enter pressed. Not once the view is
+  // gone (Back went elsewhere meanwhile).
   let address = null;
+  let addressTimer = null;
   const writeAddress = () => {
+    clearTimeout(addressTimer);
+    document.removeEventListener("click", writeAddress, true);
     if (address === null) return;
     const url = address;
     address = null;
-    if (location.pathname === "/people") history.replaceState(history.state, "", url);
+    if (el.isConnected && location.pathname === "/people") history.replaceState(history.state, "", url);
   };
   search.addEventListener("input", () => {
-    if (address === null) requestAnimationFrame(() => setTimeout(writeAddress, 0));
+    if (address === null) document.addEventListener("click", writeAddress, true); // before the app follows it
     address = search.value.trim() ? `/people?q=${encodeURIComponent(search.value)}` : "/people";
+    clearTimeout(addressTimer);
+    addressTimer = setTimeout(writeAddress, ADDRESS_MS);
     filterNow();
   });
   // Enter opens the first match: search, then straight to the person.
@@ -181,7 +229,6 @@ export function peopleView(state, go) {
       h("a", { href: "/duplicates", "data-link": true, class: "duplicates-link" }, "Possible duplicates")),
     add,
     table ? table.el : list);
-  el.addEventListener("click", writeAddress, true); // before the app follows a link
   return { el, update: render };
 }
 

@@ -10,6 +10,7 @@ import { formatDay } from "../dates.js";
 import { h } from "../dom.js";
 import { linked } from "../model.js";
 import { normalize, searchIndexOf, terms } from "../search.js";
+import { incrementalList } from "./list.js";
 
 const LIMIT = 50;
 
@@ -132,36 +133,59 @@ export function searchView(state, go) {
   const people = h("ul", { class: "list", "aria-label": "People found" });
   const orgs = h("ul", { class: "list", "aria-label": "Organizations found" });
   const count = h("p", { class: "hint", "aria-live": "polite" });
-
-  function render() {
-    const q = query().trim();
-    const index = searchIndexOf(state);
-    const foundPeople = q ? index.searchPeople(q) : [];
-    const foundOrgs = q ? index.searchOrganizations(q) : [];
-    const words = terms(q);
-    people.replaceChildren(...foundPeople.slice(0, LIMIT).map((id) => {
-      const p = state.records.get(id);
-      const org = state.records.get(p.fields.organization_id);
+  // Rows are kept while what they show is unchanged (asked again as the index warms, a row
+  // in focus stays); a new row says why its person was found only when it is drawn.
+  const peopleRows = incrementalList({
+    el: people, batch: LIMIT, rowHeight: 56, key: (found) => found.p.id,
+    same: (a, b) => a.p === b.p && a.org === b.org && a.q === b.q,
+    row: ({ p, org, words }) => {
       const why = whyFound(state, p, words);
-      return h("li", {}, h("a", { href: `/people/${id}`, "data-link": true, class: "row" },
+      return h("li", {}, h("a", { href: `/people/${p.id}`, "data-link": true, class: "row" },
         h("span", { class: "row-title" }, p.fields.name),
         h("span", { class: "row-sub" }, [p.fields.title, org && !org.deleted ? org.fields.name : null].filter(Boolean).join(" · ") || " "),
         why ? h("span", { class: "row-sub why" }, `${why.where}: `, why.before, h("mark", {}, why.match), why.after) : null));
-    }));
-    orgs.replaceChildren(...foundOrgs.slice(0, LIMIT).map((id) => h("li", {},
-      h("a", { href: `/organizations/${id}`, "data-link": true, class: "row" },
-        h("span", { class: "row-title" }, state.records.get(id).fields.name)))));
+    },
+  });
+  const orgRows = incrementalList({
+    el: orgs, batch: LIMIT, first: LIMIT, key: (o) => o.id,
+    row: (o) => h("li", {}, h("a", { href: `/organizations/${o.id}`, "data-link": true, class: "row" },
+      h("span", { class: "row-title" }, o.fields.name))),
+  });
+
+  /**
+   * @param {object} [changes] records changed (rows redrawn), or none (the same records)
+   * @param {boolean} [fromTop] a new search: a screenful of rows at once, the rest after a paint
+   */
+  function render(changes, fromTop = false) {
+    const q = query().trim();
+    const index = searchIndexOf(state);
+    if (q) index.whileWarming(refresh);
+    const foundPeople = q ? index.findPeople(q) : { length: 0, slice: () => [] };
+    const foundOrgs = q ? index.searchOrganizations(q) : [];
+    const words = terms(q);
+    const shown = foundPeople.slice(0, LIMIT).map((id) => {
+      const p = state.records.get(id);
+      return { p, org: state.records.get(p.fields.organization_id), q, words };
+    });
     // A section with nothing found says so (a heading over nothing looked like a page still
     // loading).
-    if (q && foundPeople.length === 0) people.replaceChildren(h("li", { class: "empty" }, "Nobody matches."));
-    if (q && foundOrgs.length === 0) orgs.replaceChildren(h("li", { class: "empty" }, "No organization matches."));
+    const redraw = Boolean(changes);
+    peopleRows.set(shown, q ? "Nobody matches." : null, { redraw, fromTop });
+    orgRows.set(foundOrgs.slice(0, LIMIT).map((id) => state.records.get(id)), q ? "No organization matches." : null, { redraw });
     count.textContent = q
       ? `${foundPeople.length} ${foundPeople.length === 1 ? "person" : "people"}, ${foundOrgs.length} organization${foundOrgs.length === 1 ? "" : "s"}` +
         (foundPeople.length > LIMIT ? ` (the first ${LIMIT} shown)` : "")
       : "Type in the search box above: names, titles, organizations, tags, places, notes. It works offline.";
   }
-  render();
+
+  /** Asked again as the index learns the words of notes: rows in place stay. */
+  function refresh() {
+    if (!el.isConnected) return false;
+    render();
+    return true;
+  }
+  render(undefined, true);
   const el = h("section", {}, h("h1", {}, "Search"), count,
     h("h2", {}, "People"), people, h("h2", {}, "Organizations"), orgs);
-  return { el, update: render };
+  return { el, update: (changes) => render(changes ?? {}) };
 }
