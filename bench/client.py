@@ -711,10 +711,17 @@ def measure(page: Page, context, store: tuple, url: str, rate: float) -> None:
     search = page.get_by_label("Search people")
     search.click()
     keys = typed(page, "ada lov")
-    shown = [k["shown"] for k in keys]
-    line("search people: keystroke to results shown", ms(shown), "< 30 ms", max(shown) < 30)
+    # What the user feels: the keystroke to the next frame painted with its results (until
+    # 2026-11-29 afternoon the goal was held against the results laid out, reported below).
     painted = [k["painted"] for k in keys if k["painted"] is not None]
-    line("  to the next frame painted", ms(painted), "reported", None)
+    line(
+        "search people: keystroke to next paint",
+        ms(painted) if len(painted) == len(keys) else f"{len(keys) - len(painted)} never painted",
+        "< 30 ms",
+        len(painted) == len(keys) and max(painted) < 30,
+    )
+    shown = [k["shown"] for k in keys]
+    line("  to results laid out (before that paint)", ms(shown), "reported", None)
     search.fill("")
 
     # Capture right after a start on /capture (the app opened from its shortcut): a new page,
@@ -781,13 +788,14 @@ def measure(page: Page, context, store: tuple, url: str, rate: float) -> None:
     warm = page.evaluate(SEARCH_READY) is not None
     page.get_by_label("Search people").click()
     keys = typed(page, "ada lov")
-    shown = [k["shown"] for k in keys]
+    painted = [k["painted"] for k in keys if k["painted"] is not None]
     line(
         "search right after a start" + (" (index was warm)" if warm else ", index warming"),
-        ms(shown),
+        ms(painted) if len(painted) == len(keys) else f"{len(keys) - len(painted)} never painted",
         "< 30 ms",
-        max(shown) < 30,
+        len(painted) == len(keys) and max(painted) < 30,
     )
+    line("  to results laid out", ms([k["shown"] for k in keys]), "reported", None)
     context.set_offline(False)
 
 
