@@ -71,8 +71,32 @@ _CALLER = (
 _TOUCH = "UPDATE devices SET last_seen_ms = {} WHERE id = {}"
 _CLIENT = "SELECT device_id, last_mutation_id FROM clients WHERE store_id = {} AND client_id = {}"
 _LOAD_COLUMNS = "id, entity, version, deleted, fields, meta"
-# PostgreSQL plans `id IN (500 parameters)` anew each time; one array parameter it does not.
-_LOAD_PG = f"SELECT {_LOAD_COLUMNS} FROM records WHERE store_id = {{}} AND id = ANY({{}})"
+# PostgreSQL plans `id IN (500 parameters)` anew each time; one parameter it does not. The
+# ids travel as one text (see _joined), split by PostgreSQL.
+_LOAD_PG = (
+    f"SELECT {_LOAD_COLUMNS} FROM records WHERE store_id = {{}}"
+    " AND id = ANY(string_to_array({}::text, chr(30)))"
+)
+# Many values as one text parameter, split by PostgreSQL (string_to_array): asyncpg encodes
+# an array parameter by asking of each element, in Python, whether it is itself an array
+# (two isinstance checks against collections.abc), which cost more than the merge of the
+# row itself. The separator, U+001E, is in no id, entity name or JSON text that msgspec
+# writes (it escapes control characters); _joined checks that it is in none of the values.
+_SEP = "\x1e"
+
+
+def _joined(values: Sequence[str]) -> str:
+    text = _SEP.join(values)
+    if text.count(_SEP) != len(values) - 1 or not values:
+        raise ValueError("a value to write holds U+001E or there is none")
+    return text
+
+
+def _numbers(values: Sequence[int]) -> str:
+    """Integers (or booleans: PostgreSQL reads True and False) as one text, comma-separated."""
+    return ",".join(map(str, values))
+
+
 # Referrers through the record_refs index (never a scan of records' JSON under the lock).
 _REFERRERS = "SELECT record_id FROM record_refs WHERE store_id = {} AND target_id = {}"
 _ADD_REF = (
@@ -210,7 +234,10 @@ class SqlBackend:
         for start in range(0, len(ids), _CHUNK):
             chunk = ids[start : start + _CHUNK]
             if self.db.postgres:
-                rows = await self.db.rows(_LOAD_PG, (self.store_id, chunk))
+                ids_text = _SEP.join(chunk)
+                if ids_text.count(_SEP) != len(chunk) - 1:  # such an id names no record
+                    ids_text = _SEP.join([i for i in chunk if _SEP not in i])
+                rows = await self.db.rows(_LOAD_PG, (self.store_id, ids_text))
             else:
                 marks = ", ".join("{}" for _ in chunk)
                 statement = f"SELECT {_LOAD_COLUMNS} FROM records WHERE store_id = {{}}"
@@ -333,13 +360,17 @@ _LOCK_AS_WRITER = (
     " WHERE s.id = {} FOR UPDATE OF s"
 )
 # Everything a push writes, in one statement (each part a data-modifying WITH: they all run,
-# on different tables). Rows travel as one array per column: PostgreSQL inserts them in one
-# pass instead of planning and running a statement per row.
+# on different tables). Rows travel as one text per column (_joined): PostgreSQL splits them
+# and inserts them in one pass instead of planning and running a statement per row. A record
+# takes its seq from its place in the list (WITH ORDINALITY), after the store's seq before.
 _PG_RECORDS = (
     "INSERT INTO records (store_id, id, entity, version, seq, deleted, fields, meta, updated_ms)"
-    " SELECT {}::varchar, r.id, r.entity, r.version, r.seq, r.deleted, r.fields, r.meta,"
-    " {}::bigint FROM unnest({}::varchar[], {}::varchar[], {}::bigint[], {}::bigint[],"
-    " {}::boolean[], {}::text[], {}::text[]) AS r(id, entity, version, seq, deleted, fields, meta)"
+    " SELECT {}::varchar, r.id, r.entity, r.version, {}::bigint + r.n, r.deleted, r.fields,"
+    " r.meta, {}::bigint FROM unnest(string_to_array({}::text, chr(30)),"
+    " string_to_array({}::text, chr(30)), string_to_array({}::text, ',')::bigint[],"
+    " string_to_array({}::text, ',')::boolean[], string_to_array({}::text, chr(30)),"
+    " string_to_array({}::text, chr(30))) WITH ORDINALITY"
+    " AS r(id, entity, version, deleted, fields, meta, n)"
     " ON CONFLICT (store_id, id) DO UPDATE SET entity = excluded.entity,"
     " version = excluded.version, seq = excluded.seq, deleted = excluded.deleted,"
     " fields = excluded.fields, meta = excluded.meta, updated_ms = excluded.updated_ms"
@@ -355,11 +386,13 @@ _PG_HISTORY = (
 )
 _PG_ADD_REFS = (
     "INSERT INTO record_refs (store_id, target_id, record_id) SELECT {}::varchar, x.t, x.r"
-    " FROM unnest({}::varchar[], {}::varchar[]) AS x(t, r) ON CONFLICT DO NOTHING"
+    " FROM unnest(string_to_array({}::text, chr(30)), string_to_array({}::text, chr(30)))"
+    " AS x(t, r) ON CONFLICT DO NOTHING"
 )
 _PG_DROP_REFS = (
     "DELETE FROM record_refs WHERE store_id = {}::varchar AND (target_id, record_id) IN"
-    " (SELECT x.t, x.r FROM unnest({}::varchar[], {}::varchar[]) AS x(t, r))"
+    " (SELECT x.t, x.r FROM unnest(string_to_array({}::text, chr(30)),"
+    " string_to_array({}::text, chr(30))) AS x(t, r))"
 )
 
 
@@ -433,28 +466,36 @@ class PgBackend(SqlBackend):
         parts: list[str] = []
         params: list[Any] = []
         if records:
-            first = self.seq + 1
+            before = self.seq
             self.seq += len(records)
-            columns: tuple[list[Any], ...] = (
-                [r.id for r in records],
-                [r.entity for r in records],
-                [r.version for r in records],
-                list(range(first, self.seq + 1)),
-                [r.deleted for r in records],
-                [_encode(r.fields).decode() for r in records],
-                [_encode(r.meta).decode() for r in records],
-            )
+            # The JSON texts are made and joined as bytes, decoded once.
+            fields = b"\x1e".join([_encode(r.fields) for r in records]).decode()
+            meta = b"\x1e".join([_encode(r.meta) for r in records]).decode()
+            if fields.count(_SEP) != len(records) - 1 or meta.count(_SEP) != len(records) - 1:
+                raise ValueError("a record's JSON holds U+001E")
             parts.append(_PG_RECORDS)
-            params += [store, now, *columns]
+            params += [
+                store,
+                before,  # the records take the numbers after it, in order (seq)
+                now,
+                _joined([r.id for r in records]),
+                _joined([r.entity for r in records]),
+                _numbers([r.version for r in records]),
+                _numbers([r.deleted for r in records]),
+                fields,
+                meta,
+            ]
             parts.append(_SET_SEQ)
             params += [self.seq, store]
             added, dropped = self._ref_changes(records)
             if dropped:
                 parts.append(_PG_DROP_REFS)
-                params += [store, [t for _, t, _ in dropped], [r for _, _, r in dropped]]
+                params += [store, _joined([t for _, t, _ in dropped])]
+                params.append(_joined([r for _, _, r in dropped]))
             if added:
                 parts.append(_PG_ADD_REFS)
-                params += [store, [t for _, t, _ in added], [r for _, _, r in added]]
+                params += [store, _joined([t for _, t, _ in added])]
+                params.append(_joined([r for _, _, r in added]))
         if history:
             # One row per key, the last written (as the rows upserted one by one would leave).
             latest = {(rid, field, version): entry for rid, field, version, *entry in history}
