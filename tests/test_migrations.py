@@ -8,14 +8,17 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import func, select, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from server import accounts
 from server.database import (
+    _alembic_config,
     create_engine,
     current_revision,
     head_revision,
@@ -113,3 +116,101 @@ async def test_a_plain_path_and_a_sqlite_url_name_the_same_file(tmp_path):
     finally:
         await engine.dispose()
     assert path.is_file()
+
+
+# records.store_id is kept by triggers, not a foreign key (migration 0005): the same guarantee.
+_RECORD = (
+    "INSERT INTO records (store_id, id, entity, version, seq, deleted, fields, meta, updated_ms)"
+    " VALUES (:store, :id, 'person', 1, :seq, false, '{}', '{}', 0)"
+)
+
+
+async def _store_with_a_record(engine: AsyncEngine) -> tuple[str, str]:
+    async with write_transaction(engine) as conn:
+        _, store_id = await accounts.create_user(conn, f"fk-{uuid.uuid4().hex[:12]}@example.com")
+        record_id = str(uuid.uuid4())
+        await conn.execute(text(_RECORD), {"store": store_id, "id": record_id, "seq": 1})
+    return store_id, record_id
+
+
+async def _records(engine: AsyncEngine, store_id: str) -> list[str]:
+    async with engine.connect() as conn:
+        rows = await conn.execute(
+            text("SELECT id FROM records WHERE store_id = :s ORDER BY seq"), {"s": store_id}
+        )
+        return [r[0] for r in rows]
+
+
+async def test_a_record_must_name_a_store_that_exists(fresh):
+    await migrate(fresh)
+    store_id, record_id = await _store_with_a_record(fresh)
+    nowhere = str(uuid.uuid4())
+    with pytest.raises(IntegrityError, match="FOREIGN KEY constraint failed"):
+        async with write_transaction(fresh) as conn:
+            await conn.execute(text(_RECORD), {"store": nowhere, "id": str(uuid.uuid4()), "seq": 1})
+    # Many rows in one statement, one of them naming no store: none is written.
+    many = (
+        "INSERT INTO records (store_id, id, entity, version, seq, deleted, fields, meta,"
+        " updated_ms) VALUES (:a, :x, 'person', 1, 2, false, '{}', '{}', 0),"
+        " (:b, :y, 'person', 1, 3, false, '{}', '{}', 0)"
+    )
+    with pytest.raises(IntegrityError, match="FOREIGN KEY constraint failed"):
+        async with write_transaction(fresh) as conn:
+            ids = {"x": str(uuid.uuid4()), "y": str(uuid.uuid4())}
+            await conn.execute(text(many), {"a": store_id, "b": nowhere, **ids})
+    assert await _records(fresh, store_id) == [record_id]
+    assert await _records(fresh, nowhere) == []
+
+
+async def test_a_record_cannot_move_to_another_store(fresh):
+    await migrate(fresh)
+    store_id, record_id = await _store_with_a_record(fresh)
+    other, _ = await _store_with_a_record(fresh)
+    for target in (other, str(uuid.uuid4())):
+        with pytest.raises(IntegrityError, match="FOREIGN KEY constraint failed"):
+            async with write_transaction(fresh) as conn:
+                await conn.execute(
+                    text("UPDATE records SET store_id = :t WHERE id = :r"),
+                    {"t": target, "r": record_id},
+                )
+    assert await _records(fresh, store_id) == [record_id]
+    # An update that keeps the store is fine (a push's upsert).
+    async with write_transaction(fresh) as conn:
+        await conn.execute(
+            text("UPDATE records SET version = 2, store_id = :s WHERE id = :r"),
+            {"s": store_id, "r": record_id},
+        )
+
+
+async def test_deleting_a_store_deletes_its_records_and_its_id_is_fixed_while_it_has_any(fresh):
+    await migrate(fresh)
+    store_id, record_id = await _store_with_a_record(fresh)
+    other, other_record = await _store_with_a_record(fresh)
+    with pytest.raises(IntegrityError, match="FOREIGN KEY constraint failed"):
+        async with write_transaction(fresh) as conn:
+            await conn.execute(
+                text("UPDATE stores SET id = :n WHERE id = :s"),
+                {"n": str(uuid.uuid4()), "s": store_id},
+            )
+    assert await _records(fresh, store_id) == [record_id]
+    async with write_transaction(fresh) as conn:
+        await conn.execute(text("DELETE FROM stores WHERE id = :s"), {"s": store_id})
+    assert await _records(fresh, store_id) == []
+    assert await _records(fresh, other) == [other_record]
+
+
+async def test_records_written_before_migration_0005_are_kept(tmp_path):
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'old.db'}")
+    try:
+        async with engine.connect() as conn:
+            await conn.run_sync(lambda c: command.upgrade(_alembic_config(c), "0004"))
+            await conn.commit()
+        store_id, record_id = await _store_with_a_record(engine)
+        await migrate(engine)
+        assert await _records(engine, store_id) == [record_id]
+        with pytest.raises(IntegrityError, match="FOREIGN KEY constraint failed"):
+            async with write_transaction(engine) as conn:
+                params = {"store": str(uuid.uuid4()), "id": str(uuid.uuid4()), "seq": 1}
+                await conn.execute(text(_RECORD), params)
+    finally:
+        await engine.dispose()
