@@ -416,6 +416,8 @@ class PgBackend(SqlBackend):
         self.stored_refs = {}
         self.notice = notice
         self.progress: dict[str, tuple[str | None, int]] = {}
+        # Whether a statement that writes was sent (see PgStoreWriter._group).
+        self.wrote = False
 
     async def lock_as_writer(self, user_id: str, client_id: str, writers: Collection[str]) -> None:
         statement = _render(_LOCK_AS_WRITER, True)
@@ -443,6 +445,7 @@ class PgBackend(SqlBackend):
         device_id, seen = row[3], row[4]
         now = now_ms()
         if seen is None or now - seen > TOUCH_EVERY_MS:
+            self.wrote = True
             await self.conn.execute(_render(_TOUCH, True), now, device_id)
         return device_id
 
@@ -509,6 +512,7 @@ class PgBackend(SqlBackend):
             parts.append(_NEW_CLIENT)
             params += [store, client_id, device_id, last_mutation_id, now]
         writes = ", ".join(f"w{n} AS ({part})" for n, part in enumerate(parts))
+        self.wrote = True
         if records and self.notice is not None:
             params += [CHANNEL, self.notice(self.seq)]
             await self.db.run(f"WITH {writes} SELECT pg_notify({{}}, {{}})", params)
@@ -517,7 +521,7 @@ class PgBackend(SqlBackend):
 
 
 async def _push_pg(
-    apg: asyncpg.Connection,
+    backend: PgBackend,
     user_id: str | None,
     device_id: str | None,
     store_id: str,
@@ -528,7 +532,7 @@ async def _push_pg(
     token_hash: str | None,
 ) -> tuple[sync.PushResponse, int | None]:
     """One push inside the open transaction: (its answer, the store's new position or None)."""
-    backend = PgBackend(apg, store_id, notice)
+    del store_id, notice  # the backend's
     if token_hash is None:
         await backend.lock_as_writer(user_id, request.client_id, writers)  # type: ignore[arg-type]
     else:
@@ -607,12 +611,18 @@ class PgStoreWriter(_GroupWriter):
     connection and no transaction (only this writer waits for the store's row lock: many
     waiting on the row lock itself were woken together at each COMMIT and raced for it, so
     some waited seconds while others went through at once). When its turn comes it applies
-    every waiting push (up to `_GROUP_MUTATIONS`) in one transaction, each in a savepoint of
-    its own: one push that fails is rolled back alone. Nothing is answered before the COMMIT,
-    so each push is still all or nothing, and durable once answered; under many devices the
-    store's lock changes hands, and the WAL is flushed, once per group instead of per push.
-    A push alone goes through at once. One that waited longer than the lock budget is
-    answered Busy (503, nothing applied).
+    every waiting push (up to `_GROUP_MUTATIONS`) in one transaction. Nothing is answered
+    before the COMMIT, so each push is still all or nothing, and durable once answered; under
+    many devices the store's lock changes hands, and the WAL is flushed, once per group
+    instead of per push. A push alone goes through at once. One that waited longer than the
+    lock budget is answered Busy (503, nothing applied).
+
+    One push that fails is rolled back alone, without a savepoint per push (two round trips
+    each, while the store is locked): a push refused before it wrote anything (most failures:
+    a refused caller, a gap in mutation ids) left nothing to undo, and the others go on; one
+    that failed after it sent a write, or whose statement failed (the transaction is then
+    aborted), has the whole transaction rolled back, and the group is applied again without
+    it (rare: a bug or a broken row).
     """
 
     def __init__(self, engine: AsyncEngine, store_id: str, key: tuple[object, ...]) -> None:
@@ -629,42 +639,73 @@ class PgStoreWriter(_GroupWriter):
         jobs = _take(self.queue)
         if not jobs:
             return
+        failed: dict[int, BaseException] = {}  # by job: those taken out of the group
+        while True:
+            todo = [job for n, job in enumerate(jobs) if n not in failed]
+            try:
+                outcomes = await self._apply(todo) if todo else []
+            except _Redo as redo:
+                failed[jobs.index(redo.job)] = redo.error
+                continue
+            except (asyncpg.LockNotAvailableError, asyncpg.DeadlockDetectedError):
+                busy = Busy("the store is busy: nothing was applied")
+                for job in jobs:
+                    if not job.future.done():
+                        job.future.set_exception(busy)
+                return
+            except Exception as exc:
+                for job in jobs:
+                    if not job.future.done():
+                        job.future.set_exception(exc)
+                return
+            except BaseException:
+                for job in jobs:
+                    job.future.cancel()
+                raise
+            break
+        answers = iter(outcomes)
+        self._settle(jobs, [failed[n] if n in failed else next(answers) for n in range(len(jobs))])
+
+    async def _apply(self, jobs: list[_Job]) -> list[Any]:
+        """The pushes in one transaction: per push its (answer, position) or the exception it
+        raised having written nothing. _Redo when one failed after it wrote (all undone)."""
         outcomes: list[Any] = []
-        try:
-            async with self.engine.connect() as conn:
-                raw = await conn.get_raw_connection()
-                apg = raw.driver_connection
-                async with apg.transaction():
-                    if len(jobs) == 1:
-                        outcomes.append(await _push_pg(apg, *jobs[0].args))
-                    else:
-                        # The store's lock first, once: the pushes' own FOR UPDATE then hold it.
-                        await apg.fetch(_render(_LOCK_STORE_PG, True), self.store_id)
-                        for job in jobs:
-                            try:
-                                async with apg.transaction():  # a savepoint
-                                    outcome = await _push_pg(apg, *job.args)
-                            except (asyncpg.LockNotAvailableError, asyncpg.DeadlockDetectedError):
-                                raise
-                            except Exception as exc:  # handed to that push's caller
-                                outcome = exc
-                            outcomes.append(outcome)
-        except (asyncpg.LockNotAvailableError, asyncpg.DeadlockDetectedError):
-            busy = Busy("the store is busy: nothing was applied")
-            for job in jobs:
-                if not job.future.done():
-                    job.future.set_exception(busy)
-            return
-        except Exception as exc:
-            for job in jobs:
-                if not job.future.done():
-                    job.future.set_exception(exc)
-            return
-        except BaseException:
-            for job in jobs:
-                job.future.cancel()
-            raise
-        self._settle(jobs, outcomes)
+        async with self.engine.connect() as conn:
+            raw = await conn.get_raw_connection()
+            apg = raw.driver_connection
+            async with apg.transaction():
+                if len(jobs) == 1:
+                    job = jobs[0]
+                    outcomes.append(await _push_pg(_backend(apg, job), *job.args))
+                    return outcomes
+                # The store's lock first, once: the pushes' own FOR UPDATE then hold it.
+                await apg.fetch(_render(_LOCK_STORE_PG, True), self.store_id)
+                for job in jobs:
+                    backend = _backend(apg, job)
+                    try:
+                        outcome = await _push_pg(backend, *job.args)
+                    except (asyncpg.LockNotAvailableError, asyncpg.DeadlockDetectedError):
+                        raise
+                    except Exception as exc:
+                        if backend.wrote or isinstance(exc, asyncpg.PostgresError):
+                            raise _Redo(job, exc) from exc  # rolls the transaction back
+                        outcome = exc  # handed to that push's caller: it wrote nothing
+                    outcomes.append(outcome)
+        return outcomes
+
+
+def _backend(apg: asyncpg.Connection, job: _Job) -> PgBackend:
+    store_id, notice = job.args[2], job.args[6]  # see push_postgres
+    return PgBackend(apg, store_id, notice)
+
+
+class _Redo(Exception):
+    """A push of a group failed after it wrote: the group is applied again without it."""
+
+    def __init__(self, job: _Job, error: BaseException) -> None:
+        super().__init__(error)
+        self.job = job
+        self.error = error
 
 
 _pg_writers: dict[tuple[object, ...], PgStoreWriter] = {}

@@ -126,3 +126,79 @@ async def test_pushes_arriving_together_are_each_all_or_nothing(engine, monkeypa
     again = await push(owner, device, person_sets("c-first", first))
     assert [r.status for r in again[0].results] == ["duplicate"] * 3
     assert again[1] is None  # nothing changed: no position to announce
+
+
+async def test_a_push_that_fails_after_writing_is_undone_alone_on_postgres(
+    postgres_url, monkeypatch
+):
+    """A group on PostgreSQL has no savepoint per push: one that fails after its write went
+    out takes the whole transaction back, and the group is applied again without it."""
+    engine = create_engine(postgres_url)
+    await migrate(engine)
+    applied: list[int] = []
+    apply = storage.PgStoreWriter._apply
+
+    async def counted(self, jobs):  # type: ignore[no-untyped-def]
+        applied.append(len(jobs))
+        return await apply(self, jobs)
+
+    commit = storage.PgBackend.commit
+
+    async def failing(self, client_id, *args):  # type: ignore[no-untyped-def]
+        await commit(self, client_id, *args)
+        if client_id == "c-bad":
+            raise RuntimeError("after the write")
+
+    monkeypatch.setattr(storage.PgStoreWriter, "_apply", counted)
+    monkeypatch.setattr(storage.PgBackend, "commit", failing)
+    try:
+        async with write_transaction(engine) as conn:
+            owner, store = await accounts.create_user(conn, f"o{uid()[:8]}@example.com")
+            device, _ = await accounts.create_device(conn, owner, "phone")
+        clock = sync.HLC("server")
+        first, bad, last = ([uid() for _ in range(2)] for _ in range(3))
+
+        def push(request: sync.PushRequest):  # type: ignore[no-untyped-def]
+            return push_postgres(engine, owner, device, store, request, clock, WRITERS)
+
+        outcomes = await asyncio.gather(
+            push(person_sets("c-first", first)),
+            push(person_sets("c-bad", bad)),
+            push(person_sets("c-gap", [uid()], first=3)),  # refused before writing: no redo
+            push(person_sets("c-last", last)),
+            return_exceptions=True,
+        )
+        assert applied == [4, 3]  # once with all four, again without the one that failed
+        done_first, failed, gap, done_last = outcomes
+        assert [r.status for r in done_first[0].results] == ["applied"] * 2
+        assert [r.status for r in done_last[0].results] == ["applied"] * 2
+        assert done_last[1] == done_first[1] + 2 == 4
+        assert isinstance(failed, RuntimeError)
+        assert isinstance(gap, sync.EnvelopeError) and gap.status == 409
+        async with engine.connect() as conn:
+            stored = set(
+                (
+                    await conn.execute(
+                        text("SELECT id FROM records WHERE store_id = :s"), {"s": store}
+                    )
+                )
+                .scalars()
+                .all()
+            )
+            clients = set(
+                (
+                    await conn.execute(
+                        text("SELECT client_id FROM clients WHERE store_id = :s"), {"s": store}
+                    )
+                )
+                .scalars()
+                .all()
+            )
+            seq = (
+                await conn.execute(text("SELECT seq FROM stores WHERE id = :s"), {"s": store})
+            ).scalar_one()
+        assert stored == set(first) | set(last)
+        assert clients == {"c-first", "c-last"}
+        assert seq == 4
+    finally:
+        await engine.dispose()
