@@ -1,12 +1,11 @@
 """The app opened on a page other than Today, before every record is read from IndexedDB.
 
 A real store takes seconds to read at start (76,000 records). The test holds that read: an
-init script makes the chunked `getAll` of the records store answer only when the test says so
-(nothing in the app knows about it). Meanwhile a person's page opened by its address shows the
-person, and Capture takes the notes typed, saved to the outbox at once. A new person picked
-before the load ends who turns out to be someone already known becomes that person when it
-ends, not a duplicate.
-"""
+init script makes the records' read (the load worker's slices, or the chunked `getAll` of the
+records store) answer only when the test says so (nothing in the app knows about it).
+Meanwhile a person's page opened by its address shows the person, and Capture takes the notes
+typed, saved to the outbox at once. A new person picked before the load ends who turns out to
+be someone already known becomes that person when it ends, not a duplicate."""
 
 from __future__ import annotations
 
@@ -21,7 +20,8 @@ from tests.test_conversations import new_id, outbox, push
 
 pytestmark = pytest.mark.browser
 
-# The records' chunked read (db.chunks: getAll with a count) answers once released.
+# The records' read answers once released: the load worker's slices (load-worker.js, read by
+# Db.stream) and, where the page reads them itself, the chunked `getAll` of the records store.
 HOLD_LOAD = """(() => {
   if (window.__releaseLoad) return; // added again for a later start of the same context
   let release;
@@ -40,6 +40,20 @@ HOLD_LOAD = """(() => {
       released.then(() => handler?.call(request, event));
     });
     return request;
+  };
+  const NativeWorker = window.Worker;
+  window.Worker = class extends NativeWorker {
+    constructor(url, ...rest) {
+      super(url, ...rest);
+      if (!String(url).includes("load-worker")) return;
+      window.__heldReads += 1;
+      let handler = null;
+      Object.defineProperty(this, "onmessage", { configurable: true,
+        get: () => handler, set: (f) => { handler = f; } });
+      super.addEventListener("message", (event) => {
+        released.then(() => handler?.call(this, event));
+      });
+    }
   };
 })();"""
 
@@ -276,3 +290,106 @@ def test_who_else_typed_before_the_records_are_read_is_saved_when_the_app_is_lef
         if m["name"] == "set" and m["args"]["entity"] == "person"
     }
     assert {"Sam Lee", "Rui Costa", "Pia Berg"} <= names
+
+
+# The start's read (Db.stream), in a page of the app: every record once, in key order, as
+# IndexedDB holds it. `how`: "worker" (the load worker reads), "none" (no workers: the page
+# reads), "fails" (the worker fails after its first slice: the page reads the rest).
+STREAM = """async ({ how }) => {
+  const Native = window.Worker;
+  if (how === "none") window.Worker = undefined;
+  if (how === "fails") {
+    window.Worker = class extends Native {
+      constructor(...args) {
+        super(...args);
+        let handler = null;
+        let slices = 0;
+        Object.defineProperty(this, "onmessage", { configurable: true,
+          get: () => handler, set: (f) => { handler = f; } });
+        super.addEventListener("message", (event) => {
+          slices += 1;
+          handler?.call(this, slices === 1 ? event : { data: { error: "a worker's failure" } });
+        });
+      }
+    };
+  }
+  window.__workers = 0;
+  const Counted = window.Worker;
+  if (Counted) window.Worker = class extends Counted {
+    constructor(...args) { super(...args); window.__workers += 1; }
+  };
+  try {
+    const { Db } = await import("/js/db.js");
+    const db = await Db.open();
+    const read = [];
+    for await (const batch of db.stream("records", 2)) read.push(...batch);
+    const all = await db.all("records");
+    return { read: read.length, all: all.length, same: JSON.stringify(read) === JSON.stringify(all),
+      workers: window.__workers };
+  } finally {
+    window.Worker = Native;
+  }
+}"""
+
+# An edit being saved goes before the load: the load starts, then a write to the outbox, held
+# (a transaction on `meta` it must wait for); the load's first slice arrives meanwhile, and is
+# not taken until the write ends. `worker`: read by the load worker, or by the page (no workers).
+EDIT_FIRST = """async ({ worker }) => {
+  const Native = window.Worker;
+  let arrived;
+  const there = new Promise((resolve) => { arrived = resolve; });
+  window.Worker = worker ? class extends Native {
+    constructor(...args) { super(...args); super.addEventListener("message", () => arrived()); }
+  } : undefined;
+  const getAll = IDBObjectStore.prototype.getAll;
+  IDBObjectStore.prototype.getAll = function (...args) {
+    const request = getAll.apply(this, args);
+    if (this.name === "records") request.addEventListener("success", () => arrived());
+    return request;
+  };
+  try {
+    const { Db } = await import("/js/db.js");
+    const db = await Db.open();
+    let held = true;
+    const blocker = db.idb.transaction("meta", "readwrite");
+    const spin = () => {
+      blocker.objectStore("meta").get("client").onsuccess = () => { if (held) spin(); };
+    };
+    spin();
+    const order = [];
+    const reading = db.stream("records", 1);
+    const first = reading.next().then(() => order.push("slice"));
+    const saving = db.enqueueAll([{ name: "set", args: { entity: "person",
+      id: crypto.randomUUID(), base: 0, fields: { name: "Typed meanwhile" } } }])
+      .then(() => order.push("saved"));
+    await there;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const before = [...order];
+    held = false;
+    await Promise.all([saving, first]);
+    await reading.return();
+    return { before, order };
+  } finally {
+    window.Worker = Native;
+    IDBObjectStore.prototype.getAll = getAll;
+  }
+}"""
+
+
+def test_the_start_reads_every_record_once_by_a_worker_or_by_the_page(server, user, phone):
+    seed(server, user)
+    push(server, user, [("person", new_id(), {"name": f"Person {n}"}) for n in range(9)])
+    page = phone.new_page()
+    sign_in(page, server, user)
+    for how, workers in (("worker", 1), ("none", 0), ("fails", 1)):
+        got = page.evaluate(STREAM, {"how": how})
+        assert got == {"read": 12, "all": 12, "same": True, "workers": workers}, how
+
+
+def test_an_edit_being_saved_goes_before_the_start_s_read(server, user, phone):
+    seed(server, user)
+    page = phone.new_page()
+    sign_in(page, server, user)
+    for worker in (True, False):
+        got = page.evaluate(EDIT_FIRST, {"worker": worker})
+        assert got == {"before": [], "order": ["saved", "slice"]}, worker

@@ -27,6 +27,7 @@ const SHELL = [
   "/js/exchange.js",
   "/js/hlc.js",
   "/js/live.js",
+  "/js/load-worker.js",
   "/js/model.js",
   "/js/nextsteps.js",
   "/js/outbox.js",

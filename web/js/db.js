@@ -28,6 +28,9 @@ export class Db {
   /** @param {IDBDatabase} idb */
   constructor(idb) {
     this.idb = idb;
+    /** outbox writes under way (edits being saved): a long read gives way to them */
+    this.writing = 0;
+    this.waiting = [];
   }
 
   /** @param {string} [name] */
@@ -52,19 +55,89 @@ export class Db {
   }
 
   /**
-   * Every value of a store, `size` at a time in key order, each batch its own transaction:
-   * between batches the page can answer the user.
+   * Every value of a store, `size` at a time in key order (after the key `after`), each batch
+   * its own transaction: between batches the page can answer the user. An edit being saved
+   * goes first: no batch is asked for, nor decoded (its structured clone is decoded when the
+   * result is read), until no outbox write is under way.
    * @returns {AsyncGenerator<object[]>}
    */
-  async *chunks(store, size, keyPath = "id") {
-    let after = null;
+  async *chunks(store, size, keyPath = "id", after = null) {
     for (;;) {
+      await this.quiet();
       const range = after === null ? null : IDBKeyRange.lowerBound(after, true);
-      const batch = await done(this.idb.transaction(store).objectStore(store).getAll(range, size));
+      const request = this.idb.transaction(store).objectStore(store).getAll(range, size);
+      const batch = await new Promise((resolve, reject) => {
+        request.onsuccess = () => {
+          const wait = this.quiet();
+          if (wait) wait.then(() => resolve(request.result));
+          else resolve(request.result);
+        };
+        request.onerror = () => reject(request.error);
+      });
       if (batch.length) yield batch;
       if (batch.length < size) return;
       after = batch.at(-1)[keyPath];
     }
+  }
+
+  /**
+   * Every value of a store keyed by `id`, `size` at a time in key order, for the start's load:
+   * read by a worker (load-worker.js), so that IndexedDB's decoding of the values is not the
+   * page's work, and handed over as JSON text, parsed here once no edit is being saved. Where
+   * there is no worker, or it fails, the rest is read here (`chunks`).
+   * @returns {AsyncGenerator<object[]>}
+   */
+  async *stream(store, size) {
+    let after = null;
+    if (typeof Worker === "function") {
+      try {
+        for await (const batch of this.#fromWorker(store, size)) {
+          after = batch.at(-1).id;
+          yield batch;
+        }
+        return;
+      } catch {
+        // The worker could not start or read (its file not cached, say): go on from here.
+      }
+    }
+    yield* this.chunks(store, size, "id", after);
+  }
+
+  async *#fromWorker(store, size, ahead = 8) {
+    const worker = new Worker("/js/load-worker.js", { type: "module" });
+    const inbox = [];
+    let wake = null;
+    worker.onmessage = ({ data }) => {
+      inbox.push(data);
+      wake?.();
+    };
+    worker.onerror = (event) => {
+      event.preventDefault();
+      inbox.push({ error: event.message || "the load worker failed" });
+      wake?.();
+    };
+    try {
+      worker.postMessage({ open: { name: this.idb.name, store, size, ahead } });
+      for (;;) {
+        await this.quiet();
+        while (!inbox.length) await new Promise((resolve) => { wake = resolve; });
+        wake = null;
+        await this.quiet();
+        const message = inbox.shift();
+        if (message.error) throw new Error(message.error);
+        if (message.done) return;
+        worker.postMessage({ credit: 1 });
+        yield JSON.parse(message.text);
+      }
+    } finally {
+      worker.terminate();
+    }
+  }
+
+  /** Resolves once no outbox write is under way; null (nothing to wait for) when none is. */
+  quiet() {
+    if (!this.writing) return null;
+    return new Promise((resolve) => this.waiting.push(resolve));
   }
 
   async setMeta(key, value) {
@@ -90,6 +163,18 @@ export class Db {
    * @returns {Promise<object[]>} the queued mutations
    */
   async enqueueAll(edits) {
+    // The transaction starts in this task (the caller's keystroke); a load reading meanwhile
+    // waits for it to end (`quiet`).
+    this.writing += 1;
+    try {
+      return await this.#enqueueAll(edits);
+    } finally {
+      this.writing -= 1;
+      if (!this.writing) for (const resolve of this.waiting.splice(0)) resolve();
+    }
+  }
+
+  async #enqueueAll(edits) {
     const tx = this.idb.transaction(["meta", "outbox"], "readwrite");
     const meta = tx.objectStore("meta");
     const outbox = tx.objectStore("outbox");

@@ -13,7 +13,9 @@
 import { Records, applyMutation } from "./model.js";
 import { NextSteps } from "./nextsteps.js";
 
-const LOAD_CHUNK = 1000;
+// Records per slice of the start's load: each slice is parsed and shown in its own task, short
+// enough that a keystroke meanwhile waits little for it.
+const LOAD_SLICE = 250;
 
 export class State extends EventTarget {
   /** @param {import('./db.js').Db} db @param {import('./sync.js').Syncer} syncer */
@@ -71,15 +73,16 @@ export class State extends EventTarget {
 
   /**
    * Read every record from IndexedDB: at start, and after the store was swapped or cleared.
-   * Records come in chunks, shown as they come (like pull pages) with the page answering in
-   * between; edits made meanwhile are queued and shown as usual. Ends with one `change`.
+   * Records come in slices, read by a worker (`Db.stream`), shown as they come (like pull pages)
+   * with the page answering in between; edits made meanwhile are queued and shown as usual, and
+   * saved first (the load waits while one is). Ends with one `change`.
    */
   async load() {
     this.loading = true;
     this.server = new Map();
     this.records = new Records().indexed();
     this.overlaid = new Set();
-    for await (const chunk of this.db.chunks("records", LOAD_CHUNK)) {
+    for await (const chunk of this.db.stream("records", LOAD_SLICE)) {
       for (const record of chunk) {
         this.server.set(record.id, record);
         if (!this.overlaid.has(record.id)) this.records.set(record.id, record);
