@@ -2,7 +2,8 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 
 import {
-  captureDefaults, parseNames, parseReferrals, parseWho, planCapture, searchPeople, stageAfter,
+  captureDefaults, hasNameKey, nameKey, parseNames, parseReferrals, parseWho, planCapture, searchPeople,
+  stageAfter,
 } from "../../web/js/capture.js";
 import { view } from "../../web/js/model.js";
 import { rec, store } from "./fixtures.mjs";
@@ -194,4 +195,29 @@ test("one date format for the user: days and datetimes alike", async () => {
   assert.match(formatDay("2026-12-01"), /Dec/);
   assert.equal(formatDay(null), "");
   assert.equal(formatDay("not a date"), "");
+});
+
+test("a name is told to have a key exactly when its nameKey is that key", () => {
+  const names = [
+    "Ada Lovelace", "ada lovelace", "  Ada   Lovelace ", "Ada\tLovelace", "Ada\u0000Lovelace", "ADA LOVELACE",
+    "Dr. Ada Lovelace", "dr ada lovelace", "Dr\u00a0Ada Lovelace", "Prof Ada Lovelace", "Mrs. Ada Lovelace",
+    "Drew Smith", "Dr.Drew", "Sam", "Sir", "Sir ", "Dame Ada", "Ms Ada", "Mx. Ada", "Mr Ada", "Dr.  Ada Lovelace",
+    "Zoë Ada", "Zoe Ada", "ZOË ADA", "Zoe\u00a0Ada", "Zoe Ada\u00a0", "Strauß", "Strauss", "ﬁona", "fiona",
+    "Ａda", "Ada Lovelace 12", "Ada Lovelace 1", "Ada Lovelac", "Ada Lovelace\u0301", "Adá Lovelace",
+    "ΣΑΣ", "σας", "Øyvind", "oyvind", "\u007fAda\u007f", "", " ", "\u00a0", null, undefined, 12,
+    "İstanbul", "istanbul", "Ada-Lovelace", "Ada  Lovelace\u2003", "São Paulo", "Sao  Paulo",
+  ];
+  const keys = [...new Set([...names.map((n) => nameKey(n ?? "")), "ada lovelace ", " ada", "ada  lovelace", "a"])];
+  let shared = 0;
+  for (const key of keys) {
+    const test = hasNameKey(key);
+    let matches = 0;
+    for (const name of names) {
+      const expected = nameKey(name ?? "") === key;
+      assert.equal(test(name), expected, `${JSON.stringify(name)} against key ${JSON.stringify(key)}`);
+      if (expected) matches += 1;
+    }
+    if (matches > 1) shared += 1;
+  }
+  assert.ok(shared > 5, "names that share a key are among them");
 });

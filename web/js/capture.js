@@ -71,6 +71,43 @@ const QUOTES = { '"': '"', "“": "”", "„": "“", "«": "»", "'": "'", "�
 /** The key two names are compared by: no honorific, no case, no accents. */
 export const nameKey = (name) => normalize(String(name).replace(HONORIFIC, ""));
 
+/**
+ * `nameKey(name ?? "") === key`, for a look through everyone (10,000 people): a plain ASCII
+ * name is compared with the key a character at a time, without making its key, and most differ
+ * at the first. (A name's ASCII start, up to a character that is not a space, starts its key
+ * the same way whatever follows; a name with anything else is keyed whole.)
+ * @param {string} key a `nameKey`
+ * @returns {(name: unknown) => boolean}
+ */
+export function hasNameKey(key) {
+  return (name) => {
+    let raw = String(name ?? "");
+    const first = raw.charCodeAt(0) | 0x20; // d, m, p, s: perhaps an honorific
+    if ((first === 0x64 || first === 0x6d || first === 0x70 || first === 0x73) && HONORIFIC.test(raw)) {
+      raw = raw.replace(HONORIFIC, "");
+    }
+    let at = 0;
+    let gap = false;
+    for (let i = 0; i < raw.length; i++) {
+      let c = raw.charCodeAt(i);
+      if (c > 0x7f) return nameKey(name ?? "") === key;
+      if (c <= 0x20 || c === 0x7f) {
+        gap = at > 0; // spaces and controls: one space, none at the ends
+        continue;
+      }
+      if (gap) {
+        if (key.charCodeAt(at) !== 0x20) return false;
+        at += 1;
+        gap = false;
+      }
+      if (c >= 0x41 && c <= 0x5a) c += 0x20;
+      if (key.charCodeAt(at) !== c) return false;
+      at += 1;
+    }
+    return at === key.length;
+  };
+}
+
 /** One line of "who else": {name, title}, or null for an empty line. */
 function parseLine(raw) {
   let line = raw.trim().replace(/^(?:[-*•·]|\d+[.)])\s+/, "").trim();
@@ -196,8 +233,8 @@ export function planCapture(records, form, ctx) {
   let personId = form.personId;
   let person = personId ? records.get(personId) : null;
   if (!person && form.personName) {
-    const key = nameKey(form.personName);
-    person = live(records, "person").find((p) => nameKey(p.fields.name ?? "") === key) ?? null;
+    const same = hasNameKey(nameKey(form.personName));
+    person = live(records, "person").find((p) => same(p.fields.name)) ?? null;
     personId = person?.id;
   }
   let organizationId = form.organizationId ?? person?.fields.organization_id ?? null;
@@ -287,8 +324,8 @@ export function planReferrals(records, { personId, conversationId, organizationI
   const people = live(records, "person");
   for (const named of names) {
     const entry = typeof named === "string" ? { name: named } : named;
-    const key = nameKey(entry.name);
-    const known = people.find((p) => nameKey(p.fields.name ?? "") === key);
+    const same = hasNameKey(nameKey(entry.name));
+    const known = people.find((p) => same(p.fields.name));
     let toId = known?.id;
     if (!toId) {
       toId = ctx.newId();
