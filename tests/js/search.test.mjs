@@ -268,3 +268,25 @@ test("a search on screen during the warm-up is asked again once the words of not
     globalThis.requestIdleCallback = saved;
   }
 });
+
+test("a search before the warm-up begins indexes the names only; the warm-up does the words", async () => {
+  const { searchIndexOf, warmSearchIndex } = await import("../../web/js/search.js");
+  const s = sample();
+  const state = new EventTarget();
+  state.records = s.records;
+  const queued = [];
+  const saved = globalThis.requestIdleCallback;
+  globalThis.requestIdleCallback = (f) => queued.push(f);
+  try {
+    warmSearchIndex(state); // after a load: its idle callback has not run yet
+    const index = searchIndexOf(state);
+    assert.deepEqual(index.searchPeople("zoe"), [s.zoe.id, s.sam.id], "names at once");
+    assert.deepEqual(index.searchPeople("lasers"), [], "the words of conversations not in the keystroke");
+    assert.equal(index.building, true);
+    while (queued.length) queued.shift()({ timeRemaining: () => 50 });
+    assert.equal(index.built, true, "the warm-up went on with the words");
+    assert.deepEqual(searchIndexOf(state).searchPeople("lasers"), [s.ana.id]);
+  } finally {
+    globalThis.requestIdleCallback = saved;
+  }
+});

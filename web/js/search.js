@@ -519,6 +519,7 @@ export class SearchIndex {
     this.personOfTalk.clear();
     this.peopleAt.clear();
     this.orgOf.clear();
+    this.flushed = null; // once the names are sorted: how many chunks are joined
     this.todo = []; // people to index by name (first part)
     this.wordsTodo = []; // people whose words are still to index (second part)
     // Read in slices too (`step`): records set meanwhile are met on the way, or are changes.
@@ -564,10 +565,20 @@ export class SearchIndex {
       if (performance.now() >= end) return false;
     }
     if (!this.named) {
-      this.order = [];
-      for (let n = 0; n < this.keys.length; n++) if (this.keys[n] !== undefined) this.order.push(n);
-      this.order.sort((a, b) => this.compare(a, b));
-      for (const chunk of this.chunks) chunk.flush();
+      if (this.flushed === null) {
+        this.order = [];
+        for (let n = 0; n < this.keys.length; n++) if (this.keys[n] !== undefined) this.order.push(n);
+        this.order.sort((a, b) => this.compare(a, b));
+        this.flushed = 0;
+        if (performance.now() >= end) return false;
+      }
+      // The chunks' texts joined a few at a time (in one block with the sort, they kept an
+      // idle slice 180 ms long on a throttled phone, and a keystroke waited for it).
+      while (this.flushed < this.chunks.length) {
+        this.chunks[this.flushed++].flush();
+        if (performance.now() >= end) return false;
+      }
+      this.flushed = null;
       this.named = true;
       performance.mark("grapevine:search-names", { detail: { people: this.order.length } });
     }
@@ -798,7 +809,8 @@ const indexes = new WeakMap();
 function entryOf(state) {
   let entry = indexes.get(state);
   if (!entry) {
-    entry = { index: new SearchIndex(), changed: null, records: null }; // changed: null = everything
+    // changed: null = everything; warming: a warm-up is on its way (it does the words)
+    entry = { index: new SearchIndex(), changed: null, records: null, warming: false };
     state.addEventListener("change", (event) => {
       const ids = event.detail?.ids;
       if (!ids || entry.changed === null) entry.changed = null;
@@ -819,7 +831,15 @@ function entryOf(state) {
 export function searchIndexOf(state) {
   const entry = entryOf(state);
   if (entry.changed === null || entry.records !== state.records) {
-    entry.index.build(state.records);
+    if (entry.warming) {
+      // Asked before the warm-up began (a keystroke right after a load): the names now, the
+      // words of notes left to it, while idle (it took the first keystroke 400-700 ms of a
+      // throttled phone to index every conversation's words in it).
+      entry.index.begin(state.records);
+      entry.index.step(Infinity, true);
+    } else {
+      entry.index.build(state.records);
+    }
   } else {
     if (entry.index.building) entry.index.step(Infinity, true); // names now, words while idle
     if (entry.changed.size) entry.index.update(state.records, entry.changed);
@@ -841,6 +861,7 @@ export function warmSearchIndex(state) {
     f({ timeRemaining: () => Math.max(0, end - performance.now()) });
   }, 1));
   const entry = entryOf(state);
+  entry.warming = true;
   // Where the browser says whether input is waiting, the idle period is used to its end in
   // short slices and given back at once to a keystroke (which waits for one slice at most);
   // elsewhere, to its end (at most 50 ms).
@@ -848,6 +869,7 @@ export function warmSearchIndex(state) {
   let told = performance.now();
   const tell = (index) => {
     told = performance.now();
+    if (!index.building) entry.warming = false;
     if (index.waiting.size) setTimeout(() => index.tell(), 0); // in a task of its own
   };
   const tick = (deadline) => {
@@ -863,7 +885,12 @@ export function warmSearchIndex(state) {
   };
   // Started once the event that asked for it has reached every listener.
   idle((deadline) => {
-    if (entry.changed !== null && entry.records === state.records) return; // up to date
+    if (entry.changed !== null && entry.records === state.records) {
+      // Begun by a search meanwhile (the words are left to do), or up to date.
+      if (entry.index.building) tick(deadline);
+      else entry.warming = false;
+      return;
+    }
     entry.index.begin(state.records);
     entry.records = state.records;
     entry.changed = new Set();
