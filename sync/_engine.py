@@ -499,7 +499,7 @@ class _Applier:
 
     def _create(self, entity: Entity, record_id: str, values: dict[str, Any], hlc: str) -> Record:
         """A new record: every value it is created with wins (nothing to merge with)."""
-        fields = dict.fromkeys(entity.fields)  # entity.empty_fields(), inline
+        fields: dict[str, Any] = entity.blank.copy()  # entity.empty_fields(), inline
         for name in entity.sets:
             fields[name] = []
         fields.update(values)

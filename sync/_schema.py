@@ -35,9 +35,12 @@ class Entity:
     refs: frozenset[str] = frozenset()  # fields holding another record's id
     sets: tuple[str, ...] = ()  # set-typed fields
     texts: tuple[str, ...] = ()  # text-typed fields
+    # Every field None, in the schema's order: a new record's fields start as a copy of it
+    # (copying a dict costs a tenth of building it from the names).
+    blank: dict[str, None] = field(default_factory=dict)
 
     def empty_fields(self) -> dict[str, object]:
-        fields = dict.fromkeys(self.fields)
+        fields: dict[str, object] = dict(self.blank or dict.fromkeys(self.fields))
         for name in self.sets:
             fields[name] = []
         return fields
@@ -48,7 +51,9 @@ def _entity(name: str, *fields: Field, server_only: bool = False) -> Entity:
     refs = frozenset(f.name for f in fields if f.type == "ref")
     sets = tuple(f.name for f in fields if f.type == "set")
     texts = tuple(f.name for f in fields if f.type == "text")
-    return Entity(name, {f.name: f for f in fields}, server_only, required, refs, sets, texts)
+    by_name = {f.name: f for f in fields}
+    blank = dict.fromkeys(by_name)
+    return Entity(name, by_name, server_only, required, refs, sets, texts, blank)
 
 
 def _enum(name: str, *choices: str, required: bool = False) -> Field:

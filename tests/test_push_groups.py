@@ -202,3 +202,40 @@ async def test_a_push_that_fails_after_writing_is_undone_alone_on_postgres(
         assert seq == 4
     finally:
         await engine.dispose()
+
+
+async def test_values_holding_control_characters_are_stored_as_sent(engine):
+    """PostgreSQL's rows travel joined by U+001E (storage._SEP): a value holding it, or any
+    other control character, is stored and read back as it was sent, its record and the
+    others of the push intact."""
+    async with write_transaction(engine) as conn:
+        owner, store = await accounts.create_user(conn, f"o{uid()[:8]}@example.com")
+        device, _ = await accounts.create_device(conn, owner, "phone")
+    names = ["a\x1eb", "\x1e", "c\x1fd\x1e", "tab\tand\nnewline", "plain"]
+    ids = [uid() for _ in names]
+    mutations = [
+        sync.Mutation(
+            id=n + 1,
+            hlc=f"1764174724123-{n:04x}-c-ctl",
+            name="set",
+            args=msgspec.Raw(
+                msgspec.json.encode(
+                    {"entity": "person", "id": rid, "base": 0, "fields": {"name": name}}
+                )
+            ),
+        )
+        for n, (rid, name) in enumerate(zip(ids, names, strict=True))
+    ]
+    request = sync.PushRequest(client_id="c-ctl", mutations=mutations)
+    clock = sync.HLC("server")
+    if engine.dialect.name == "sqlite":
+        answer, _ = await push_sqlite(engine, owner, device, store, request, clock, WRITERS)
+    else:
+        answer, _ = await push_postgres(engine, owner, device, store, request, clock, WRITERS)
+    assert [r.status for r in answer.results] == ["applied"] * len(names)
+    async with engine.connect() as conn:
+        rows = await conn.execute(
+            text("SELECT id, fields FROM records WHERE store_id = :s"), {"s": store}
+        )
+        stored = {rid: msgspec.json.decode(fields)["name"] for rid, fields in rows}
+    assert stored == dict(zip(ids, names, strict=True))
