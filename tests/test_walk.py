@@ -600,3 +600,35 @@ def test_what_opens_shows_that_it_opens(server, user, phone):
     assert edit.evaluate(marker) == '"▾"'
     details = page.locator("details.edit-details > summary")
     assert details.evaluate(marker) in ('"▸"', '"▾"')
+
+
+def test_a_name_added_on_a_persons_page_taken_as_someone_known_says_so(server, user, phone):
+    """As in capture, a name added under "Referred you to" became someone already known (a
+    namesake elsewhere) without a word."""
+    helios, ruth, priya = new_id(), new_id(), new_id()
+    push(
+        server,
+        user,
+        [
+            ("organization", helios, {"name": "Helios Photonics"}),
+            ("person", ruth, {"name": "Ruth Castellano", "organization_id": helios}),
+            ("person", priya, {"name": "Priya Nair", "stage": "talked"}),
+        ],
+    )
+    page = phone.new_page()
+    sign_in(page, server, user)
+    page.goto(f"{server.url}/people/{priya}")
+    page.get_by_label("Add someone they suggested").fill("ruth castellano, recruiter")
+    page.get_by_role("button", name="Add referral").click()
+    known = page.get_by_role("list", name="Names already in your network")
+    expect(known).to_contain_text(
+        "ruth castellano: Ruth Castellano (Helios Photonics), already in your network."
+    )
+    known.get_by_role("button", name="Someone else").click()
+    given = page.get_by_role("list", name="Referred you to")
+    expect(given).to_contain_text("ruth castellano · recruiter")
+    wait_all_pushed(page)
+    records = server.records(user)
+    (referral,) = [r for r in records.values() if r["entity"] == "referral"]
+    assert referral["fields"]["to_person_id"] != ruth
+    assert records[referral["fields"]["to_person_id"]]["fields"]["title"] == "recruiter"

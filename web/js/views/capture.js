@@ -7,13 +7,14 @@
 
 import {
   FOLLOWUP_CHOICES, captureDefaults, conversationTitle, nameKey, parseReferrals, parseWho, planCapture, planFollowup,
-  planReferrals, referredPerson, searchOrganizations, stageAfter,
+  planReferrals, searchOrganizations, stageAfter,
 } from "../capture.js";
 import { addDays, formatDay, isoDate } from "../dates.js";
 import { field, h } from "../dom.js";
 import { linked, live } from "../model.js";
 import { CONVERSATION_KINDS } from "../schema.js";
 import { searchIndexOf } from "../search.js";
+import { knownNames as knownNamesList } from "./conversation.js";
 import { toLocalInput } from "./form.js";
 import { withUndo } from "./undo.js";
 
@@ -122,7 +123,7 @@ export function captureView(state, go, { personId: preset } = {}) {
   const projects = text(2);
   const others = text(3);
   // Names under "who else" taken as someone already known: said, with a way to say otherwise.
-  const knownNames = h("ul", { class: "list known-names", "aria-label": "Names already in your network", hidden: true });
+  const knownNames = knownNamesList(state);
   const fit = h("fieldset", { class: "choices" }, h("legend", {}, "Fit for you"),
     ["good", "unsure", "poor"].map((v) => h("label", { class: "choice" },
       h("input", { type: "radio", name: "fit", value: v }), v)));
@@ -384,33 +385,10 @@ export function captureView(state, go, { personId: preset } = {}) {
     }, { ...ctx(), known: (entry, person, referralId) => known.push({ entry, person, referralId }) });
     for (const m of plan) if (!state.records.has(m.args.id)) started.created.add(m.args.id);
     await state.run(plan);
-    for (const k of known) showKnown(k, { organizationId, metName });
+    for (const k of known) knownNames.add(k, { organizationId, metName }, (id) => started.created.add(id));
     await save({ asked_for_referrals: true });
   }
 
-  /**
-   * "Ruth Castellano is Dr. Ruth Castellano (Group Leader · Helios Photonics), already in your
-   * network": a name typed under "who else" that is someone known becomes them, which may be
-   * a namesake; "Someone else" makes the name a new person and the referral theirs.
-   */
-  function showKnown({ entry, person, referralId }, { organizationId, metName }) {
-    const org = state.records.get(person.fields.organization_id);
-    const about = [person.fields.title, org && !org.deleted ? org.fields.name : null].filter(Boolean).join(" · ");
-    const other = h("button", { type: "button", class: "small" }, "Someone else");
-    const item = h("li", { class: "row" }, h("span", {},
-      `${entry.name}: ${person.fields.name}${about ? ` (${about})` : ""}, already in your network. `), other);
-    other.addEventListener("click", async () => {
-      const id = crypto.randomUUID();
-      started.created.add(id);
-      item.replaceChildren(`${entry.name}: someone new, referred by ${metName}.`);
-      await state.run([
-        { name: "set", entity: "person", id, fields: referredPerson(entry, { organizationId, metName }) },
-        { name: "set", entity: "referral", id: referralId, fields: { to_person_id: id } },
-      ]);
-    });
-    knownNames.append(item);
-    knownNames.hidden = false;
-  }
   others.addEventListener("change", () => addReferrals());
   others.addEventListener("input", () => addReferrals(false));
   // Leaving the app (switching away, locking the phone) saves the line being typed too.
@@ -486,7 +464,7 @@ export function captureView(state, go, { personId: preset } = {}) {
     field("Upcoming projects", projects),
     fit,
     field("Who else should I talk to?", others,
-      "One person a line: \"Name\", \"Name, role\", \"Name — role\" or \"Name (role)\"."), knownNames,
+      "One person a line: \"Name\", \"Name, role\", \"Name — role\" or \"Name (role)\"."), knownNames.el,
     h("h2", {}, "Follow-ups"), followups);
   details.append(
     field("Organization", orgInput), orgResults, inheritField,

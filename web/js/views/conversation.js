@@ -5,7 +5,7 @@
  */
 
 import {
-  FOLLOWUP_CHOICES, conversationTitle, parseReferrals, planFollowup, planReferrals,
+  FOLLOWUP_CHOICES, conversationTitle, parseReferrals, planFollowup, planReferrals, referredPerson,
 } from "../capture.js";
 import { daysBetween, formatDateTime, formatDay, isoDate } from "../dates.js";
 import { planDeletion } from "../deletion.js";
@@ -187,6 +187,37 @@ export function lastConversation(records, personId) {
 }
 
 /**
+ * Names typed under "who else" that were taken as someone already known ("Ruth Castellano is
+ * Dr. Ruth Castellano (Group Leader · Helios Photonics), already in your network"), which may
+ * be a namesake: "Someone else" makes the name a new person and the referral theirs.
+ * @returns {{el: HTMLElement, add: (known: {entry: {name: string, title?: string|null},
+ *   person: object, referralId: string}, named: {organizationId: string|null, metName: string},
+ *   created?: (id: string) => void) => void}}
+ */
+export function knownNames(state) {
+  const el = h("ul", { class: "list known-names", "aria-label": "Names already in your network", hidden: true });
+  function add({ entry, person, referralId }, { organizationId, metName }, created) {
+    const org = state.records.get(person.fields.organization_id);
+    const about = [person.fields.title, org && !org.deleted ? org.fields.name : null].filter(Boolean).join(" · ");
+    const other = h("button", { type: "button", class: "small" }, "Someone else");
+    const item = h("li", { class: "row" }, h("span", {},
+      `${entry.name}: ${person.fields.name}${about ? ` (${about})` : ""}, already in your network. `), other);
+    other.addEventListener("click", async () => {
+      const id = crypto.randomUUID();
+      created?.(id);
+      item.replaceChildren(`${entry.name}: someone new, referred by ${metName}.`);
+      await state.run([
+        { name: "set", entity: "person", id, fields: referredPerson(entry, { organizationId, metName }) },
+        { name: "set", entity: "referral", id: referralId, fields: { to_person_id: id } },
+      ]);
+    });
+    el.append(item);
+    el.hidden = false;
+  }
+  return { el, add };
+}
+
+/**
  * "Who else should I talk to?" after the fact: names typed as in capture ("Name, role",
  * "Name (role)"…; several separated by semicolons) become people (or the known person of that
  * name) and referrals from the person met, at the organization unless unticked.
@@ -200,9 +231,10 @@ export function referralAdder(state, { personId, conversationId, organizationId 
   const inherit = h("input", { type: "checkbox", id: uid("inherit"), checked: true });
   const inheritLabel = h("label", { for: inherit.id });
   const inheritField = h("div", { class: "field check", hidden: true }, inherit, inheritLabel);
+  const known = knownNames(state);
   const el = h("form", { class: "add-referral" },
     field("Add someone they suggested", input, "\"Name\", \"Name, role\" or \"Name (role)\"; several separated by \";\"."),
-    inheritField, h("button", { type: "submit", class: "small" }, "Add referral"));
+    known.el, inheritField, h("button", { type: "submit", class: "small" }, "Add referral"));
   el.addEventListener("submit", async (event) => {
     event.preventDefault();
     const names = parseReferrals(input.value);
@@ -210,15 +242,18 @@ export function referralAdder(state, { personId, conversationId, organizationId 
     if (names.length === 0 || !from || from.deleted) return;
     const org = state.records.get(organizationId());
     const talk = state.records.get(conversationId ? conversationId() : lastConversation(state.records, from.id));
+    const named = { organizationId: inherit.checked && org && !org.deleted ? org.id : null, metName: from.fields.name };
+    const taken = [];
     const mutations = planReferrals(state.records, {
-      personId: from.id, conversationId: talk && !talk.deleted ? talk.id : null,
-      organizationId: inherit.checked && org && !org.deleted ? org.id : null, metName: from.fields.name, names,
-    }, { newId: () => crypto.randomUUID(), base: (rid) => state.base(rid) });
+      personId: from.id, conversationId: talk && !talk.deleted ? talk.id : null, ...named, names,
+    }, { newId: () => crypto.randomUUID(), base: (rid) => state.base(rid),
+      known: (entry, person, referralId) => taken.push({ entry, person, referralId }) });
     if (talk && !talk.deleted && talk.fields.asked_for_referrals !== true) {
       mutations.push({ name: "set", entity: "conversation", id: talk.id, fields: { asked_for_referrals: true } });
     }
     input.value = "";
     await state.run(mutations);
+    for (const k of taken) known.add(k, named);
   });
   function fill() {
     const org = state.records.get(organizationId());
