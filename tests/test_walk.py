@@ -632,3 +632,4 @@ def test_a_name_added_on_a_persons_page_taken_as_someone_known_says_so(server, u
     (referral,) = [r for r in records.values() if r["entity"] == "referral"]
     assert referral["fields"]["to_person_id"] != ruth
     assert records[referral["fields"]["to_person_id"]]["fields"]["title"] == "recruiter"
+    assert records[ruth]["fields"]["title"] is None, "the title typed is not hers after all"

@@ -315,7 +315,8 @@ export function referredPerson({ name, title = null }, { organizationId, metName
  * People named under "who else should I talk to?": each a person (new, or the one of that
  * name already known) and a referral from the person met. A name is a string or {name, title};
  * a new person gets the title and `organizationId` (null: the organization is not theirs).
- * `ctx.known(entry, person, referralId)`, if given, hears of each name taken as someone known.
+ * `ctx.known(entry, person, referralId, titled)`, if given, hears of each name taken as someone
+ * known (`titled`: the title typed was given to them).
  */
 export function planReferrals(records, { personId, conversationId, organizationId, metName, names }, ctx) {
   const mutations = [];
@@ -326,11 +327,12 @@ export function planReferrals(records, { personId, conversationId, organizationI
     const entry = typeof named === "string" ? { name: named } : named;
     const same = hasNameKey(nameKey(entry.name));
     const known = people.find((p) => same(p.fields.name));
+    const titled = Boolean(known && entry.title && !known.fields.title);
     let toId = known?.id;
     if (!toId) {
       toId = ctx.newId();
       set("person", toId, referredPerson(entry, { organizationId, metName }));
-    } else if (entry.title && !known.fields.title) {
+    } else if (titled) {
       set("person", toId, { title: entry.title });
     }
     const referralId = ctx.newId();
@@ -338,7 +340,7 @@ export function planReferrals(records, { personId, conversationId, organizationI
       from_person_id: personId, to_person_id: toId, conversation_id: conversationId,
       status: "suggested",
     });
-    if (known) ctx.known?.(entry, known, referralId);
+    if (known) ctx.known?.(entry, known, referralId, titled);
   }
   return mutations;
 }

@@ -382,13 +382,12 @@ export function captureView(state, go, { personId: preset } = {}) {
     const known = [];
     const plan = planReferrals(state.records, {
       personId: started.personId, conversationId: started.conversationId, organizationId, metName, names,
-    }, { ...ctx(), known: (entry, person, referralId) => known.push({ entry, person, referralId }) });
+    }, { ...ctx(), known: (entry, person, referralId, titled) => known.push({ entry, person, referralId, titled }) });
     for (const m of plan) if (!state.records.has(m.args.id)) started.created.add(m.args.id);
     await state.run(plan);
     for (const k of known) knownNames.add(k, { organizationId, metName }, (id) => started.created.add(id));
     await save({ asked_for_referrals: true });
   }
-
   others.addEventListener("change", () => addReferrals());
   others.addEventListener("input", () => addReferrals(false));
   // Leaving the app (switching away, locking the phone) saves the line being typed too.

@@ -189,14 +189,15 @@ export function lastConversation(records, personId) {
 /**
  * Names typed under "who else" that were taken as someone already known ("Ruth Castellano is
  * Dr. Ruth Castellano (Group Leader · Helios Photonics), already in your network"), which may
- * be a namesake: "Someone else" makes the name a new person and the referral theirs.
+ * be a namesake: "Someone else" makes the name a new person and the referral theirs (and takes
+ * back the title typed, if it was given to the one known).
  * @returns {{el: HTMLElement, add: (known: {entry: {name: string, title?: string|null},
- *   person: object, referralId: string}, named: {organizationId: string|null, metName: string},
- *   created?: (id: string) => void) => void}}
+ *   person: object, referralId: string, titled: boolean}, named: {organizationId: string|null,
+ *   metName: string}, created?: (id: string) => void) => void}}
  */
 export function knownNames(state) {
   const el = h("ul", { class: "list known-names", "aria-label": "Names already in your network", hidden: true });
-  function add({ entry, person, referralId }, { organizationId, metName }, created) {
+  function add({ entry, person, referralId, titled }, { organizationId, metName }, created) {
     const org = state.records.get(person.fields.organization_id);
     const about = [person.fields.title, org && !org.deleted ? org.fields.name : null].filter(Boolean).join(" · ");
     const other = h("button", { type: "button", class: "small" }, "Someone else");
@@ -209,6 +210,7 @@ export function knownNames(state) {
       await state.run([
         { name: "set", entity: "person", id, fields: referredPerson(entry, { organizationId, metName }) },
         { name: "set", entity: "referral", id: referralId, fields: { to_person_id: id } },
+        ...(titled ? [{ name: "set", entity: "person", id: person.id, fields: { title: null } }] : []),
       ]);
     });
     el.append(item);
@@ -247,7 +249,7 @@ export function referralAdder(state, { personId, conversationId, organizationId 
     const mutations = planReferrals(state.records, {
       personId: from.id, conversationId: talk && !talk.deleted ? talk.id : null, ...named, names,
     }, { newId: () => crypto.randomUUID(), base: (rid) => state.base(rid),
-      known: (entry, person, referralId) => taken.push({ entry, person, referralId }) });
+      known: (entry, person, referralId, titled) => taken.push({ entry, person, referralId, titled }) });
     if (talk && !talk.deleted && talk.fields.asked_for_referrals !== true) {
       mutations.push({ name: "set", entity: "conversation", id: talk.id, fields: { asked_for_referrals: true } });
     }
