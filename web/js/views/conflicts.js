@@ -1,7 +1,7 @@
 /**
  * The conflict inbox: values that lost a concurrent edit, side by side with what was kept,
- * each titled by what it is about ("Lunch with Priya Nair, Nov 28"), each side by whose and
- * when where known, the words that differ marked. A multi-line text can also be resolved by
+ * each titled by what it is about ("Lunch with Priya Nair, Nov 28"), the same on every device
+ * (the side not kept says when it was written), the words that differ marked. A multi-line text can also be resolved by
  * keeping both or by editing a merged text; a one-line value by picking one or editing it.
  */
 
