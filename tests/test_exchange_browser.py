@@ -146,6 +146,7 @@ def test_desktop_dismisses_a_pair_restores_a_backup_and_manages_the_calendar_lin
     page.locator("#restore-file").set_input_files(str(backup))
     expect(page.locator("#restore-done")).to_contain_text("(restored ")
     page.get_by_role("button", name="Open it").click()
+    expect(page).to_have_url(server.url + "/")  # the store opened (its records read)
     wait_synced(page)
     open_people(page)
     expect(page.get_by_role("table", name="People").get_by_role("link")).to_have_count(2)

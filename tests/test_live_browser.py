@@ -43,8 +43,9 @@ POKE_TIMEOUT_MS = 5_000  # far below any polling period: only a poke gets it the
 
 
 def wait_live(page: Page) -> None:
-    expect(status(page)).to_have_text(LIVE, timeout=SYNC_TIMEOUT_MS)
-    assert page.locator("#sync-status").get_attribute("data-live") == "true"
+    # Text and attribute read at once: a sync round may begin between two separate reads.
+    live = page.locator('#sync-status[data-live="true"]')
+    expect(live).to_have_text(LIVE, timeout=SYNC_TIMEOUT_MS)
 
 
 def test_the_desktop_shows_the_phones_new_person_without_a_reload(server, user, phone, desktop):

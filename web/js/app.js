@@ -67,10 +67,13 @@ async function onSession(token) {
 
 /** Open another store of the same user: a new client for it, a fresh copy. */
 async function switchStore(store) {
+  const from = location.href;
   await db.startSession({ ...state.session, store_id: store.id, store_name: store.name, role: store.role });
   await state.load();
   syncer.soon(0);
-  go("/");
+  // Today of the store opened, unless the user went elsewhere while it was read (a tap on
+  // People then was taken back to Today once the load ended).
+  if (location.href === from) go("/");
 }
 
 /** A sync round now (two if one was already running), then the state as it is after it. */
