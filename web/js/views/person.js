@@ -176,7 +176,9 @@ export function personView(state, id, go) {
   let nameBefore = null;
   inputs.name.addEventListener("focus", () => { nameBefore = record()?.fields.name ?? null; });
   inputs.name.addEventListener("change", () => {
-    const now = record()?.fields.name;
+    // What was typed, not the record's name: the edit is applied once its outbox write is
+    // done, which a blur right after typing can come before (the follow-ups were then left).
+    const now = inputs.name.value.trim() ? inputs.name.value : null;
     if (!nameBefore || !now || now === nameBefore) return;
     const edits = [];
     for (const f of linked(state.records, "followup", "person_id", id)) {
