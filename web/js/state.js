@@ -105,6 +105,19 @@ export class State extends EventTarget {
     });
   }
 
+  /** Resolves once every record is read (at once when they are): an export waits for it. */
+  settled() {
+    if (!this.loading) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => {
+        if (this.loading) return;
+        this.removeEventListener("change", done);
+        resolve();
+      };
+      this.addEventListener("change", done);
+    });
+  }
+
   /**
    * Some records now, while `load()` still reads the rest (a page opened by its address at
    * start): each read from IndexedDB by its id and shown as the load would show it, with the

@@ -149,12 +149,15 @@ export function exportCard(state) {
     h("h2", { id: "export-title" }, "Export"),
     h("p", { class: "hint" }, "From this device's copy: works offline. The backup holds everything and can be restored."),
     h("div", { class: "actions" },
-      button("JSON backup", () => download(`grapevine-backup-${day()}.json`,
-        backupText(state.records, { id: session.store_id, name: session.store_name }), "application/json")),
-      button("People (vCard)", () => download(`grapevine-people-${day()}.vcf`, toVcard(state.records), "text/vcard")),
+      // Each waits for the records still being read at start: a backup taken then was partial.
+      button("JSON backup", async () => download(`grapevine-backup-${day()}.json`,
+        (await state.settled(), backupText(state.records, { id: session.store_id, name: session.store_name })),
+        "application/json")),
+      button("People (vCard)", async () =>
+        download(`grapevine-people-${day()}.vcf`, (await state.settled(), toVcard(state.records)), "text/vcard")),
       ...Object.entries(CSV_LABELS).map(([table, text]) =>
-        button(`${text} (CSV)`, () =>
-          download(`grapevine-${table}-${day()}.csv`, toCsv(state.records, table), "text/csv")))));
+        button(`${text} (CSV)`, async () =>
+          download(`grapevine-${table}-${day()}.csv`, (await state.settled(), toCsv(state.records, table)), "text/csv")))));
 }
 
 /**
