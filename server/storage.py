@@ -9,7 +9,7 @@ import sqlite3
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from typing import Any
 
 import asyncpg
@@ -589,6 +589,13 @@ class _GroupWriter:
         raise NotImplementedError
 
     @staticmethod
+    def _fail(jobs: Iterable[_Job], error: BaseException) -> None:
+        """Answers each push not answered yet with `error`."""
+        for job in jobs:
+            if not job.future.done():
+                job.future.set_exception(error)
+
+    @staticmethod
     def _settle(jobs: list[_Job], outcomes: list[Any]) -> int:
         """Answers each push with its outcome (an answer or an exception); returns how many
         mutations the answered pushes carried."""
@@ -648,15 +655,10 @@ class PgStoreWriter(_GroupWriter):
                 failed[jobs.index(redo.job)] = redo.error
                 continue
             except (asyncpg.LockNotAvailableError, asyncpg.DeadlockDetectedError):
-                busy = Busy("the store is busy: nothing was applied")
-                for job in jobs:
-                    if not job.future.done():
-                        job.future.set_exception(busy)
+                self._fail(jobs, Busy("the store is busy: nothing was applied"))
                 return
             except Exception as exc:
-                for job in jobs:
-                    if not job.future.done():
-                        job.future.set_exception(exc)
+                self._fail(jobs, exc)
                 return
             except BaseException:
                 for job in jobs:
@@ -894,19 +896,15 @@ class SqliteWriter(_GroupWriter):
                     aio = raw.driver_connection
                     outcomes = await aio._execute(_group_on_thread, aio._conn, jobs)
                 except Exception as exc:
-                    for job in jobs:
-                        if not job.future.done():
-                            job.future.set_exception(exc)
+                    self._fail(jobs, exc)
                     return
                 except BaseException:
                     for job in jobs:
                         job.future.cancel()
                     raise
         except Exception as exc:  # the writer's lock or a connection: every waiting push
-            while self.queue:
-                job = self.queue.popleft()
-                if not job.future.done():
-                    job.future.set_exception(exc)
+            self._fail(self.queue, exc)
+            self.queue.clear()
             return
         self._maybe_checkpoint(self._settle(jobs, outcomes))
 
