@@ -234,6 +234,87 @@ def test_a_conversation_is_read_back_corrected_and_deleted_with_undo(server, use
 # ---- 2-5. Capture does what a hurried person means -----------------------------------------
 
 
+def test_a_control_just_changed_is_not_refilled_with_the_old_value(server, user, phone):
+    """A box ticked while another field's edit is still being saved stays ticked: the refill
+    that edit's landing makes must not put back the value the record held before the tick,
+    whose own edit is not in the record yet (a fresh-clone CI run saw "Asked who else I should
+    talk to" untick itself under Playwright's finger)."""
+    org, zoe, lunch = new_id(), new_id(), new_id()
+    push(
+        server,
+        user,
+        [
+            ("organization", org, {"name": "Helios Photonics"}),
+            ("person", zoe, {"name": "Zoë Ng", "organization_id": org}),
+            (
+                "conversation",
+                lunch,
+                {"person_id": zoe, "kind": "lunch", "at": iso(dt.datetime.now(dt.UTC))},
+            ),
+        ],
+    )
+    page = phone.new_page()
+    sign_in(page, server, user)
+    go_offline(phone, page)
+    page.goto(f"{server.url}/conversations/{lunch}")
+    box = page.get_by_label("Asked who else I should talk to")
+    expect(box).not_to_be_checked()
+    # Every write of the box's state from now on is logged (an own property over the
+    # prototype's), then the duration is typed and the box ticked: the duration's edit lands
+    # first, and its refill runs while the tick is still on its way to the outbox.
+    writes = page.evaluate(
+        """async () => {
+      const box = [...document.querySelectorAll("input[type=checkbox]")].find(
+        (el) => el.labels[0]?.textContent.includes("Asked who else"));
+      const duration = [...document.querySelectorAll("input[type=number]")].find(
+        (el) => el.labels[0]?.textContent.includes("Duration"));
+      const own = Object.getOwnPropertyDescriptor(HTMLInputElement.prototype, "checked");
+      const writes = [];
+      Object.defineProperty(box, "checked", {
+        configurable: true,
+        get() { return own.get.call(this); },
+        set(v) { writes.push(v); own.set.call(this, v); },
+      });
+      const open = indexedDB.open("grapevine");
+      const db = await new Promise((ok) => { open.onsuccess = () => ok(open.result); });
+      duration.value = "45";
+      duration.dispatchEvent(new Event("input", { bubbles: true }));
+      // Between the duration's outbox write and the tick's, a write that takes half a second
+      // (read-write transactions on one store run in the order they were made): the
+      // duration's edit lands and is drawn while the tick waits, as on a slow phone.
+      const slow = db.transaction("outbox", "readwrite").objectStore("outbox");
+      const until = Date.now() + 500;
+      const spin = () => { if (Date.now() < until) slow.count().onsuccess = spin; };
+      spin();
+      box.click();
+      const outbox = async () => {
+        const all = db.transaction("outbox").objectStore("outbox").getAll();
+        return await new Promise((ok) => { all.onsuccess = () => ok(all.result); });
+      };
+      const deadline = Date.now() + 10000;
+      while (Date.now() < deadline) {
+        const rows = await outbox();
+        if (rows.some((m) => m.args.fields?.asked_for_referrals === true)) break;
+        await new Promise((ok) => setTimeout(ok, 20));
+      }
+      await new Promise((ok) => requestAnimationFrame(() => setTimeout(ok, 50)));
+      db.close();
+      return { writes, checked: box.checked };
+    }"""
+    )
+    assert writes["checked"], "the box ticked stays ticked"
+    assert False not in writes["writes"], f"the box was unticked meanwhile: {writes['writes']}"
+    expect(box).to_be_checked()
+    expect(page.get_by_label("Duration (minutes)")).to_have_value("45")
+    fields = {
+        k: v
+        for m in outbox(page)
+        if m["args"].get("id") == lunch
+        for k, v in m["args"]["fields"].items()
+    }
+    assert (fields.get("duration_min"), fields.get("asked_for_referrals")) == (45, True)
+
+
 def test_capture_writes_nothing_until_typed_and_the_person_can_be_changed(server, user, phone):
     org, marcus, zoe = new_id(), new_id(), new_id()
     push(

@@ -2,8 +2,9 @@
  * Forms over one record: a control per field, each keystroke queued as a `set` whose base is
  * the version the control was last filled from, so a pull that lands while someone types is
  * merged by the server, never overwritten. `fill()` rewrites every control but one being typed
- * or picked in: a focused text not typed into since focus follows the record; one typed into
- * keeps its text and says when another device changed the field meanwhile.
+ * or picked in, or whose own edit is still on its way to the record: a focused text not typed
+ * into since focus follows the record; one typed into keeps its text and says when another
+ * device changed the field meanwhile.
  */
 
 import { searchOrganizations } from "../capture.js";
@@ -84,6 +85,7 @@ export function recordForm(state, entity, id, fields) {
     c.typed = false;
     c.seen = null;
     c.sent = new Set();
+    c.unapplied = 0; // edits of this control not yet applied to the record shown
     c.el.addEventListener(c.event, () => {
       const value = c.read();
       if (ENTITIES[entity][name].required && (value === null || value === "" ||
@@ -91,7 +93,15 @@ export function recordForm(state, entity, id, fields) {
       c.typed = true;
       c.sent.add(value);
       if (c.sent.size > 200) c.sent.delete(c.sent.values().next().value); // the latest are what come back
-      state.set(entity, id, { [name]: value }, bases[name]);
+      // Until the edit is in the outbox, the record shown does not have it yet: a refill meanwhile
+      // (another field's edit landing, a pull) would put the old value back under the user's
+      // finger: a box just ticked unticked, a number just typed blanked.
+      c.unapplied += 1;
+      Promise.resolve(state.set(entity, id, { [name]: value }, bases[name])).finally(() => {
+        c.unapplied -= 1;
+        const record = state.records.get(id);
+        if (!c.unapplied && record) fillOne(name, c, record);
+      });
     });
     c.el.addEventListener("focus", () => {
       c.typed = false;
@@ -146,6 +156,7 @@ export function recordForm(state, entity, id, fields) {
       }
       c.seen = server;
     }
+    if (c.unapplied) return; // its own edit is on its way to the record: what shows is newer
     if (c.note && !c.typed) c.note.hidden = true;
     if (c.read() !== (current ?? (c.el.type === "checkbox" ? false : null))) c.write(current);
     bases[name] = state.base(id);
