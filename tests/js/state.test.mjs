@@ -51,3 +51,33 @@ test("an outbox read that already saw the edit does not show it twice", async ()
   await typed;
   assert.deepEqual(state.pending.map((m) => m.id), [1]);
 });
+
+test("settled() waits for every record of a load under way, and answers at once after it", async () => {
+  const person = (id) => ({ id, entity: "person", version: 1, deleted: false, fields: { name: id } });
+  let release;
+  const held = new Promise((resolve) => { release = resolve; });
+  const db = {
+    ...fakeDb(),
+    async *stream() {
+      yield [person("p1")];
+      await held; // the rest of the store is still being read
+      yield [person("p2"), person("p3")];
+    },
+    all: async () => [],
+    get: async (store, key) => (key === "session" ? { role: "owner", store_id: "s1" } : undefined),
+  };
+  const state = new State(db, syncer);
+  const loaded = state.load();
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  assert.equal(state.loading, true);
+  assert.equal(state.records.size, 1, "the first slice is shown while the rest is read");
+  // An export asked for now: it must not read what is there so far.
+  const seen = state.settled().then(() => [...state.records.keys()].sort());
+  release();
+  assert.deepEqual(await seen, ["p1", "p2", "p3"]);
+  await loaded;
+  assert.equal(state.loading, false);
+  let now = false;
+  await state.settled().then(() => { now = true; });
+  assert.ok(now);
+});
