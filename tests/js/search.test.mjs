@@ -290,3 +290,83 @@ test("a search before the warm-up begins indexes the names only; the warm-up doe
     globalThis.requestIdleCallback = saved;
   }
 });
+
+test("fed the records as a load reads them, the index answers as one built after it, edits meanwhile included", async () => {
+  const { State } = await import("../../web/js/state.js");
+  const { indexWhileLoading, searchIndexOf } = await import("../../web/js/search.js");
+  const { random, randomStore } = await import("./randomstore.mjs");
+  for (const seed of [1, 2, 3, 4, 5]) {
+    const rnd = random(seed);
+    const { records: stored } = randomStore(rnd, 300);
+    // Read in the store's key order, which is random (ids are UUIDs): people come before their
+    // organization as often as after. In slices, with the page answering in between.
+    const read = [...stored.values()];
+    for (let i = read.length - 1; i > 0; i--) {
+      const j = rnd.int(i + 1);
+      [read[i], read[j]] = [read[j], read[i]];
+    }
+    read.push({ ...read[0], deleted: !read[0].deleted }); // a record read twice, as a later copy
+    let gate = null;
+    const outbox = [];
+    const db = {
+      async *stream() {
+        for (let at = 0; at < read.length; at += 25) {
+          yield read.slice(at, at + 25).map((r) => structuredClone(r));
+          if (at === 100) await new Promise((resolve) => { gate = resolve; });
+        }
+      },
+      all: async (name) => (name === "outbox" ? outbox.map((m) => ({ ...m })) : []),
+      get: async (store, key) => (key === "session" ? { role: "owner", store_id: "s1" } : undefined),
+      enqueueAll(edits) {
+        const queued = edits.map((e) => ({ id: outbox.length + 1, hlc: "0", ...e }));
+        outbox.push(...queued);
+        return Promise.resolve(queued);
+      },
+    };
+    const state = new State(db, { soon() {}, addEventListener() {} });
+    state.session = { role: "owner" };
+    indexWhileLoading(state);
+    const loaded = state.load();
+    while (!gate) await new Promise((resolve) => setTimeout(resolve, 0));
+    // Mid-load: a search answers from the people read so far (fed to the index, not built
+    // over what is read at the time of the search), and only with people who match.
+    assert.ok(searchIndexOf(state).fed, "the load feeds the index");
+    const early = searchIndexOf(state).searchPeople("labs");
+    // Someone read before their organization (both read by now) is found by its name.
+    const readSoFar = new Map(read.slice(0, 125).map((r, at) => [r.id, at]));
+    const before = read.slice(0, 125).find((r) => r.entity === "person" && !r.deleted &&
+      readSoFar.get(r.fields.organization_id) > readSoFar.get(r.id) && !stored.get(r.fields.organization_id).deleted);
+    if (before) assert.ok(early.includes(before.id), `seed ${seed}: read before its organization`);
+    for (const id of early) {
+      const p = state.records.get(id);
+      assert.equal(p.entity, "person", `seed ${seed}`);
+      assert.match(state.records.get(p.fields.organization_id)?.fields.name ?? "", /Labs/);
+    }
+    // Edits while it reads: a person renamed (read already, or not yet), an organization
+    // renamed, someone new.
+    const people = read.filter((r) => r.entity === "person");
+    const org = read.find((r) => r.entity === "organization");
+    await state.run([
+      { name: "set", entity: "person", id: people[0].id, fields: { name: "Quincy Renamed" } },
+      { name: "set", entity: "person", id: people.at(-1).id, fields: { name: "Quentin Later" } },
+      { name: "set", entity: "organization", id: org.id, fields: { name: "Zephyr Works" } },
+      { name: "set", entity: "person", id: null, fields: { name: "Quade New", organization_id: org.id } },
+    ]);
+    assert.ok(searchIndexOf(state).searchPeople("quade").length === 1, "someone new is found during the load");
+    // One more, with no search after it before the load ends.
+    await state.run([{ name: "set", entity: "person", id: people[1].id, fields: { name: "Quiller Unsearched" } }]);
+    gate();
+    await loaded;
+    const fed = searchIndexOf(state);
+    const fresh = new SearchIndex();
+    fresh.build(state.records);
+    const queries = ["ada", "bo", "cy", "dee", "eli", "fay", "gus", "hal", "labs", "1", "4 ", "quincy", "quentin", "quiller",
+      "quade", "zephyr", "zephyr works", "ada labs", "a", "e"];
+    for (const q of queries) {
+      assert.deepEqual(fed.searchPeople(q), fresh.searchPeople(q), `seed ${seed}: ${q}`);
+      assert.deepEqual(fed.searchOrganizations(q), fresh.searchOrganizations(q), `seed ${seed}: ${q}`);
+    }
+    assert.equal(fed.searchPeople("zephyr").length, read.filter((r) => r.entity === "person" && !r.deleted &&
+      state.records.get(r.id)?.fields.organization_id === org.id && !state.records.get(r.id).deleted).length + 1);
+  }
+});

@@ -6,7 +6,7 @@ import { Live, pushInBackground } from "./live.js";
 import { h, mount } from "./dom.js";
 import { openConflicts } from "./model.js";
 import { State } from "./state.js";
-import { warmSearchIndex } from "./search.js";
+import { indexWhileLoading, warmSearchIndex } from "./search.js";
 import { Syncer } from "./sync.js";
 import { captureView, resumeOffer } from "./views/capture.js";
 import { conflictsView } from "./views/conflicts.js";
@@ -417,6 +417,7 @@ function watchForUpdates(registration) {
 // The first screen draws from what is small (session, outbox, Today as last shown); the
 // records follow in chunks, then the sync starts.
 await state.open();
+indexWhileLoading(state);
 route();
 renderChrome();
 pushInBackground(syncer, () => state.waiting);

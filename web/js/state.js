@@ -87,6 +87,8 @@ export class State extends EventTarget {
         this.server.set(record.id, record);
         if (!this.overlaid.has(record.id)) this.records.set(record.id, record);
       }
+      // For the search index, fed names as they are read (search.js `indexWhileLoading`).
+      this.dispatchEvent(new CustomEvent("slice", { detail: { records: this.records, slice: chunk } }));
       await new Promise((resolve) => setTimeout(resolve, 0));
     }
     return this.serial(async () => {
