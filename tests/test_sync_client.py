@@ -24,6 +24,7 @@ from tests.browser import (
     sign_in,
     status,
     sync_now,
+    until,
     wait_all_pushed,
 )
 
@@ -198,3 +199,47 @@ def test_a_viewer_opens_a_shared_store_and_cannot_change_it(server, user, phone,
     expect(status(page)).not_to_contain_text("waiting")
     names = {r["fields"]["name"] for r in server.records(user).values() if r["entity"] == "person"}
     assert names == {"Mentor's contact"}
+
+
+def test_a_page_opened_while_another_store_is_read_stays_open(server, user, phone, desktop):
+    """Opening another store reads its copy, then shows Today; a tap elsewhere meanwhile (the
+    People tab while it reads) is where the user stays, not taken back to Today at the end."""
+    from tests.browser import cli
+    from tests.test_opening import HOLD_LOAD
+
+    owner_page = desktop.new_page()
+    sign_in(owner_page, server, user)
+    add_person(owner_page, "Shared contact")
+    wait_all_pushed(owner_page)
+    other = server.add_user()
+    cli(
+        "store",
+        "share",
+        user.store_id,
+        "--email",
+        other.email,
+        "--role",
+        "editor",
+        database=server.database,
+    )
+
+    page = phone.new_page()
+    sign_in(page, server, other)  # lands in their own store
+    nav(page).get_by_role("link", name="Settings").click()
+    stores = page.get_by_role("list", name="Your stores")
+    expect(stores.get_by_role("button", name="Open")).to_have_count(1)
+    # The next load of the records is held (its worker's answers wait for the release).
+    page.evaluate(HOLD_LOAD)
+    stores.get_by_role("button", name="Open").click()
+    until(page, "window.__heldReads >= 1", "the store's load did not start")
+    nav(page).get_by_role("link", name="People").click()
+    page.evaluate("window.__releaseLoad()")
+    expect(page.get_by_role("heading", name="People", exact=True)).to_be_visible()
+    expect(page.get_by_role("link", name=re.compile("Shared contact"))).to_be_visible()
+    expect(page).to_have_url(f"{server.url}/people")
+
+    # Left where it was opened from: it ends on Today, the store's own first page.
+    nav(page).get_by_role("link", name="Settings").click()
+    stores.get_by_role("button", name="Open").click()
+    expect(page.get_by_role("heading", name="Today")).to_be_visible()
+    expect(page).to_have_url(f"{server.url}/")
