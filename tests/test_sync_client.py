@@ -17,6 +17,7 @@ from playwright.sync_api import expect
 
 from tests.browser import (
     add_person,
+    cli,
     go_offline,
     go_online,
     nav,
@@ -163,24 +164,28 @@ def test_a_note_being_typed_merges_with_an_edit_that_arrives_meanwhile(
     assert conflicts == []
 
 
-def test_a_viewer_opens_a_shared_store_and_cannot_change_it(server, user, phone, desktop):
-    from tests.browser import cli
-
+def shared_store(server, user, desktop, person: str, role: str):
+    """A new user given `role` in `user`'s store, which holds `person` (added on the desktop)."""
     owner_page = desktop.new_page()
     sign_in(owner_page, server, user)
-    add_person(owner_page, "Mentor's contact")
+    add_person(owner_page, person)
     wait_all_pushed(owner_page)
-    viewer = server.add_user()
+    other = server.add_user()
     cli(
         "store",
         "share",
         user.store_id,
         "--email",
-        viewer.email,
+        other.email,
         "--role",
-        "viewer",
+        role,
         database=server.database,
     )
+    return other
+
+
+def test_a_viewer_opens_a_shared_store_and_cannot_change_it(server, user, phone, desktop):
+    viewer = shared_store(server, user, desktop, "Mentor's contact", "viewer")
 
     page = phone.new_page()
     sign_in(page, server, viewer)  # lands in the viewer's own store
@@ -204,24 +209,9 @@ def test_a_viewer_opens_a_shared_store_and_cannot_change_it(server, user, phone,
 def test_a_page_opened_while_another_store_is_read_stays_open(server, user, phone, desktop):
     """Opening another store reads its copy, then shows Today; a tap elsewhere meanwhile (the
     People tab while it reads) is where the user stays, not taken back to Today at the end."""
-    from tests.browser import cli
     from tests.test_opening import HOLD_LOAD
 
-    owner_page = desktop.new_page()
-    sign_in(owner_page, server, user)
-    add_person(owner_page, "Shared contact")
-    wait_all_pushed(owner_page)
-    other = server.add_user()
-    cli(
-        "store",
-        "share",
-        user.store_id,
-        "--email",
-        other.email,
-        "--role",
-        "editor",
-        database=server.database,
-    )
+    other = shared_store(server, user, desktop, "Shared contact", "editor")
 
     page = phone.new_page()
     sign_in(page, server, other)  # lands in their own store

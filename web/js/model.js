@@ -249,6 +249,20 @@ export function isEmpty(value) {
     (Array.isArray(value) && value.length === 0);
 }
 
+/** Two lists sorted by `compare` as one (the first's first among equals; either one itself when the other is empty). */
+export function mergeSorted(a, b, compare) {
+  if (b.length === 0) return a;
+  if (a.length === 0) return b;
+  const out = new Array(a.length + b.length);
+  let i = 0;
+  let j = 0;
+  let k = 0;
+  while (i < a.length && j < b.length) out[k++] = compare(a[i], b[j]) <= 0 ? a[i++] : b[j++];
+  while (i < a.length) out[k++] = a[i++];
+  while (j < b.length) out[k++] = b[j++];
+  return out;
+}
+
 /** Records of one entity, not deleted, from a view. */
 export function live(records, entity) {
   const out = [];

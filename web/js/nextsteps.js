@@ -16,7 +16,7 @@
  */
 
 import { addDays, addMonths, dayOf, daysBetween, formatDay } from "./dates.js";
-import { compareText, linked } from "./model.js";
+import { compareText, linked, mergeSorted } from "./model.js";
 import { ENTITIES } from "./schema.js";
 
 const IDLE_DAYS = 21;
@@ -522,20 +522,6 @@ function position(list, item, compare) {
   return lo;
 }
 
-/** Two sorted lists as one. */
-function merge(a, b, compare) {
-  if (b.length === 0) return a;
-  if (a.length === 0) return b;
-  const out = new Array(a.length + b.length);
-  let i = 0;
-  let j = 0;
-  let k = 0;
-  while (i < a.length && j < b.length) out[k++] = compare(a[i], b[j]) <= 0 ? a[i++] : b[j++];
-  while (i < a.length) out[k++] = a[i++];
-  while (j < b.length) out[k++] = b[j++];
-  return out;
-}
-
 /**
  * Today's steps kept up to date: `note` what changed (the state's change events), `read` the
  * steps. The first read computes every unit; later ones compute again only the units touched
@@ -712,7 +698,7 @@ export class NextSteps {
       this.upcoming.sort(bySoon);
     } else {
       const kept = job.gone.size ? this.actions.filter((a) => !job.gone.has(a)) : this.actions;
-      this.actions = merge(kept, job.added.sort(compareActions), compareActions);
+      this.actions = mergeSorted(kept, job.added.sort(compareActions), compareActions);
     }
     const waiters = this.waiters;
     this.waiters = [];

@@ -5,6 +5,8 @@
  * per changed record, so a keystroke scans prepared strings instead of raw records.
  */
 
+import { mergeSorted } from "./model.js";
+
 const FOLDS = { ß: "ss", æ: "ae", œ: "oe", ø: "o", ł: "l", đ: "d", ð: "d", þ: "th", ı: "i", ħ: "h" };
 const FOLD_RE = new RegExp(`[${Object.keys(FOLDS).join("")}]`, "g");
 const ASCII = /^[\x00-\x7f]*$/;
@@ -281,7 +283,7 @@ class Words {
     if (this.fresh.length === 0) return;
     const { vocab } = this;
     const byWord = (a, b) => (vocab[a] < vocab[b] ? -1 : vocab[a] > vocab[b] ? 1 : 0);
-    this.sorted = merge(this.sorted, this.fresh.sort(byWord), byWord);
+    this.sorted = mergeSorted(this.sorted, this.fresh.sort(byWord), byWord);
     this.fresh = [];
   }
 
@@ -311,18 +313,6 @@ class Words {
     }
     return found;
   }
-}
-
-/** Two arrays sorted by `compare`, merged into one (the first's first among equals). */
-function merge(a, b, compare) {
-  const merged = new Array(a.length + b.length);
-  let i = 0;
-  let j = 0;
-  let k = 0;
-  while (i < a.length && j < b.length) merged[k++] = compare(a[i], b[j]) <= 0 ? a[i++] : b[j++];
-  while (i < a.length) merged[k++] = a[i++];
-  while (j < b.length) merged[k++] = b[j++];
-  return merged;
 }
 
 /** The values of one iterator, then of the next. */
@@ -610,7 +600,7 @@ export class SearchIndex {
   listFed() {
     if (!this.unlisted?.length) return;
     const compare = (a, b) => this.compare(a, b);
-    this.order = merge(this.order, this.unlisted.sort(compare), compare);
+    this.order = mergeSorted(this.order, this.unlisted.sort(compare), compare);
     this.unlisted = [];
   }
 
