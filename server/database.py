@@ -76,6 +76,7 @@ def create_engine(url: str | None = None) -> AsyncEngine:
 
 # Pages in the WAL before a COMMIT checkpoints it itself (about 40 MB of log).
 _AUTOCHECKPOINT_PAGES = 10_000
+_CACHE_KIB = 64 * 1024  # per connection, an upper bound: pages are cached as they are read
 
 
 def _configure_sqlite(engine: AsyncEngine) -> None:
@@ -94,6 +95,10 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         cursor.execute(f"PRAGMA wal_autocheckpoint={_AUTOCHECKPOINT_PAGES}")
         # Writers of this process queue in sqlite_writer; this is for other processes.
         cursor.execute(f"PRAGMA busy_timeout={int(LOCK_BUDGET_S * 1000)}")
+        # A store of 100,000 records outgrows SQLite's default page cache (2 MB): each push
+        # then re-read index pages at random (record ids are random UUIDs) from the OS. 50
+        # devices pushing to one store went from 13,000 to 22,000 mutations/s with 64 MB.
+        cursor.execute(f"PRAGMA cache_size=-{_CACHE_KIB}")
         cursor.close()
 
     @event.listens_for(engine.sync_engine, "begin")
