@@ -231,7 +231,12 @@ test("results are ranked as far as they are read: the same people, in the same o
       const key = ` ${normalize(people.find((p) => p.id === id).fields.name)}`;
       return key.startsWith(` ${ws.join(" ")}`) ? 0 : key.includes(` ${ws[0]}`) ? 1 : key.includes(ws.join(" ")) ? 2 : 3;
     };
-    for (let i = 1; i < whole.length; i++) assert.ok(rank(whole[i - 1]) <= rank(whole[i]), `${q}: ranked`);
+    const key = (id) => ` ${normalize(people.find((p) => p.id === id).fields.name)}`;
+    for (let i = 1; i < whole.length; i++) {
+      const [a, b] = [whole[i - 1], whole[i]];
+      assert.ok(rank(a) <= rank(b), `${q}: ranked`);
+      if (rank(a) === rank(b)) assert.ok(key(a) < key(b) || (key(a) === key(b) && a < b), `${q}: by name within a rank`);
+    }
     const matching = people.filter((p) => ws.every((w) => normalize([p.fields.name, p.fields.title].join(" ")).includes(w) ||
       (w.length >= 3 && words(p.fields.notes ?? "").some((x) => x.startsWith(w)))));
     assert.equal(whole.length, matching.length, `${q}: everyone matching`);

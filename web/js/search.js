@@ -345,46 +345,85 @@ function has(ids, id) {
  * the name starts with the query, a word of it starts with the first word, it holds the
  * query, anything else. Ranking the first rows reads the order of names only until it has
  * them. `length` is how many were found.
+ *
+ * The first rank is found by a binary search: names are in order, so those that start with
+ * the query are side by side. The others take one walk through the order, as far as read:
+ * the second rank is listed as it is met, the third and fourth kept aside until the walk
+ * ends. (A walk per rank, each testing every name found, made a search that shows 8 or 50
+ * half as dear again: 0.28 against 0.19 ms over 17 queries, unthrottled, at 10,000 people.)
  */
 export class Found {
   constructor(index, hits, words, count) {
     this.pidOf = index.pidOf;
-    this.keys = index.keys;
-    // The order as it is now: a change meanwhile (a person renamed) does not move the reading.
+    // The order and keys as they are now: a change meanwhile (a person renamed) does not
+    // move the reading.
     this.order = count ? index.order.slice() : [];
+    this.keys = count ? index.keys.slice() : [];
     this.hits = hits;
     this.full = words.length;
     this.start = ` ${words.join(" ")}`; // keys start with a space
     this.wordStart = ` ${words[0]}`;
     this.whole = words.join(" ");
-    this.ranks = count ? new Uint8Array(index.pidOf.length) : null; // n -> its rank + 1, once read
     this.ranked = []; // person ids, best first, as far as read
-    this.rank = 0; // the rank being read
-    this.at = 0; // where in `order`
+    // 0: not read; 1: reading the first rank, the names in `order` from `from` to `to` (on
+    // to the end of the names that start with the query); 2: walking `order` from `at` for
+    // the others; 3: all read
+    this.phase = count ? 0 : 3;
+    this.from = 0;
+    this.to = 0;
+    this.at = 0;
+    this.later = [[], []]; // person numbers of the third and fourth ranks met so far
     this.length = count;
   }
 
   /** Rank until `count` people are ranked (or everyone found is). */
   read(count) {
-    const { order, hits, full, ranks, keys, ranked } = this;
-    while (ranked.length < count && this.rank < 4) {
-      if (this.at >= order.length) {
-        this.rank += 1;
-        this.at = 0;
-        continue;
+    const { order, hits, full, keys, ranked, pidOf, start } = this;
+    if (this.phase === 0) {
+      // In sorted order the keys that start with `start` follow the last key below it.
+      let lo = 0;
+      let hi = order.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        if (keys[order[mid]] < start) lo = mid + 1;
+        else hi = mid;
       }
+      this.from = this.to = lo;
+      this.phase = 1;
+    }
+    if (this.phase === 1) {
+      // The first rank: on through that run of keys, as far as needed.
+      let { to } = this;
+      while (ranked.length < count) {
+        const n = order[to];
+        if (to >= order.length || !keys[n]?.startsWith(start)) {
+          this.phase = 2;
+          break;
+        }
+        to += 1;
+        if (hits[n] === full) ranked.push(pidOf[n]);
+      }
+      this.to = to;
+    }
+    if (this.phase !== 2) return;
+    const { from, to, wordStart, whole, later } = this;
+    while (ranked.length < count) {
+      if (this.at === from) this.at = to; // the first rank, listed already
+      if (this.at >= order.length) break;
       const n = order[this.at++];
       if (hits[n] !== full) continue;
-      let rank = ranks[n];
-      if (rank === 0) {
-        const key = keys[n];
-        if (key === undefined) rank = 5; // no longer indexed
-        else rank = 1 + (key.startsWith(this.start) ? 0 : key.includes(this.wordStart) ? 1 : key.includes(this.whole) ? 2 : 3);
-        ranks[n] = rank;
-      }
-      if (rank === this.rank + 1) ranked.push(this.pidOf[n]);
+      const key = keys[n];
+      if (key === undefined) continue; // no longer indexed
+      if (key.includes(wordStart)) ranked.push(pidOf[n]);
+      else later[key.includes(whole) ? 0 : 1].push(n);
     }
-    if (this.rank >= 4) this.length = ranked.length;
+    if (this.at >= order.length) {
+      for (const n of later[0]) ranked.push(pidOf[n]);
+      for (const n of later[1]) ranked.push(pidOf[n]);
+      this.later = [[], []];
+      this.phase = 3;
+      this.length = ranked.length;
+    }
   }
 
   /** @returns {string[]} the ids of the people ranked `start` to `end` (excluded) */
