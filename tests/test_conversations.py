@@ -385,6 +385,83 @@ def test_capture_writes_nothing_until_typed_and_the_person_can_be_changed(server
     assert records[marcus]["fields"]["stage"] == "talked"
 
 
+# Before the app runs: for each put into the outbox, whether it was made while a keystroke's
+# input event was dispatched (the save written in the keystroke's own task) or later.
+OUTBOX_PUTS = """
+(() => {
+  window.__outboxPuts = [];
+  let typing = false;
+  document.addEventListener("input", () => { typing = true; }, true);
+  window.addEventListener("input", () => { typing = false; });
+  const put = IDBObjectStore.prototype.put;
+  IDBObjectStore.prototype.put = function (...args) {
+    if (this.name === "outbox") window.__outboxPuts.push(typing);
+    return put.apply(this, args);
+  };
+})();
+"""
+
+
+def puts(page: Page) -> list[bool]:
+    """The outbox puts since the last call: True for each made in a keystroke's own task."""
+    return page.evaluate("window.__outboxPuts.splice(0)")
+
+
+def test_keystrokes_are_saved_in_their_own_task_and_two_tabs_never_overwrite_each_other(
+    server, user, phone
+):
+    """A page knows what an edit reads before it writes (the client's counter, the clock, the
+    outbox's last mutation), so a keystroke's mutation is put in the keystroke's own task;
+    another tab's edits make that knowledge stale, and the next keystroke reads it afresh."""
+    ada = new_id()
+    push(server, user, [("person", ada, {"name": "Ada Lovelace", "stage": "contacted"})])
+    phone.add_init_script(OUTBOX_PUTS)
+    first = phone.new_page()
+    sign_in(first, server, user)
+    go_offline(phone, first)
+    first.reload()  # a cold start, offline: even its first keystroke is saved at once
+    first.get_by_role("link", name="Capture a conversation").click()
+    first.get_by_label("Who did you talk with?").fill("ada")
+    first.get_by_role("button", name="Ada Lovelace").click()
+    first.get_by_label("Notes", exact=True).press_sequentially("Lunch")
+    expect(first.locator("#sync-status")).to_contain_text("waiting")
+    assert puts(first) == [True] * 6  # the stage and the conversation, then 4 keys
+
+    # Another tab writes with the same client: its mutations take the next numbers.
+    second = phone.new_page()
+    second.goto(server.url + "/capture")
+    second.get_by_label("Who did you talk with?").fill("ada")
+    second.get_by_role("button", name="Ada Lovelace").click()
+    second.get_by_label("Notes", exact=True).press_sequentially("Other tab")
+    expect(second.locator("#sync-status")).to_contain_text("waiting")
+
+    # Back in the first: what it knew is stale. The keystrokes written on it are undone and
+    # written again once the outbox is read: none lost, none over the other tab's.
+    first.bring_to_front()
+    notes = first.get_by_label("Notes", exact=True)
+    notes.press_sequentially(" and more")
+    saved = """() => new Promise((ok) => { const open = indexedDB.open("grapevine");
+      open.onsuccess = () => { const all = open.result.transaction("outbox").objectStore("outbox")
+        .getAll(); all.onsuccess = () => { open.result.close();
+          ok(all.result.some((m) => m.args.fields.notes === "Lunch and more")); }; }; })"""
+    first.wait_for_function(saved)
+    assert False in puts(first)  # read again, written after
+    notes.press("!")  # and known again: the next keystroke is written at once
+    until(first, "window.__outboxPuts.length >= 1", "the keystroke saved")
+    assert puts(first) == [True]
+    queued = outbox(first)
+    assert [m["id"] for m in queued] == list(range(1, len(queued) + 1))
+    talks = [m["args"] for m in queued if m["args"]["entity"] == "conversation"]
+    notes = [t["fields"].get("notes") for t in talks]
+    assert notes[-1] == "Lunch and more!" and "Other tab" in notes, notes
+
+    go_online(phone, first)
+    wait_all_pushed(first)
+    talks = [r for r in server.records(user).values() if r["entity"] == "conversation"]
+    assert sorted(t["fields"]["notes"] for t in talks) == ["Lunch and more!", "Other tab"]
+    second.close()
+
+
 def test_capture_makes_organizations_referrals_with_roles_and_schedules(
     server, user, phone, desktop
 ):

@@ -417,6 +417,7 @@ function watchForUpdates(registration) {
 // The first screen draws from what is small (session, outbox, Today as last shown); the
 // records follow in chunks, then the sync starts.
 await state.open();
+db.prepareEdits().catch(() => {}); // a guess that speeds the first save: none is fine
 indexWhileLoading(state);
 route();
 renderChrome();

@@ -24,7 +24,40 @@ const finished = (tx) =>
     tx.onabort = () => reject(tx.error ?? new Error("transaction aborted"));
   });
 
+/**
+ * An edit's mutations on the outbox's state (see Db#enqueueAll): a `set` folds into the last
+ * one queued where it can. @returns {{queued: object[], client: object, clock: object}}
+ */
+function planEdits(edits, state) {
+  const client = { ...state.client };
+  const clock = new Clock(client.client_id, state.clock ?? undefined);
+  const queued = [];
+  let previous = state.last;
+  for (const { name, args } of edits) {
+    const draft = { hlc: clock.tick(), name, args };
+    let mutation = coalesce(previous ? [previous] : [], draft, state.sent ?? 0);
+    if (!mutation) mutation = makeMutation(client, clock, name, args);
+    queued.push(mutation);
+    previous = mutation;
+  }
+  return { queued, client, clock: clock.toJSON() };
+}
+
+/**
+ * What an edit reads before it writes, as values (copies, where kept: nothing outside changes
+ * them) and as one text, to compare with what a transaction reads.
+ */
+function outboxState(client, clock, sent, last, copy = true) {
+  const values = { client, clock, sent, last };
+  return { ...(copy ? structuredClone(values) : values), text: JSON.stringify(values) };
+}
+
 export class Db {
+  /** What an edit reads, as this page last knew it (see #enqueueAll), or null */
+  #known = null;
+  /** Edits made by this page so far */
+  #edits = 0;
+
   /** @param {IDBDatabase} idb */
   constructor(idb) {
     this.idb = idb;
@@ -174,31 +207,81 @@ export class Db {
     }
   }
 
+  /**
+   * An edit's transaction: it reads the client's counter and clock, how far a push has taken
+   * the outbox, and its last mutation (a keystroke folds into it), then queues the edit.
+   *
+   * Once this page knows that state (it wrote the last edit, or read it ahead at start), the
+   * edit is written at once, in the caller's task, behind the reads, and what it replaces is
+   * read too. Where the reads find the state otherwise than known (another tab's edit, a push
+   * taken, a pull's clock), the same transaction puts back what it replaced and writes the
+   * edit again on what it read: the outbox ends as if it had waited for the reads, and edits
+   * keep their order. Without it, the edit is written once the reads are in: a round trip to
+   * IndexedDB, and a task of a page that may be busy (a start's load), before the writing.
+   */
   async #enqueueAll(edits) {
     const tx = this.idb.transaction(["meta", "outbox"], "readwrite");
     const meta = tx.objectStore("meta");
     const outbox = tx.objectStore("outbox");
-    const [client, clockState, sent, last] = await Promise.all([
+    const reads = [meta.get("client"), meta.get("clock"), meta.get("sent"), outbox.openCursor(null, "prev")];
+    // Requests end in the order made: when the last read is in, so are the others.
+    const read = () => outboxState(reads[0].result, reads[1].result, reads[2].result, reads[3].result?.value, false);
+    const write = (plan) => {
+      for (const mutation of plan.queued) outbox.put(mutation);
+      meta.put(plan.client, "client");
+      meta.put(plan.clock, "clock");
+    };
+    const mine = ++this.#edits;
+    const guess = this.#known;
+    let plan;
+    if (guess) {
+      plan = planEdits(edits, guess);
+      const replaced = plan.queued.map((m) => outbox.get(m.id));
+      write(plan);
+      this.#known = outboxState(plan.client, plan.clock, guess.sent, plan.queued.at(-1) ?? guess.last);
+      (replaced.at(-1) ?? reads[3]).onsuccess = () => {
+        const state = read();
+        if (state.text === guess.text) return;
+        for (let k = replaced.length - 1; k >= 0; k--) {
+          const before = replaced[k].result;
+          if (before === undefined) outbox.delete(plan.queued[k].id);
+          else outbox.put(before);
+        }
+        plan = planEdits(edits, state);
+        write(plan);
+        // Edits made since were written on this one's guess: they find it stale in turn.
+        this.#known = mine === this.#edits ? outboxState(plan.client, plan.clock, state.sent, plan.queued.at(-1) ?? state.last) : null;
+      };
+    } else {
+      await done(reads[3]);
+      const state = read();
+      plan = planEdits(edits, state);
+      write(plan);
+      if (mine === this.#edits) this.#known = outboxState(plan.client, plan.clock, state.sent, plan.queued.at(-1) ?? state.last);
+    }
+    try {
+      await finished(tx);
+    } catch (error) {
+      this.#known = null;
+      throw error;
+    }
+    return plan.queued;
+  }
+
+  /**
+   * Read ahead what an edit reads (at start, while the page waits for nothing): the first
+   * keystroke's save is then written in its own task (see #enqueueAll).
+   */
+  async prepareEdits() {
+    const tx = this.idb.transaction(["meta", "outbox"]);
+    const meta = tx.objectStore("meta");
+    const [client, clock, sent, last] = await Promise.all([
       done(meta.get("client")),
       done(meta.get("clock")),
       done(meta.get("sent")),
-      done(outbox.openCursor(null, "prev")).then((cursor) => cursor?.value),
+      done(tx.objectStore("outbox").openCursor(null, "prev")).then((cursor) => cursor?.value),
     ]);
-    const clock = new Clock(client.client_id, clockState ?? undefined);
-    const queued = [];
-    let previous = last;
-    for (const { name, args } of edits) {
-      const draft = { hlc: clock.tick(), name, args };
-      let mutation = coalesce(previous ? [previous] : [], draft, sent ?? 0);
-      if (!mutation) mutation = makeMutation(client, clock, name, args);
-      outbox.put(mutation);
-      queued.push(mutation);
-      previous = mutation;
-    }
-    meta.put(client, "client");
-    meta.put(clock.toJSON(), "clock");
-    await finished(tx);
-    return queued;
+    if (client && !this.#known && !this.writing) this.#known = outboxState(client, clock, sent, last);
   }
 
   /**
