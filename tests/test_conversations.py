@@ -407,6 +407,17 @@ def puts(page: Page) -> list[bool]:
     return page.evaluate("window.__outboxPuts.splice(0)")
 
 
+def saved_notes(text: str) -> str:
+    """A script for `until`: whether a conversation's notes in the outbox read `text`. The
+    last of a page's edits is committed last: once it is in, every earlier one is."""
+    return f"""() => new Promise((ok, no) => {{ const open = indexedDB.open("grapevine");
+      open.onerror = () => no(open.error);
+      open.onsuccess = () => {{ const all = open.result.transaction("outbox")
+        .objectStore("outbox").getAll();
+        all.onsuccess = () => {{ open.result.close();
+          ok(all.result.some((m) => m.args?.fields?.notes === {json.dumps(text)})); }}; }}; }})"""
+
+
 def test_keystrokes_are_saved_in_their_own_task_and_two_tabs_never_overwrite_each_other(
     server, user, phone
 ):
@@ -425,7 +436,8 @@ def test_keystrokes_are_saved_in_their_own_task_and_two_tabs_never_overwrite_eac
     first.get_by_role("button", name="Ada Lovelace").click()
     first.get_by_label("Notes", exact=True).press_sequentially("Lunch")
     expect(first.locator("#sync-status")).to_contain_text("waiting")
-    assert puts(first) == [True] * 6  # the stage and the conversation, then 4 keys
+    made = puts(first)  # the first key's (the person's stage, the conversation), 4 more
+    assert len(made) >= 5 and all(made), made
 
     # Another tab writes with the same client: its mutations take the next numbers.
     second = phone.new_page()
@@ -440,14 +452,10 @@ def test_keystrokes_are_saved_in_their_own_task_and_two_tabs_never_overwrite_eac
     first.bring_to_front()
     notes = first.get_by_label("Notes", exact=True)
     notes.press_sequentially(" and more")
-    saved = """() => new Promise((ok) => { const open = indexedDB.open("grapevine");
-      open.onsuccess = () => { const all = open.result.transaction("outbox").objectStore("outbox")
-        .getAll(); all.onsuccess = () => { open.result.close();
-          ok(all.result.some((m) => m.args.fields.notes === "Lunch and more")); }; }; })"""
-    first.wait_for_function(saved)
+    until(first, saved_notes("Lunch and more"), "the first tab's keystrokes saved")
     assert False in puts(first)  # read again, written after
     notes.press("!")  # and known again: the next keystroke is written at once
-    until(first, "window.__outboxPuts.length >= 1", "the keystroke saved")
+    until(first, saved_notes("Lunch and more!"), "that keystroke saved")
     assert puts(first) == [True]
     queued = outbox(first)
     assert [m["id"] for m in queued] == list(range(1, len(queued) + 1))

@@ -26,7 +26,9 @@ const finished = (tx) =>
 
 /**
  * An edit's mutations on the outbox's state (see Db#enqueueAll): a `set` folds into the last
- * one queued where it can. @returns {{queued: object[], client: object, clock: object}}
+ * one queued where it can. It reads nothing but `edits`, the four values of `state` and the
+ * time: what Db#enqueueAll checks a guess by is exactly those four.
+ * @returns {{queued: object[], client: object, clock: object}}
  */
 function planEdits(edits, state) {
   const client = { ...state.client };
@@ -227,9 +229,14 @@ export class Db {
     // Requests end in the order made: when the last read is in, so are the others.
     const read = () => outboxState(reads[0].result, reads[1].result, reads[2].result, reads[3].result?.value, false);
     const write = (plan) => {
-      for (const mutation of plan.queued) outbox.put(mutation);
-      meta.put(plan.client, "client");
-      meta.put(plan.clock, "clock");
+      try {
+        for (const mutation of plan.queued) outbox.put(mutation);
+        meta.put(plan.client, "client");
+        meta.put(plan.clock, "clock");
+      } catch (error) {
+        tx.abort(); // a value IndexedDB cannot store: none of the edit, not a part of it
+        throw error;
+      }
     };
     const mine = ++this.#edits;
     const guess = this.#known;
