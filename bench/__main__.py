@@ -9,7 +9,7 @@ mutation (steadier than the rate on a busy machine), next to the rate at which p
 people and conversations (pages of 5,000), records per second, min/median/max of `--runs`.
 Concurrency: `--devices` devices each pushing 20 batches of 100 at once; latency percentiles
 and errors (PostgreSQL with 4 server workers). `--profile` samples the server with py-spy
-during the push and prints where its time goes.
+during the push, and on SQLite during the devices' pushes, and prints where its time goes.
 """
 
 from __future__ import annotations
@@ -339,7 +339,11 @@ async def bench_engine(name: str, database: str, args: argparse.Namespace) -> No
             flush=True,
         )
         if name == "sqlite":
+            # (PostgreSQL's run below has 4 worker processes: py-spy follows one pid.)
+            profiler = start_profile(server) if args.profile else None
             await concurrent_pushes(name, server, database, args.devices)
+            if profiler:
+                print_profile(profiler, f"the {args.devices} devices' pushes")
     if name == "postgres":
         with Server(database, workers=4) as server:
             await concurrent_pushes(f"{name} x4", server, database, args.devices)
@@ -448,7 +452,7 @@ AREAS = (
 )
 
 
-def print_profile(profiler: tuple[subprocess.Popen, Path]) -> None:
+def print_profile(profiler: tuple[subprocess.Popen, Path], what: str = "the push") -> None:
     """Where the server's push time went: by area (the function a sample was in), then the
     functions with the most own time."""
     proc, out = profiler
@@ -476,7 +480,7 @@ def print_profile(profiler: tuple[subprocess.Popen, Path]) -> None:
         own[name] = own.get(name, 0) + int(count)
         area = next((label for key, label in AREAS if key in leaf), "other")
         areas[area] = areas.get(area, 0) + int(count)
-    print(f"          profile of the push (py-spy, {total:,} samples of work):")
+    print(f"          profile of {what} (py-spy, {total:,} samples of work):")
     for area, count in sorted(areas.items(), key=lambda kv: -kv[1]):
         print(f"          {count / total:6.1%}  {area}")
     print("          functions with the most own time:")
