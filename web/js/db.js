@@ -28,7 +28,8 @@ const finished = (tx) =>
  * An edit's mutations on the outbox's state (see Db#enqueueAll): a `set` folds into the last
  * one queued where it can. It reads nothing but `edits`, the four values of `state` and the
  * time: what Db#enqueueAll checks a guess by is exactly those four.
- * @returns {{queued: object[], client: object, clock: object}}
+ * @returns {{queued: object[], client: object, clock: object, sent: number|undefined,
+ *   last: object|undefined}} the mutations, and the state they leave
  */
 function planEdits(edits, state) {
   const client = { ...state.client };
@@ -42,8 +43,12 @@ function planEdits(edits, state) {
     queued.push(mutation);
     previous = mutation;
   }
-  return { queued, client, clock: clock.toJSON() };
+  return { queued, client, clock: clock.toJSON(), sent: state.sent, last: previous };
 }
+
+/** The requests reading what an edit reads: the client, the clock, `sent`, the last mutation. */
+const stateReads = (meta, outbox) =>
+  [meta.get("client"), meta.get("clock"), meta.get("sent"), outbox.openCursor(null, "prev")];
 
 /**
  * What an edit reads before it writes, as values (copies, where kept: nothing outside changes
@@ -225,7 +230,7 @@ export class Db {
     const tx = this.idb.transaction(["meta", "outbox"], "readwrite");
     const meta = tx.objectStore("meta");
     const outbox = tx.objectStore("outbox");
-    const reads = [meta.get("client"), meta.get("clock"), meta.get("sent"), outbox.openCursor(null, "prev")];
+    const reads = stateReads(meta, outbox);
     // Requests end in the order made: when the last read is in, so are the others.
     const read = () => outboxState(reads[0].result, reads[1].result, reads[2].result, reads[3].result?.value, false);
     const write = (plan) => {
@@ -241,11 +246,12 @@ export class Db {
     const mine = ++this.#edits;
     const guess = this.#known;
     let plan;
+    const after = () => outboxState(plan.client, plan.clock, plan.sent, plan.last); // once it commits
     if (guess) {
       plan = planEdits(edits, guess);
       const replaced = plan.queued.map((m) => outbox.get(m.id));
       write(plan);
-      this.#known = outboxState(plan.client, plan.clock, guess.sent, plan.queued.at(-1) ?? guess.last);
+      this.#known = after();
       (replaced.at(-1) ?? reads[3]).onsuccess = () => {
         const state = read();
         if (state.text === guess.text) return;
@@ -257,14 +263,14 @@ export class Db {
         plan = planEdits(edits, state);
         write(plan);
         // Edits made since were written on this one's guess: they find it stale in turn.
-        this.#known = mine === this.#edits ? outboxState(plan.client, plan.clock, state.sent, plan.queued.at(-1) ?? state.last) : null;
+        this.#known = mine === this.#edits ? after() : null;
       };
     } else {
       await done(reads[3]);
       const state = read();
       plan = planEdits(edits, state);
       write(plan);
-      if (mine === this.#edits) this.#known = outboxState(plan.client, plan.clock, state.sent, plan.queued.at(-1) ?? state.last);
+      if (mine === this.#edits) this.#known = after();
     }
     try {
       await finished(tx);
@@ -281,14 +287,10 @@ export class Db {
    */
   async prepareEdits() {
     const tx = this.idb.transaction(["meta", "outbox"]);
-    const meta = tx.objectStore("meta");
-    const [client, clock, sent, last] = await Promise.all([
-      done(meta.get("client")),
-      done(meta.get("clock")),
-      done(meta.get("sent")),
-      done(tx.objectStore("outbox").openCursor(null, "prev")).then((cursor) => cursor?.value),
-    ]);
-    if (client && !this.#known && !this.writing) this.#known = outboxState(client, clock, sent, last);
+    const reads = stateReads(tx.objectStore("meta"), tx.objectStore("outbox"));
+    await done(reads[3]); // requests end in the order made
+    const [client, clock, sent, cursor] = reads.map((r) => r.result);
+    if (client && !this.#known && !this.writing) this.#known = outboxState(client, clock, sent, cursor?.value);
   }
 
   /**

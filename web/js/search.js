@@ -291,13 +291,7 @@ class Words {
   find(prefix, hits, step) {
     this.settle();
     const { sorted, vocab } = this;
-    let lo = 0;
-    let hi = sorted.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (vocab[sorted[mid]] < prefix) lo = mid + 1;
-      else hi = mid;
-    }
+    const lo = firstNotBelow(sorted, (id) => vocab[id] < prefix);
     let found = 0;
     for (let i = lo; i < sorted.length; i++) {
       const id = sorted[i];
@@ -325,6 +319,18 @@ function grow(array, Type) {
   const bigger = new Type(array.length * 2);
   bigger.set(array);
   return bigger;
+}
+
+/** Where in ascending `sorted` the first item not `below` is (its length if none). */
+function firstNotBelow(sorted, below) {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (below(sorted[mid])) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 
 /** Whether the ascending `ids` hold `id`. */
@@ -381,14 +387,7 @@ export class Found {
     const { order, hits, full, keys, ranked, pidOf, start } = this;
     if (this.phase === 0) {
       // In sorted order the keys that start with `start` follow the last key below it.
-      let lo = 0;
-      let hi = order.length;
-      while (lo < hi) {
-        const mid = (lo + hi) >> 1;
-        if (keys[order[mid]] < start) lo = mid + 1;
-        else hi = mid;
-      }
-      this.from = this.to = lo;
+      this.from = this.to = firstNotBelow(order, (n) => keys[n] < start);
       this.phase = 1;
     }
     if (this.phase === 1) {
@@ -838,14 +837,7 @@ export class SearchIndex {
       // Keep `order` sorted: out of its old place, into its new one.
       if (this.keys[number] !== undefined) this.order.splice(this.order.indexOf(number), 1);
       this.keys[number] = key;
-      let lo = 0;
-      let hi = this.order.length;
-      while (lo < hi) {
-        const mid = (lo + hi) >> 1;
-        if (this.compare(this.order[mid], number) < 0) lo = mid + 1;
-        else hi = mid;
-      }
-      this.order.splice(lo, 0, number);
+      this.order.splice(firstNotBelow(this.order, (n) => this.compare(n, number) < 0), 0, number);
     }
     this.keys[number] = key;
     const oldOrg = this.orgOf.get(p.id);
