@@ -618,7 +618,8 @@ class PgStoreWriter(_GroupWriter):
     connection and no transaction (only this writer waits for the store's row lock: many
     waiting on the row lock itself were woken together at each COMMIT and raced for it, so
     some waited seconds while others went through at once). When its turn comes it applies
-    every waiting push (up to `_GROUP_MUTATIONS`) in one transaction. Nothing is answered
+    every waiting push (up to `_GROUP_MUTATIONS`) in one transaction, and those that arrive
+    while it waits for the lock (see `_apply`). Nothing is answered
     before the COMMIT, so each push is still all or nothing, and durable once answered; under
     many devices the store's lock changes hands, and the WAL is flushed, once per group
     instead of per push. A push alone goes through at once. One that waited longer than the
@@ -646,11 +647,10 @@ class PgStoreWriter(_GroupWriter):
         jobs = _take(self.queue)
         if not jobs:
             return
-        failed: dict[int, BaseException] = {}  # by job: those taken out of the group
+        failed: dict[int, BaseException] = {}  # by place in jobs: those taken out of the group
         while True:
-            todo = [job for n, job in enumerate(jobs) if n not in failed]
             try:
-                outcomes = await self._apply(todo) if todo else []
+                outcomes = await self._apply(jobs, failed)
             except _Redo as redo:
                 failed[jobs.index(redo.job)] = redo.error
                 continue
@@ -665,24 +665,36 @@ class PgStoreWriter(_GroupWriter):
                     job.future.cancel()
                 raise
             break
-        answers = iter(outcomes)
-        self._settle(jobs, [failed[n] if n in failed else next(answers) for n in range(len(jobs))])
+        self._settle(jobs, outcomes)
 
-    async def _apply(self, jobs: list[_Job]) -> list[Any]:
-        """The pushes in one transaction: per push its (answer, position) or the exception it
-        raised having written nothing. _Redo when one failed after it wrote (all undone)."""
+    async def _apply(self, jobs: list[_Job], failed: dict[int, BaseException]) -> list[Any]:
+        """The pushes in one transaction: per push its (answer, position), or the exception it
+        raised having written nothing, or (those in `failed`) the one it raised in an earlier
+        try. _Redo when one failed after it wrote (all undone).
+
+        Pushes that reach this process while the store is locked join the group (appended to
+        `jobs`, up to `_GROUP_MUTATIONS`): left in the queue they would wait for this COMMIT,
+        then for the lock again behind the other processes' groups. So a push that waits for
+        the lock alone (the others of its devices about to follow) takes them along."""
         outcomes: list[Any] = []
         async with self.engine.connect() as conn:
             raw = await conn.get_raw_connection()
             apg = raw.driver_connection
             async with apg.transaction():
-                if len(jobs) == 1:
-                    job = jobs[0]
-                    outcomes.append(await _push_pg(_backend(apg, job), *job.args))
-                    return outcomes
-                # The store's lock first, once: the pushes' own FOR UPDATE then hold it.
-                await apg.fetch(_render(_LOCK_STORE_PG, True), self.store_id)
-                for job in jobs:
+                locked = False
+                n = 0
+                while n < len(jobs) or self._join(jobs):
+                    job, n = jobs[n], n + 1
+                    if n - 1 in failed:
+                        outcomes.append(failed[n - 1])
+                        continue
+                    if not locked and (
+                        outcomes or any(i not in failed for i in range(n, len(jobs)))
+                    ):
+                        # Pushes in company take the store's lock first, once (their own FOR
+                        # UPDATE then holds it); a push alone takes it with its own.
+                        await apg.fetch(_render(_LOCK_STORE_PG, True), self.store_id)
+                        locked = True
                     backend = _backend(apg, job)
                     try:
                         outcome = await _push_pg(backend, *job.args)
@@ -692,8 +704,18 @@ class PgStoreWriter(_GroupWriter):
                         if backend.wrote or isinstance(exc, asyncpg.PostgresError):
                             raise _Redo(job, exc) from exc  # rolls the transaction back
                         outcome = exc  # handed to that push's caller: it wrote nothing
+                    else:
+                        locked = True  # a push alone took the lock with its own FOR UPDATE
                     outcomes.append(outcome)
         return outcomes
+
+    def _join(self, jobs: list[_Job]) -> bool:
+        """Appends to `jobs` the pushes waiting in the queue that fit in the group."""
+        if not self.queue:
+            return False
+        more = _take(self.queue, sum(job.size for job in jobs))
+        jobs.extend(more)
+        return bool(more)
 
 
 def _backend(apg: asyncpg.Connection, job: _Job) -> PgBackend:
@@ -837,13 +859,13 @@ _CHECKPOINT_EVERY = 2_000
 _GROUP_MUTATIONS = 5_000
 
 
-def _take(queue: deque[_Job]) -> list[_Job]:
-    """The next group from a writer's queue: the pushes waiting, in order, up to
-    `_GROUP_MUTATIONS` (the first always); one that waited past its deadline is answered Busy."""
+def _take(queue: deque[_Job], size: int = 0) -> list[_Job]:
+    """The next group from a writer's queue (or more for a group of `size` mutations): the
+    pushes waiting, in order, up to `_GROUP_MUTATIONS` (a new group's first always); one that
+    waited past its deadline is answered Busy."""
     jobs: list[_Job] = []
-    size = 0
     now = time.monotonic()
-    while queue and (not jobs or size + queue[0].size <= _GROUP_MUTATIONS):
+    while queue and ((not jobs and not size) or size + queue[0].size <= _GROUP_MUTATIONS):
         job = queue.popleft()
         if job.future.done():
             continue

@@ -56,8 +56,8 @@ async def test_pushes_arriving_together_are_each_all_or_nothing(engine, monkeypa
     groups: list[int] = []
     take = storage._take
 
-    def recorded(queue):  # type: ignore[no-untyped-def]
-        jobs = take(queue)
+    def recorded(queue, size=0):  # type: ignore[no-untyped-def]
+        jobs = take(queue, size)
         groups.append(len(jobs))
         return jobs
 
@@ -138,9 +138,9 @@ async def test_a_push_that_fails_after_writing_is_undone_alone_on_postgres(
     applied: list[int] = []
     apply = storage.PgStoreWriter._apply
 
-    async def counted(self, jobs):  # type: ignore[no-untyped-def]
-        applied.append(len(jobs))
-        return await apply(self, jobs)
+    async def counted(self, jobs, failed):  # type: ignore[no-untyped-def]
+        applied.append(len(jobs) - len(failed))
+        return await apply(self, jobs, failed)
 
     commit = storage.PgBackend.commit
 
@@ -201,6 +201,62 @@ async def test_a_push_that_fails_after_writing_is_undone_alone_on_postgres(
         assert clients == {"c-first", "c-last"}
         assert seq == 4
     finally:
+        await engine.dispose()
+
+
+async def test_pushes_arriving_while_a_push_waits_for_the_stores_lock_join_it(
+    postgres_url, monkeypatch
+):
+    """On PostgreSQL a push alone starts its transaction at once and waits there for the
+    store's lock (held by another process's group). The pushes that reach this process
+    meanwhile join it when the lock comes: one transaction for the three, not the first alone
+    and then the others waiting for the lock again (with 4 workers that split every round of
+    a device's pushes in two)."""
+    engine = create_engine(postgres_url)
+    await migrate(engine)
+    applied: list[int] = []
+    apply = storage.PgStoreWriter._apply
+
+    async def counted(self, jobs, failed):  # type: ignore[no-untyped-def]
+        outcomes = await apply(self, jobs, failed)
+        applied.append(len(jobs))
+        return outcomes
+
+    monkeypatch.setattr(storage.PgStoreWriter, "_apply", counted)
+    other = await asyncpg.connect(postgres_url.replace("postgresql+asyncpg", "postgresql"))
+    try:
+        async with write_transaction(engine) as conn:
+            owner, store = await accounts.create_user(conn, f"o{uid()[:8]}@example.com")
+            device, _ = await accounts.create_device(conn, owner, "phone")
+        clock = sync.HLC("server")
+
+        def push(client: str, ids: list[str]):  # type: ignore[no-untyped-def]
+            request = person_sets(client, ids)
+            return push_postgres(engine, owner, device, store, request, clock, WRITERS)
+
+        holder = other.transaction()
+        await holder.start()
+        await other.fetch("SELECT seq FROM stores WHERE id = $1 FOR UPDATE", store)
+        first = asyncio.ensure_future(push("c-1", [uid(), uid()]))
+        for _ in range(200):  # until the first push waits for the lock
+            waiting = await other.fetchval(
+                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+                " AND datname = current_database()"
+            )
+            if waiting:
+                break
+            await asyncio.sleep(0.02)
+        assert waiting == 1
+        later = [asyncio.ensure_future(push(f"c-{n}", [uid()])) for n in (2, 3)]
+        await asyncio.sleep(0.1)
+        assert not first.done() and not any(t.done() for t in later)
+        await holder.commit()
+        answers = [await first, *[await t for t in later]]
+        assert applied == [3]  # one transaction took the three
+        assert [r.status for a, _ in answers for r in a.results] == ["applied"] * 4
+        assert [position for _, position in answers] == [2, 3, 4]
+    finally:
+        await other.close()
         await engine.dispose()
 
 
