@@ -633,3 +633,52 @@ def test_a_name_added_on_a_persons_page_taken_as_someone_known_says_so(server, u
     assert referral["fields"]["to_person_id"] != ruth
     assert records[referral["fields"]["to_person_id"]]["fields"]["title"] == "recruiter"
     assert records[ruth]["fields"]["title"] is None, "the title typed is not hers after all"
+
+
+def test_a_persons_and_an_organizations_own_steps_are_on_their_pages(server, user, phone):
+    """Today said "Thank Rosa Chen" while Rosa's page said "Follow-ups: None." and nothing of
+    the thanks owed: a person's page (and an organization's) now shows Today's steps for them,
+    with the same buttons, and a step taken there leaves Today too."""
+    org, rosa, lunch = new_id(), new_id(), new_id()
+    held = dt.datetime.now(dt.UTC) - dt.timedelta(hours=3)
+    push(
+        server,
+        user,
+        [
+            ("organization", org, {"name": "Costa Project", "status": "target"}),
+            ("person", rosa, {"name": "Rosa Chen", "organization_id": org, "stage": "talked"}),
+            (
+                "conversation",
+                lunch,
+                {"person_id": rosa, "organization_id": org, "kind": "lunch", "at": iso(held)},
+            ),
+        ],
+    )
+    page = phone.new_page()
+    sign_in(page, server, user)
+    page.goto(f"{server.url}/people/{rosa}")
+    own = page.get_by_role("list", name="Next steps with them")
+    thank = own.locator("li.step", has_text="Thank Rosa Chen")
+    expect(thank).to_have_count(1)
+    expect(own.locator("li.step", has_text="Ask Rosa Chen who else")).to_have_count(1)
+    expect(thank.get_by_role("link")).to_have_count(0)  # it leads here: no link to itself
+    thank.get_by_role("button", name="Thanked").click()
+    expect(thank).to_have_count(0)
+    expect(page.locator(".lead")).to_contain_text("thanked")
+    talk = page.get_by_role("list", name="Conversations").locator("li.talk").first
+    talk.locator("summary").click()
+    expect(talk).not_to_contain_text("not thanked yet")
+
+    page.goto(f"{server.url}/organizations/{org}")
+    there = page.get_by_role("list", name="Next steps at this organization")
+    aim = there.locator("li.step", has_text="Aim for the prospective supervisor at Costa Project")
+    expect(aim).to_have_count(1)
+
+    page.goto(f"{server.url}/")
+    steps = page.get_by_role("list", name="Next steps")
+    expect(steps.locator("li.step", has_text="Ask Rosa Chen who else")).to_have_count(1)
+    expect(steps.locator("li.step", has_text="Thank Rosa Chen")).to_have_count(0)
+    wait_all_pushed(page)
+    records = server.records(user)
+    assert records[lunch]["fields"]["thanked_at"] is not None
+    assert records[rosa]["fields"]["stage"] == "thanked"

@@ -58,6 +58,7 @@ const SHELL = [
   "/js/views/signin.js",
   "/js/views/signout.js",
   "/js/views/status.js",
+  "/js/views/steps.js",
   "/js/views/table.js",
   "/js/views/today.js",
   "/js/views/undo.js",

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 
 import { dayOf } from "../../web/js/dates.js";
-import { NextSteps, nextSteps } from "../../web/js/nextsteps.js";
+import { NextSteps, compareActions, nextSteps, stepsOf } from "../../web/js/nextsteps.js";
 import { Records } from "../../web/js/model.js";
 import { rec } from "./fixtures.mjs";
 import { random, randomEdit, randomStore } from "./randomstore.mjs";
@@ -149,4 +149,28 @@ test("read a slice at a time between random edits, what it answers is current", 
     assert.equal(shown(engine.read(store.records, when).actions), shown(nextSteps(store.records, when)));
   }
   assert.ok(answered > 100, `${answered} answers compared`);
+});
+
+test("a person's and an organization's own steps are theirs of Today's, none missing", () => {
+  let compared = 0;
+  for (let seed = 1; seed <= 30; seed++) {
+    const rnd = random(seed);
+    const store = randomStore(rnd, 30 + rnd.int(120));
+    const when = { today: "2026-11-26", now: "2026-11-26T12:00:00.000Z" };
+    const all = nextSteps(store.records, when);
+    const own = [];
+    for (const r of store.records.values()) {
+      if (r.deleted || !["person", "organization"].includes(r.entity)) continue;
+      own.push(...stepsOf(store.records, r.entity, r.id, when));
+      compared += 1;
+    }
+    // What no page of a live person or organization shows: the follow-ups of a deleted one or
+    // of nobody (Today alone has them).
+    const pages = new Set(own.map((a) => a.key));
+    const elsewhere = all.filter((a) => !pages.has(a.key));
+    for (const a of elsewhere) assert.ok(a.key.startsWith("followup:"), `seed ${seed}: ${a.key} is on no page`);
+    assert.equal(shown(own.sort((a, b) => compareActions(a, b))),
+      shown(all.filter((a) => pages.has(a.key))), `seed ${seed}`);
+  }
+  assert.ok(compared > 1000, "many pages compared");
 });

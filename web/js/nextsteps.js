@@ -486,6 +486,25 @@ export function nextSteps(records, when) {
 }
 
 /**
+ * The steps of one person or organization, as Today has them: their page shows them too (a
+ * lunch not thanked said "Thank Rosa" on Today while her page said nothing of it).
+ * @param {Map<string, object>} records
+ * @param {"person"|"organization"} entity
+ * @param {string} id
+ * @param {{today: string, now: string}} when
+ * @returns {object[]} actions, most urgent first
+ */
+export function stepsOf(records, entity, id, when) {
+  const found = new Map(); // an organization's unit reads what its people's units found
+  const summaries = (pid) => {
+    if (!found.has(pid)) found.set(pid, compute(records, when, `p:${pid}`, false, () => null).summary);
+    return found.get(pid);
+  };
+  const key = `${entity === "person" ? "p" : "o"}:${id}`;
+  return compute(records, when, key, false, summaries).actions.sort(compareActions);
+}
+
+/**
  * Coming up: an open follow-up due after today, or a conversation still to come (a scheduled
  * call, a lunch later today).
  */

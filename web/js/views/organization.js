@@ -1,12 +1,15 @@
 /** One organization: why and homework, who you know there, and the referral path. */
 
+import { isoDate } from "../dates.js";
 import { planDeletion } from "../deletion.js";
 import { field, h } from "../dom.js";
 import { linked } from "../model.js";
+import { stepsOf } from "../nextsteps.js";
 import { referralPaths } from "../paths.js";
 import { ORGANIZATION_STATUS } from "../schema.js";
 import { conflictNotice } from "./conflicts.js";
 import { pathPicture } from "./pathsvg.js";
+import { ownSteps } from "./steps.js";
 import { withUndo } from "./undo.js";
 
 /**
@@ -36,6 +39,8 @@ export function organizationView(state, id, go) {
   const heading = h("h1", {});
   const coverage = h("div", { class: "coverage" });
   const picture = h("div", { class: "path", id: "referral-path" });
+  // Today's steps for it: find a connection, aim for the supervisor, gone quiet, its follow-ups.
+  const steps = ownSteps(state, `/organizations/${id}`, "Next steps at this organization");
   let drawnGraph = "";
   let drawnCoverage = "";
 
@@ -54,6 +59,8 @@ export function organizationView(state, id, go) {
     if (!o) return;
     notice.fill();
     heading.textContent = o.fields.name;
+    const now = new Date();
+    steps.fill(stepsOf(state.records, "organization", id, { today: isoDate(now), now: now.toISOString() }));
     for (const [name, input] of Object.entries(inputs)) {
       if (document.activeElement === input) continue;
       const value = o.fields[name] ?? "";
@@ -107,7 +114,7 @@ export function organizationView(state, id, go) {
   update();
   const el = h("section", {},
     h("p", { class: "back" }, h("a", { href: "/organizations", "data-link": true }, "← Organizations")),
-    heading, notice.el,
+    heading, notice.el, steps.el,
     h("section", { class: "card", "aria-labelledby": "path-title" },
       h("h2", { id: "path-title" }, "Referral path"), picture),
     h("section", { class: "card", "aria-labelledby": "cov-title" },

@@ -8,10 +8,11 @@ import { addDays, formatDay, isoDate } from "../dates.js";
 import { planDeletion } from "../deletion.js";
 import { field, h, mount } from "../dom.js";
 import { linked, respell } from "../model.js";
-import { lastContacted, thankedEdits } from "../nextsteps.js";
+import { lastContacted, stepsOf, thankedEdits } from "../nextsteps.js";
 import { conflictNotice } from "./conflicts.js";
 import { referralAdder, referralRow } from "./conversation.js";
 import { keyedRows, organizationFinder, organizationSelect, recordForm } from "./form.js";
+import { ownSteps } from "./steps.js";
 import { withUndo } from "./undo.js";
 
 const label = (value) => value.replaceAll("_", " ");
@@ -200,6 +201,9 @@ export function personView(state, id, go) {
   const given = h("ul", { class: "list", "aria-label": "Referred you to" });
   const received = h("ul", { class: "list", "aria-label": "Referred by" });
   const followups = h("ul", { class: "list", "aria-label": "Follow-ups" });
+  // Today's steps for them (thank them, ask who else, contact the one they named…), with the
+  // same buttons; their follow-ups due are in the list below, each with its own.
+  const steps = ownSteps(state, `/people/${id}`, "Next steps with them");
   const rows = { talks: new Map(), given: new Map(), received: new Map(), followups: new Map() };
   const addReferral = referralAdder(state, { personId: () => id, organizationId: () => record()?.fields.organization_id });
 
@@ -273,6 +277,9 @@ export function personView(state, id, go) {
       : { contacted: "Contacted: no conversation yet", scheduled: "A conversation is scheduled" }[f.stage] ??
         "Not contacted yet";
 
+    const moment = { today: isoDate(now), now: now.toISOString() };
+    steps.fill(stepsOf(state.records, "person", id, moment).filter((a) => !a.key.startsWith("followup:")));
+
     // The organization picker lists them all once it is used; until then, the one they are at.
     organizations.update(changes);
     form.fill();
@@ -324,6 +331,7 @@ export function personView(state, id, go) {
     h("div", { class: "actions" },
       h("a", { href: `/capture/${id}`, "data-link": true, class: "button primary" }, "Log a conversation"),
       h("a", { href: `/capture/${id}?schedule=1`, "data-link": true, class: "button" }, "Schedule one")),
+    steps.el,
     h("h2", {}, "Conversations"), timeline,
     h("h2", {}, "Follow-ups"), followups, addFollowup,
     h("h2", {}, "Referred you to"), given, addReferral.el,

@@ -7,7 +7,7 @@
 import { formatDateTime, formatDay, isoDate } from "../dates.js";
 import { h } from "../dom.js";
 import { PER_KIND, mostPressing } from "../nextsteps.js";
-import { applyWithUndo } from "./undo.js";
+import { pinned, stepCard } from "./steps.js";
 
 const count = (n) => new Intl.NumberFormat("en-US").format(n);
 
@@ -51,11 +51,7 @@ export function todayView(state, go) {
       // A quick action keeps the versions it was shown at (its writes' base), so tapping it
       // from the remembered Today means what it meant then.
       total: actions.length,
-      actions: mostPressing(actions).map((a) => ({
-        ...a,
-        ...(a.quick ? { quick: { ...a.quick, mutations: a.quick.mutations.map(pin) } } : {}),
-        ...(a.snooze ? { snooze: { ...a.snooze, mutations: a.snooze.mutations.map(pin) } } : {}),
-      })),
+      actions: mostPressing(actions).map((a) => pinned(state, a)),
       upcoming: soon.map((r) => (r.entity === "conversation" ? {
         title: `${KINDS[r.fields.kind] ?? "Conversation"} with ${name(r.fields.person_id) ?? "someone"}`,
         sub: [formatDateTime(r.fields.at), r.fields.place].filter(Boolean).join(" · "),
@@ -70,17 +66,6 @@ export function todayView(state, go) {
     return shown;
   }
 
-  const pin = (m) => (m.args || !m.id ? m : {
-    name: m.name, args: { entity: m.entity, id: m.id, base: state.base(m.id), fields: m.fields },
-  });
-
-  // A follow-up is done when its step is tapped (the steps may have been computed earlier).
-  const tapped = (mutations) => {
-    const at = new Date().toISOString();
-    return mutations.map((m) => (m.args?.entity === "followup" && m.args.fields?.done_at
-      ? { ...m, args: { ...m.args, fields: { ...m.args.fields, done_at: at } } } : m));
-  };
-
   let drawn = null;
   function render() {
     const shown = compute();
@@ -90,18 +75,7 @@ export function todayView(state, go) {
     if (text === drawn) return;
     drawn = text;
     const { actions, upcoming: soon, loading, total = actions.length } = shown;
-    steps.replaceChildren(...actions.map((a) =>
-      h("li", { class: "card step", "data-key": a.key },
-        h("p", { class: "step-title" }, a.path
-          ? h("a", { href: a.path, "data-link": true }, a.title) : a.title),
-        h("p", { class: "hint" }, a.why),
-        a.quick || a.snooze ? h("div", { class: "actions" },
-          a.quick ? h("button", { type: "button", class: "small",
-            onclick: () => applyWithUndo(state, `${a.quick.label}: ${a.title}`, tapped(a.quick.mutations)) },
-          a.quick.label) : null,
-          a.snooze ? h("button", { type: "button", class: "small",
-            onclick: () => applyWithUndo(state, `Snoozed a week: ${a.title}`, a.snooze.mutations) },
-          a.snooze.label) : null) : null)));
+    steps.replaceChildren(...actions.map((a) => stepCard(state, a)));
     if (total > actions.length) {
       steps.append(h("li", { class: "empty more-steps" },
         `The ${actions.length} most pressing of ${count(total)} next steps, at most ${PER_KIND} of a kind: each one done or snoozed makes room.`));
