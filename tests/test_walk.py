@@ -510,6 +510,9 @@ def test_a_thank_you_done_on_the_person_page_thanks_the_conversation(server, use
     sign_in(page, server, user)
     page.goto(f"{server.url}/people/{mira}")
     row = page.get_by_role("list", name="Follow-ups").locator("li", has_text="Send a thank-you")
+    # Put off, a thank-you waits a day, not a week (a week later thanks are late).
+    expect(row.get_by_role("button", name="Tomorrow")).to_be_visible()
+    expect(row.get_by_role("button", name="Snooze a week")).to_have_count(0)
     row.get_by_role("button", name="Done").click()
     expect(page.locator(".lead")).to_contain_text("thanked")
     talk = page.get_by_role("list", name="Conversations").locator("li.talk").first

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { nextSteps } from "../../web/js/nextsteps.js";
+import { nextSteps, snoozeFor } from "../../web/js/nextsteps.js";
 import { rec, store } from "./fixtures.mjs";
 
 const when = { today: "2026-11-26", now: "2026-11-26T15:00:00.000Z" };
@@ -226,6 +226,18 @@ test("a due follow-up can be snoozed a week from Today", () => {
   const [step] = nextSteps(store(p, f), when);
   assert.equal(step.key, `followup:${f.id}`);
   assert.deepEqual(step.snooze.mutations, [{ name: "set", entity: "followup", id: f.id, fields: { due: "2026-12-03" } }]);
+});
+
+test("a thank-you due is put off to tomorrow, not a week: a week later thanks are late", () => {
+  const p = rec("person", { name: "Lena", stage: "talked" });
+  const f = rec("followup", { person_id: p.id, kind: "thank_you", due: "2026-11-26", note: "Send a thank-you: Lena" });
+  const [step] = nextSteps(store(p, f), when);
+  assert.equal(step.key, `followup:${f.id}`);
+  assert.equal(step.snooze.label, "Tomorrow");
+  assert.deepEqual(step.snooze.mutations, [{ name: "set", entity: "followup", id: f.id, fields: { due: "2026-11-27" } }]);
+  assert.deepEqual(snoozeFor("thank_you", "2026-11-30", "2026-11-26"),
+    { label: "A day later", said: "Put off a day", due: "2026-12-01" });
+  assert.equal(snoozeFor("connect", "2026-11-26").due, "2026-12-03");
 });
 
 test("a follow-up overdue for months is backlog: today's lunch and its referral come first", () => {

@@ -3,7 +3,7 @@
  * next actions, most urgent first. Each action says what to do and where (or how) to do it.
  *
  * An action: {key, urgency, title, why, path?, quick?: {label, mutations}, snooze?: {label,
- * mutations}} (a due follow-up can be put off a week from Today).
+ * said, mutations}} (a due follow-up can be put off from Today: see `snoozeFor`).
  *
  * The rules are grouped in small units, each a function of a few records: one per person (their
  * follow-ups due, homework, thanks, "who else", the referral to contact, reaching out, the
@@ -185,6 +185,21 @@ export function thankedEdits(person, talks, { today, now }) {
   return edits;
 }
 
+/**
+ * How a follow-up is put off: a thank-you by a day (thanks are sent the same day or the next:
+ * a week later they are late), any other by a week; from `from` (its due day if later than
+ * today, else today). `label` is its button, `said` what the undo toast says.
+ * @param {string|null|undefined} kind
+ * @param {string} from YYYY-MM-DD
+ * @param {string} [today] YYYY-MM-DD
+ * @returns {{label: string, said: string, due: string}}
+ */
+export function snoozeFor(kind, from, today = from) {
+  if (kind !== "thank_you") return { label: "Snooze a week", said: "Snoozed a week", due: addDays(from, 7) };
+  return from > today ? { label: "A day later", said: "Put off a day", due: addDays(from, 1) }
+    : { label: "Tomorrow", said: "Put off to tomorrow", due: addDays(from, 1) };
+}
+
 /** Follow-ups of one person (or organization, or nobody) that are due: one step per kind. */
 function dueSteps(r, followups, out) {
   const groups = new Map();
@@ -206,6 +221,7 @@ function dueSteps(r, followups, out) {
       : r.get(f.fields.organization_id)?.fields.name;
     const thanks = f.fields.kind === "thank_you" && f.fields.person_id
       ? thankedEdits(r.get(f.fields.person_id), r.linked("conversation", "person_id", f.fields.person_id), r) : [];
+    const later = snoozeFor(f.fields.kind, r.today);
     out.push({
       key: `followup:${f.id}`, urgency: f.fields.kind === "thank_you" ? thankUrgency(late) : followupUrgency(late),
       title: `${f.fields.note || (FOLLOWUP_TITLES[f.fields.kind] ?? "Follow up")}${who && !(f.fields.note ?? "").includes(who) ? ` (${who})` : ""}`,
@@ -215,8 +231,8 @@ function dueSteps(r, followups, out) {
       // `done_at` is stamped again when the step is tapped (see views/today.js).
       quick: { label: "Done", mutations: [...group.map(({ f: g }) =>
         ({ name: "set", entity: "followup", id: g.id, fields: { done_at: r.now } })), ...thanks] },
-      snooze: { label: "Snooze a week", mutations: group.map(({ f: g }) =>
-        ({ name: "set", entity: "followup", id: g.id, fields: { due: addDays(r.today, 7) } })) },
+      snooze: { label: later.label, said: later.said, mutations: group.map(({ f: g }) =>
+        ({ name: "set", entity: "followup", id: g.id, fields: { due: later.due } })) },
     });
   }
 }

@@ -8,7 +8,7 @@ import { addDays, formatDay, isoDate } from "../dates.js";
 import { planDeletion } from "../deletion.js";
 import { field, h, mount } from "../dom.js";
 import { linked, respell } from "../model.js";
-import { lastContacted, stepsOf, thankedEdits } from "../nextsteps.js";
+import { lastContacted, snoozeFor, stepsOf, thankedEdits } from "../nextsteps.js";
 import { conflictNotice } from "./conflicts.js";
 import { referralAdder, referralRow } from "./conversation.js";
 import { keyedRows, organizationFinder, organizationSelect, recordForm } from "./form.js";
@@ -59,7 +59,7 @@ function setInput(state, entity, id, name, attrs) {
   return { el: input, fill };
 }
 
-/** A follow-up row: note, due date and kind editable; done, snooze a week. */
+/** A follow-up row: note, due date and kind editable; done, put off (a week; a thank-you a day). */
 function followupRow(state, f) {
   const form = recordForm(state, "followup", f.id, {
     note: { "aria-label": "Follow-up note" },
@@ -77,11 +77,11 @@ function followupRow(state, f) {
         { today: isoDate(now), now: now.toISOString() }) : [];
     state.run([{ name: "set", entity: "followup", id: f.id, fields: { done_at: now.toISOString() } }, ...thanks]);
   });
-  const snooze = h("button", { type: "button", class: "small" }, "Snooze a week");
+  const snooze = h("button", { type: "button", class: "small" });
   snooze.addEventListener("click", () => {
     const today = isoDate(new Date());
-    const due = state.records.get(f.id).fields.due;
-    state.set("followup", f.id, { due: addDays(due > today ? due : today, 7) });
+    const { due, kind } = state.records.get(f.id).fields;
+    state.set("followup", f.id, { due: snoozeFor(kind, due > today ? due : today, today).due });
   });
   const reopen = h("button", { type: "button", class: "small" }, "Not done");
   reopen.addEventListener("click", () => state.set("followup", f.id, { done_at: null }));
@@ -102,6 +102,8 @@ function followupRow(state, f) {
       : `done ${when(current.fields.done_at)}`;
     sub.classList.toggle("overdue", open && current.fields.due < today);
     done.hidden = !open;
+    const due = current.fields.due;
+    snooze.textContent = snoozeFor(current.fields.kind, due > today ? due : today, today).label;
     snooze.hidden = !open;
     reopen.hidden = open;
     edit.hidden = !open;

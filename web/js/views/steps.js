@@ -50,7 +50,7 @@ export function stepCard(state, a, here) {
         onclick: () => applyWithUndo(state, `${a.quick.label}: ${a.title}`, tapped(a.quick.mutations)) },
       a.quick.label) : null,
       a.snooze ? h("button", { type: "button", class: "small",
-        onclick: () => applyWithUndo(state, `Snoozed a week: ${a.title}`, a.snooze.mutations) },
+        onclick: () => applyWithUndo(state, `${a.snooze.said ?? "Snoozed"}: ${a.title}`, a.snooze.mutations) },
       a.snooze.label) : null) : null);
 }
 
