@@ -169,7 +169,7 @@ test("a person's and an organization's own steps are theirs of Today's, none mis
     const pages = new Set(own.map((a) => a.key));
     const elsewhere = all.filter((a) => !pages.has(a.key));
     for (const a of elsewhere) assert.ok(a.key.startsWith("followup:"), `seed ${seed}: ${a.key} is on no page`);
-    assert.equal(shown(own.sort((a, b) => compareActions(a, b))),
+    assert.equal(shown(own.sort(compareActions)),
       shown(all.filter((a) => pages.has(a.key))), `seed ${seed}`);
   }
   assert.ok(compared > 1000, "many pages compared");
