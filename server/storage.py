@@ -672,10 +672,12 @@ class PgStoreWriter(_GroupWriter):
         raised having written nothing, or (those in `failed`) the one it raised in an earlier
         try. _Redo when one failed after it wrote (all undone).
 
-        Pushes that reach this process while the store is locked join the group (appended to
-        `jobs`, up to `_GROUP_MUTATIONS`): left in the queue they would wait for this COMMIT,
-        then for the lock again behind the other processes' groups. So a push that waits for
-        the lock alone (the others of its devices about to follow) takes them along."""
+        Pushes that reached this process while the group waited for the store's lock join it
+        once the lock is had (appended to `jobs`, up to `_GROUP_MUTATIONS`): left in the queue
+        they would wait for this COMMIT, then for the lock again behind the other processes'
+        groups. So a push that waits for the lock alone takes along the others of its devices
+        that followed it meanwhile. (Those that arrive while the group is written wait for the
+        next, as on SQLite: a group's first push is not held up by an endless stream.)"""
         outcomes: list[Any] = []
         async with self.engine.connect() as conn:
             raw = await conn.get_raw_connection()
@@ -683,7 +685,7 @@ class PgStoreWriter(_GroupWriter):
             async with apg.transaction():
                 locked = False
                 n = 0
-                while n < len(jobs) or self._join(jobs):
+                while n < len(jobs):
                     job, n = jobs[n], n + 1
                     if n - 1 in failed:
                         outcomes.append(failed[n - 1])
@@ -695,6 +697,7 @@ class PgStoreWriter(_GroupWriter):
                         # UPDATE then holds it); a push alone takes it with its own.
                         await apg.fetch(_render(_LOCK_STORE_PG, True), self.store_id)
                         locked = True
+                        self._join(jobs)
                     backend = _backend(apg, job)
                     try:
                         outcome = await _push_pg(backend, *job.args)
@@ -705,17 +708,16 @@ class PgStoreWriter(_GroupWriter):
                             raise _Redo(job, exc) from exc  # rolls the transaction back
                         outcome = exc  # handed to that push's caller: it wrote nothing
                     else:
-                        locked = True  # a push alone took the lock with its own FOR UPDATE
+                        if not locked:  # a push alone took the lock with its own FOR UPDATE
+                            locked = True
+                            self._join(jobs)
                     outcomes.append(outcome)
         return outcomes
 
-    def _join(self, jobs: list[_Job]) -> bool:
+    def _join(self, jobs: list[_Job]) -> None:
         """Appends to `jobs` the pushes waiting in the queue that fit in the group."""
-        if not self.queue:
-            return False
-        more = _take(self.queue, sum(job.size for job in jobs))
-        jobs.extend(more)
-        return bool(more)
+        if self.queue:
+            jobs.extend(_take(self.queue, sum(job.size for job in jobs)))
 
 
 def _backend(apg: asyncpg.Connection, job: _Job) -> PgBackend:
