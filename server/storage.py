@@ -530,6 +530,7 @@ async def _push_pg(
     writers: Collection[str],
     notice: Callable[[int], str] | None,
     token_hash: str | None,
+    prepared: sync.Prepared | None,
 ) -> tuple[sync.PushResponse, int | None]:
     """One push inside the open transaction: (its answer, the store's new position or None)."""
     del store_id, notice  # the backend's
@@ -538,7 +539,7 @@ async def _push_pg(
     else:
         device_id = await backend.lock_by_token(token_hash, request.client_id, writers)
     before = backend.seq
-    result = await sync.push(backend, device_id, request, clock)  # type: ignore[arg-type]
+    result = await sync.push(backend, device_id, request, clock, prepared)  # type: ignore[arg-type]
     return result, (backend.seq if backend.seq > before else None)
 
 
@@ -762,7 +763,9 @@ async def push_postgres(
     writer = _pg_writers.get(key)
     if writer is None:
         writer = _pg_writers[key] = PgStoreWriter(engine, store_id, key)
-    args = (user_id, device_id, store_id, request, clock, writers, notice, token_hash)
+    # What depends on nothing stored is done now, while other pushes hold the store's lock.
+    prepared = sync.prepare(request)
+    args = (user_id, device_id, store_id, request, clock, writers, notice, token_hash, prepared)
     return await writer.push(*args, size=len(request.mutations))
 
 

@@ -117,8 +117,64 @@ def validate_client_id(client_id: str) -> None:
         raise EnvelopeError(400, "client_id must not contain white space", None)
 
 
-async def push(backend: Backend, device_id: str, request: PushRequest, clock: HLC) -> PushResponse:
-    """Apply a push: duplicates acknowledged, new mutations merged, all in one commit."""
+class Prepared:
+    """What a push's mutations say, decoded and checked, by their place in the push: the part of
+    the work that depends on nothing stored, done before the store is locked (`prepare`)."""
+
+    __slots__ = ("args", "checked")
+
+    def __init__(self, args: list[Any], checked: list[Any]) -> None:
+        self.args = args  # decoded args, or the Rejected a mutation is answered with
+        self.checked = checked  # a set's values as stored, its Rejected, or None
+
+
+def prepare(request: PushRequest) -> Prepared | None:
+    """Decode every mutation's args and check a set's values (see `push`); None for a push
+    over the limit (refused whole, unread)."""
+    if len(request.mutations) > MAX_MUTATIONS:
+        return None
+    args: list[Any] = []
+    checked: list[Any] = []
+    for m in request.mutations:
+        decoded = _decode(m)
+        args.append(decoded)
+        checked.append(_checked(decoded) if type(decoded) is SetArgs else None)
+    return Prepared(args, checked)
+
+
+def _decode(m: Mutation) -> Any:
+    """A mutation's args decoded, the Rejected it is answered with, or None (no such name)."""
+    if ARGS.get(m.name) is None:
+        return None
+    try:
+        return _ARG_DECODERS[m.name](m.args)
+    except msgspec.DecodeError as exc:
+        return Rejected(f"{m.name}: {exc}")
+    except RecursionError:
+        return Rejected(f"{m.name}: args are nested too deeply")
+    except UnicodeDecodeError:
+        return Rejected(f"{m.name}: args are not valid UTF-8")
+
+
+def _checked(args: SetArgs) -> dict[str, Any] | Rejected:
+    """A set's values as stored, or the Rejected its entity or a value gets (in that order)."""
+    try:
+        return check_values(_entity(args.entity), args.fields)
+    except Rejected as exc:
+        return exc
+
+
+async def push(
+    backend: Backend,
+    device_id: str,
+    request: PushRequest,
+    clock: HLC,
+    prepared: Prepared | None = None,
+) -> PushResponse:
+    """Apply a push: duplicates acknowledged, new mutations merged, all in one commit.
+
+    `prepared` (of this request, by `prepare`) is the decoding and checking done already,
+    before the caller took the store's lock; without it, that is done here."""
     validate_client_id(request.client_id)
     owner, last = await backend.client(request.client_id)
     if owner is not None and owner != device_id:
@@ -131,9 +187,10 @@ async def push(backend: Backend, device_id: str, request: PushRequest, clock: HL
         )
     results: list[MutationResult] = []
     fresh: list[Mutation] = []
+    places: list[int] = []  # of the fresh ones in the push
     duplicates = False
     expected = last + 1
-    for mutation in request.mutations:
+    for place, mutation in enumerate(request.mutations):
         if mutation.id < 1:
             raise EnvelopeError(400, f"mutation id {mutation.id} is not a positive integer", last)
         if mutation.id < expected:
@@ -141,6 +198,7 @@ async def push(backend: Backend, device_id: str, request: PushRequest, clock: HL
             duplicates = True
         elif mutation.id == expected:
             fresh.append(mutation)
+            places.append(place)
             expected += 1
         else:
             raise EnvelopeError(
@@ -152,7 +210,11 @@ async def push(backend: Backend, device_id: str, request: PushRequest, clock: HL
     if not fresh:
         return PushResponse(last_mutation_id=last, results=results)
     applier = _Applier(backend, request.client_id, clock)
-    await applier.preload(fresh)
+    if prepared is None:
+        await applier.preload(fresh, [_decode(m) for m in fresh], None)
+    else:
+        args, checked = prepared.args, prepared.checked
+        await applier.preload(fresh, [args[p] for p in places], [checked[p] for p in places])
     budget = len(applier.cache) + MAX_PUSH_RECORDS  # what merges may load beyond their own
     apply = applier.apply
     cache = applier.cache
@@ -357,28 +419,27 @@ class _Applier:
         self.cache: dict[str, Record | None] = {}
         self.history: list[tuple[str, str, int, str, str, str | None]] = []
         self.args: dict[int, Any] = {}
+        # A set's values checked before the lock (see `prepare`), by mutation id.
+        self.checked: dict[int, Any] = {}
 
     # ----- loading -----------------------------------------------------------------------
 
-    async def preload(self, mutations: list[Mutation]) -> None:
-        """Decode every mutation's args and load every record they name, in one call."""
+    async def preload(
+        self, mutations: list[Mutation], decoded: list[Any], checked: list[Any] | None
+    ) -> None:
+        """Take the mutations' decoded args (and a set's checked values, if checked already)
+        and load every record they name, in one call."""
         ids: set[str] = set()
-        for m in mutations:
-            args_type = ARGS.get(m.name)
-            if args_type is None:
-                continue
-            try:
-                args = _ARG_DECODERS[m.name](m.args)
-            except msgspec.DecodeError as exc:
-                self.args[m.id] = Rejected(f"{m.name}: {exc}")
-                continue
-            except RecursionError:
-                self.args[m.id] = Rejected(f"{m.name}: args are nested too deeply")
-                continue
-            except UnicodeDecodeError:
-                self.args[m.id] = Rejected(f"{m.name}: args are not valid UTF-8")
+        if checked is not None:
+            self.checked = {
+                m.id: c for m, c in zip(mutations, checked, strict=True) if c is not None
+            }
+        for m, args in zip(mutations, decoded, strict=True):
+            if args is None:
                 continue
             self.args[m.id] = args
+            if isinstance(args, Rejected):
+                continue
             if type(args) is SetArgs:
                 ids.add(args.id)
                 for k, v in args.fields.items():
@@ -428,7 +489,7 @@ class _Applier:
                 name = excerpt(mutation.name)
                 raise Rejected(f"unknown mutation {name}: use one of {', '.join(ARGS)}")
             if type(args) is SetArgs:  # the common case, without the handlers' lookup
-                await self._set(args, hlc)
+                await self._set(args, hlc, self.checked.get(mutation.id))
             elif isinstance(args, Rejected):
                 raise args
             else:
@@ -449,9 +510,16 @@ class _Applier:
             raise Rejected(f"{record_id} is a {record.entity}, not a {entity.name}")
         return record, forwarded
 
-    async def _set(self, args: SetArgs, hlc: str) -> None:
-        entity = _entity(args.entity)
-        values = check_values(entity, args.fields)
+    async def _set(self, args: SetArgs, hlc: str, checked: Any = None) -> None:
+        """A set; `checked`: its values as `prepare` checked them (or what it rejected)."""
+        if checked is None:
+            entity = _entity(args.entity)
+            values = check_values(entity, args.fields)
+        elif isinstance(checked, Rejected):
+            raise checked
+        else:
+            entity = ENTITIES[args.entity]
+            values = dict(checked)  # changed below (references to survivors)
         for name in entity.refs.intersection(values):
             if values[name] is not None:
                 # A reference to a merged-away record names its survivor; an unknown id (a

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import copy
+import time
+
+import msgspec
 import pytest
 
 import sync
-from tests.synckit import Device, uid
+from tests.synckit import Device, MemoryBackend, uid
 
 T0 = 1_790_000_000_000  # simulated devices start here; the server clock is real and later
 
@@ -439,3 +443,52 @@ async def test_a_client_id_is_bound_to_its_first_device(store, engine):
         with pytest.raises(sync.EnvelopeError) as refused:
             await sync.push(backend, "another-device", request, store.clock)
     assert refused.value.status == 403
+
+
+async def test_a_push_prepared_before_the_lock_is_applied_as_one_that_is_not():
+    """PostgreSQL decodes a push's args and checks its values before it waits for the store's
+    lock (sync.prepare). Answers and stored records are the same as without: each mutation
+    takes what was prepared for its place (a repeated id, a duplicate, takes nothing of it),
+    and every refusal keeps its message and its order."""
+    seed, phone = Device("seed"), Device("phone")
+    known, other = uid(), uid()
+    first = [seed.set("person", known, 0, name="Rosa Chen", title="Engineer")]
+    mutations = [
+        phone.set("person", other, 0, name="Tomas Ek", organization_id=None),
+        phone.set("person", known, 1, title="Director", strength=3),
+        phone.set("person", uid(), 0, name="Too strong", strength=99),
+        phone.set("planet", uid(), 0, name="Mars"),
+        phone.set("person", uid(), 0, name="Odd", favourite="tea"),
+        phone.set("conflict", uid(), 0, status="resolved"),
+        phone.mutation("teleport", id=uid()),
+        phone.set("referral", uid(), 0, from_person_id=known, to_person_id=other),
+        phone.delete("person", other, 1),
+    ]
+    broken = phone.mutation("set", entity="person", id=uid(), base=0, fields={})
+    mutations.append(
+        sync.Mutation(id=broken.id, hlc=broken.hlc, name="set", args=msgspec.Raw(b"{"))
+    )
+    again = phone.set("person", known, 2, title="Not this one")
+    # The same id again, other args: a duplicate, whose args must not be taken for the first's.
+    other_args = msgspec.Raw(
+        msgspec.json.encode(
+            {"entity": "person", "id": known, "base": 2, "fields": {"title": "Nor this"}}
+        )
+    )
+    mutations += [again, sync.Mutation(id=again.id, hlc=again.hlc, name="set", args=other_args)]
+    request = sync.PushRequest(client_id="phone", mutations=mutations)
+
+    now = int(time.time() * 1000)
+    outcomes = []
+    for prepared in (sync.prepare(request), None):
+        backend = MemoryBackend()
+        clock = sync.HLC("server", now=lambda: now)
+        await sync.push(backend, "dev-seed", sync.PushRequest("seed", first), clock)
+        answer = await sync.push(backend, "dev-phone", request, clock, prepared)
+        outcomes.append((answer, copy.deepcopy(backend.records)))
+    (with_prepared, stored), (without, stored_without) = outcomes
+    assert with_prepared == without
+    assert stored == stored_without
+    statuses = [r.status for r in with_prepared.results]
+    assert statuses.count("rejected") == 6 and statuses.count("duplicate") == 1
+    assert stored[known].fields["title"] == "Not this one"
