@@ -684,21 +684,18 @@ class PgStoreWriter(_GroupWriter):
             raw = await conn.get_raw_connection()
             apg = raw.driver_connection
             async with apg.transaction():
-                locked = False
-                n = 0
-                while n < len(jobs):
-                    job, n = jobs[n], n + 1
-                    if n - 1 in failed:
-                        outcomes.append(failed[n - 1])
+                locked = joined = False
+                for n, job in enumerate(jobs):  # (jobs grows once, when the lock is had)
+                    if n in failed:
+                        outcomes.append(failed[n])
                         continue
                     if not locked and (
-                        outcomes or any(i not in failed for i in range(n, len(jobs)))
+                        outcomes or any(i not in failed for i in range(n + 1, len(jobs)))
                     ):
                         # Pushes in company take the store's lock first, once (their own FOR
                         # UPDATE then holds it); a push alone takes it with its own.
                         await apg.fetch(_render(_LOCK_STORE_PG, True), self.store_id)
                         locked = True
-                        self._join(jobs)
                     backend = _backend(apg, job)
                     try:
                         outcome = await _push_pg(backend, *job.args)
@@ -709,10 +706,11 @@ class PgStoreWriter(_GroupWriter):
                             raise _Redo(job, exc) from exc  # rolls the transaction back
                         outcome = exc  # handed to that push's caller: it wrote nothing
                     else:
-                        if not locked:  # a push alone took the lock with its own FOR UPDATE
-                            locked = True
-                            self._join(jobs)
+                        locked = True  # (a push alone takes it with its own FOR UPDATE)
                     outcomes.append(outcome)
+                    if locked and not joined:
+                        joined = True
+                        self._join(jobs)
         return outcomes
 
     def _join(self, jobs: list[_Job]) -> None:

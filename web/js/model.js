@@ -249,6 +249,18 @@ export function isEmpty(value) {
     (Array.isArray(value) && value.length === 0);
 }
 
+/** Where in ascending `sorted` the first item not `below` is (its length if none). */
+export function firstNotBelow(sorted, below) {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (below(sorted[mid])) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
 /** Two lists sorted by `compare` as one (the first's first among equals; either one itself when the other is empty). */
 export function mergeSorted(a, b, compare) {
   if (b.length === 0) return a;

@@ -16,7 +16,7 @@
  */
 
 import { addDays, addMonths, dayOf, daysBetween, formatDay } from "./dates.js";
-import { compareText, linked, mergeSorted } from "./model.js";
+import { compareText, firstNotBelow, linked, mergeSorted } from "./model.js";
 import { ENTITIES } from "./schema.js";
 
 const IDLE_DAYS = 21;
@@ -546,16 +546,7 @@ function sameReads(a, b) {
 }
 
 /** Where `item` is (or would go) in `list`, sorted by `compare`. */
-function position(list, item, compare) {
-  let lo = 0;
-  let hi = list.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (compare(list[mid], item) < 0) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
+const position = (list, item, compare) => firstNotBelow(list, (x) => compare(x, item) < 0);
 
 /**
  * Today's steps kept up to date: `note` what changed (the state's change events), `read` the

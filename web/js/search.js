@@ -5,7 +5,7 @@
  * per changed record, so a keystroke scans prepared strings instead of raw records.
  */
 
-import { mergeSorted } from "./model.js";
+import { firstNotBelow, mergeSorted } from "./model.js";
 
 const FOLDS = { ß: "ss", æ: "ae", œ: "oe", ø: "o", ł: "l", đ: "d", ð: "d", þ: "th", ı: "i", ħ: "h" };
 const FOLD_RE = new RegExp(`[${Object.keys(FOLDS).join("")}]`, "g");
@@ -321,29 +321,9 @@ function grow(array, Type) {
   return bigger;
 }
 
-/** Where in ascending `sorted` the first item not `below` is (its length if none). */
-function firstNotBelow(sorted, below) {
-  let lo = 0;
-  let hi = sorted.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (below(sorted[mid])) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
-
 /** Whether the ascending `ids` hold `id`. */
 function has(ids, id) {
-  let lo = 0;
-  let hi = ids.length - 1;
-  while (lo <= hi) {
-    const mid = (lo + hi) >> 1;
-    if (ids[mid] === id) return true;
-    if (ids[mid] < id) lo = mid + 1;
-    else hi = mid - 1;
-  }
-  return false;
+  return ids[firstNotBelow(ids, (x) => x < id)] === id;
 }
 
 /**
