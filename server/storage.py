@@ -201,6 +201,22 @@ class _PgDriver(_Driver):
         await self.conn.executemany(_render(template, True), rows)
 
 
+def _record(row: Sequence[Any], stored_refs: dict[str, set[str]]) -> sync.Record:
+    """A record from its row (_LOAD_COLUMNS first); notes its references as stored."""
+    rid, entity, version, deleted, fields, meta = row[:6]
+    values = _decode(fields)
+    if entity in _REF_FIELDS:
+        stored_refs[rid] = _targets(entity, values)
+    return sync.Record(
+        entity=entity,
+        id=rid,
+        version=version,
+        deleted=bool(deleted),
+        fields=values,
+        meta=_decode(meta),
+    )
+
+
 class SqlBackend:
     """Holds the store's row lock from `lock()` until the transaction ends.
 
@@ -244,18 +260,8 @@ class SqlBackend:
                 rows = await self.db.rows(
                     f"{statement} AND id IN ({marks})", (self.store_id, *chunk)
                 )
-            for rid, entity, version, deleted, fields, meta in rows:
-                values = _decode(fields)
-                found[rid] = sync.Record(
-                    entity=entity,
-                    id=rid,
-                    version=version,
-                    deleted=bool(deleted),
-                    fields=values,
-                    meta=_decode(meta),
-                )
-                if entity in _REF_FIELDS:
-                    self.stored_refs[rid] = _targets(entity, values)
+            for row in rows:
+                found[row[0]] = _record(row, self.stored_refs)
         return found
 
     async def referrers(self, refs: Sequence[tuple[str, str]], target: str) -> list[str]:
@@ -449,6 +455,16 @@ class PgBackend(SqlBackend):
             await self.conn.execute(_render(_TOUCH, True), now, device_id)
         return device_id
 
+    async def holds(self, draft: _Draft, device_id: str, client_id: str) -> bool:
+        """Whether what the draft read is what the store holds now (the lock is had)."""
+        if draft.device_id != device_id or draft.progress != self.progress.get(client_id):
+            return False
+        if not draft.seen:
+            return True
+        rows = await self.conn.fetch(_SEQS_PG, self.store_id, _SEP.join(draft.seen))
+        now = dict(rows)
+        return all(now.get(i) == seq for i, seq in draft.seen.items())
+
     async def client(self, client_id: str) -> tuple[str | None, int]:
         if client_id in self.progress:
             owner, last = self.progress[client_id]
@@ -520,6 +536,116 @@ class PgBackend(SqlBackend):
             await self.db.run(f"WITH {writes} SELECT 1", params)
 
 
+# The seq of each record a draft read, as the store has it now (see _Draft).
+_SEQS_PG = (
+    "SELECT id, seq FROM records WHERE store_id = $1"
+    " AND id = ANY(string_to_array($2::text, chr(30)))"
+)
+_DRAFT_LOAD_PG = (
+    f"SELECT {_LOAD_COLUMNS}, seq FROM records WHERE store_id = $1"
+    " AND id = ANY(string_to_array($2::text, chr(30)))"
+)
+# A push's device by its token, its role in the store and its client's progress, read (not
+# locked) for a draft.
+_DRAFT_CALLER = (
+    "SELECT d.id, m.role, c.device_id, c.last_mutation_id FROM devices d"
+    " LEFT JOIN memberships m ON m.store_id = $1 AND m.user_id = d.user_id"
+    " LEFT JOIN clients c ON c.store_id = $1 AND c.client_id = $2"
+    " WHERE d.token_hash = $3 AND d.revoked_ms IS NULL"
+)
+
+
+class _Draft:
+    """A push worked out by the merge engine before its store's lock was had: what it read
+    (its client's progress, the seq of every record it loaded, None for one not there), its
+    answer, and what it would write (sync.Backend.commit's arguments, or None).
+
+    Under the lock (`_push_pg`) it is used only if all it read is as the store has it then:
+    the engine, given the same records, progress and request, works out the same result
+    (its clock only moves forward). Then the push holds the lock for one query of seqs and
+    its write, instead of the load and the engine's Python. A draft that needed the text
+    history or the referrers of a record (concurrent text edits, merges) is not made: those
+    are read under the lock."""
+
+    __slots__ = ("device_id", "known", "progress", "result", "seen", "stored_refs", "written")
+
+    def __init__(self, device_id: str, backend: _DraftBackend, result: sync.PushResponse) -> None:
+        self.device_id = device_id
+        self.progress = backend.progress
+        self.known = backend.known
+        self.seen = backend.seen
+        self.stored_refs = backend.stored_refs
+        self.written = backend.written
+        self.result = result
+
+
+class _Unsafe(Exception):
+    """A draft needed what the seqs of its records do not tell (see _Draft)."""
+
+
+class _DraftBackend:
+    """sync.Backend for a draft: reads the store as committed, locks nothing, writes nothing
+    (commit keeps what it would write)."""
+
+    def __init__(
+        self, conn: asyncpg.Connection, store_id: str, progress: tuple[str | None, int]
+    ) -> None:
+        self.conn = conn
+        self.store_id = store_id
+        self.progress = progress
+        self.known = False
+        self.seen: dict[str, int | None] = {}
+        self.stored_refs: dict[str, set[str]] = {}
+        self.written: tuple[Any, ...] | None = None
+
+    async def client(self, client_id: str) -> tuple[str | None, int]:
+        del client_id  # the draft's own, read with its device
+        self.known = self.progress[0] is not None
+        return self.progress
+
+    async def load(self, ids: Collection[str]) -> dict[str, sync.Record]:
+        wanted = [i for i in ids if _SEP not in i]
+        found: dict[str, sync.Record] = {}
+        for start in range(0, len(wanted), _CHUNK):
+            chunk = wanted[start : start + _CHUNK]
+            for row in await self.conn.fetch(_DRAFT_LOAD_PG, self.store_id, _SEP.join(chunk)):
+                found[row[0]] = _record(row, self.stored_refs)
+                self.seen[row[0]] = row[6]
+        for i in wanted:
+            self.seen.setdefault(i, None)
+        return found
+
+    async def referrers(self, refs: Sequence[tuple[str, str]], target: str) -> list[str]:
+        raise _Unsafe("referrers")
+
+    async def text_at(self, record_id: str, field: str, version: int, client_id: str) -> Any:
+        raise _Unsafe("text history")
+
+    async def commit(self, *args: Any) -> None:
+        self.written = args
+
+
+async def _draft(conn: asyncpg.Connection, args: tuple[Any, ...]) -> _Draft | None:
+    """A push's draft (see _Draft), or None when the push is one for the lock to decide (a
+    caller refused, a request refused whole) or needs what a draft does not read."""
+    user_id, device_id, store_id, request, clock, writers, _, token_hash, prepared = args
+    del user_id
+    if token_hash is None:
+        row = await conn.fetchrow(_render(_CLIENT, True), store_id, request.client_id)
+        progress = (row[0], row[1]) if row else (None, 0)
+    else:
+        row = await conn.fetchrow(_DRAFT_CALLER, store_id, request.client_id, token_hash)
+        if row is None or row[1] not in writers:
+            return None
+        device_id, progress = row[0], (row[2], row[3] or 0)
+    backend = _DraftBackend(conn, store_id, progress)
+    try:
+        result = await sync.push(backend, device_id, request, clock, prepared)  # type: ignore[arg-type]
+    except (_Unsafe, sync.EnvelopeError):
+        return None
+    return _Draft(device_id, backend, result)  # type: ignore[arg-type]
+
+
 async def _push_pg(
     backend: PgBackend,
     user_id: str | None,
@@ -531,28 +657,40 @@ async def _push_pg(
     notice: Callable[[int], str] | None,
     token_hash: str | None,
     prepared: sync.Prepared | None,
+    draft: _Draft | None = None,
 ) -> tuple[sync.PushResponse, int | None]:
-    """One push inside the open transaction: (its answer, the store's new position or None)."""
+    """One push inside the open transaction: (its answer, the store's new position or None).
+    With a draft whose reads still hold, its answer and write; else the engine's, now."""
     del store_id, notice  # the backend's
+    client_id = request.client_id
     if token_hash is None:
-        await backend.lock_as_writer(user_id, request.client_id, writers)  # type: ignore[arg-type]
+        await backend.lock_as_writer(user_id, client_id, writers)  # type: ignore[arg-type]
     else:
-        device_id = await backend.lock_by_token(token_hash, request.client_id, writers)
+        device_id = await backend.lock_by_token(token_hash, client_id, writers)
     before = backend.seq
-    result = await sync.push(backend, device_id, request, clock, prepared)  # type: ignore[arg-type]
+    if draft is not None and await backend.holds(draft, device_id, client_id):  # type: ignore[arg-type]
+        result = draft.result
+        if draft.written is not None:
+            backend.known_clients[client_id] = draft.known
+            backend.stored_refs = dict(draft.stored_refs)  # (commit updates it)
+            await backend.commit(*draft.written)
+    else:
+        result = await sync.push(backend, device_id, request, clock, prepared)  # type: ignore[arg-type]
     return result, (backend.seq if backend.seq > before else None)
 
 
 class _Job:
     """A push waiting for the writer: what to apply, and where its answer goes."""
 
-    __slots__ = ("args", "deadline", "future", "size")
+    __slots__ = ("args", "deadline", "draft", "future", "size", "taken")
 
     def __init__(self, args: tuple[Any, ...], size: int, future: asyncio.Future[Any]) -> None:
         self.args = args
         self.size = size
         self.future = future
         self.deadline = time.monotonic() + LOCK_BUDGET_S
+        self.draft: _Draft | None = None  # (PostgreSQL) worked out while it waited
+        self.taken = False  # (PostgreSQL) being applied: too late for a draft
 
 
 class _GroupWriter:
@@ -569,11 +707,17 @@ class _GroupWriter:
 
     async def push(self, *args: Any, size: int) -> tuple[sync.PushResponse, int | None]:
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        self.queue.append(_Job(args, size, future))
+        job = _Job(args, size, future)
+        self.queue.append(job)
         if not self.draining:
             self.draining = True
             asyncio.get_running_loop().create_task(self._drain())
+        else:
+            self._waits(job)
         return await future
+
+    def _waits(self, job: _Job) -> None:
+        """Called for a push that waits behind a group being written."""
 
     async def _drain(self) -> None:
         try:
@@ -626,6 +770,11 @@ class PgStoreWriter(_GroupWriter):
     instead of per push. A push alone goes through at once. One that waited longer than the
     lock budget is answered Busy (503, nothing applied).
 
+    A push that waits behind a group is worked out meanwhile (`_waits`, `_Draft`): the merge
+    engine runs on the store as committed, on another connection, and under the lock the
+    push only checks that what it read is unchanged, then writes, instead of loading its
+    records and merging while every other push to the store waits.
+
     One push that fails is rolled back alone, without a savepoint per push (two round trips
     each, while the store is locked): a push refused before it wrote anything (most failures:
     a refused caller, a gap in mutation ids) left nothing to undo, and the others go on; one
@@ -639,10 +788,39 @@ class PgStoreWriter(_GroupWriter):
         self.engine = engine
         self.store_id = store_id
         self.key = key
+        self.to_draft: deque[_Job] = deque()
+        self.drafters = 0
 
     def _drained(self) -> None:
         if _pg_writers.get(self.key) is self and not self.queue:
             del _pg_writers[self.key]
+
+    def _waits(self, job: _Job) -> None:
+        """A push that waits has its draft worked out meanwhile (see _Draft), in order of
+        arrival, by up to `_DRAFTERS` tasks, each on a connection of its own."""
+        self.to_draft.append(job)
+        if self.drafters < _DRAFTERS:
+            self.drafters += 1
+            asyncio.get_running_loop().create_task(self._drafter())
+
+    async def _drafter(self) -> None:
+        try:
+            async with self.engine.connect() as conn:
+                raw = await conn.get_raw_connection()
+                apg = raw.driver_connection
+                while self.to_draft:
+                    job = self.to_draft.popleft()
+                    if job.taken or job.future.done():
+                        continue
+                    try:
+                        job.draft = await _draft(apg, job.args)
+                    except Exception as exc:  # that push is worked out under the lock
+                        log.warning("a push's draft failed: %s", exc)
+        except Exception as exc:  # a draft is a head start only: the pushes go on without
+            log.warning("no drafts for the waiting pushes: %s", exc)
+            self.to_draft.clear()
+        finally:
+            self.drafters -= 1
 
     async def _group(self) -> None:
         jobs = _take(self.queue)
@@ -697,8 +875,9 @@ class PgStoreWriter(_GroupWriter):
                         await apg.fetch(_render(_LOCK_STORE_PG, True), self.store_id)
                         locked = True
                     backend = _backend(apg, job)
+                    job.taken = True
                     try:
-                        outcome = await _push_pg(backend, *job.args)
+                        outcome = await _push_pg(backend, *job.args, job.draft)
                     except (asyncpg.LockNotAvailableError, asyncpg.DeadlockDetectedError):
                         raise
                     except Exception as exc:
@@ -860,6 +1039,8 @@ def _checkpoint(path: str) -> None:
 _CHECKPOINT_EVERY = 2_000
 # Mutations one group takes at most (a push is never split; the first is always taken).
 _GROUP_MUTATIONS = 5_000
+# Tasks of one PostgreSQL writer working out drafts of its waiting pushes at once.
+_DRAFTERS = 2
 
 
 def _take(queue: deque[_Job], size: int = 0) -> list[_Job]:

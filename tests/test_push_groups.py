@@ -260,6 +260,92 @@ async def test_pushes_arriving_while_a_push_waits_for_the_stores_lock_join_it(
         await engine.dispose()
 
 
+def title_set(client_id: str, record_id: str, title: str, base: int) -> sync.PushRequest:
+    args = {"entity": "person", "id": record_id, "base": base, "fields": {"title": title}}
+    mutation = sync.Mutation(
+        id=1,
+        hlc=f"1764174724123-0000-{client_id}",
+        name="set",
+        args=msgspec.Raw(msgspec.json.encode(args)),
+    )
+    return sync.PushRequest(client_id=client_id, mutations=[mutation])
+
+
+async def test_a_draft_is_used_only_while_what_it_read_is_unchanged(postgres_url, monkeypatch):
+    """On PostgreSQL a push waiting behind a group is worked out beforehand (a draft); under
+    the lock its draft is used only if the records it read are as it read them. Here another
+    process edits the same person's title (concurrently: both saw version 1) between the
+    draft and the lock: the draft is dropped and the edit merged with the other, which is
+    kept as a conflict, never overwritten by a write worked out from version 1. A draft of
+    a push whose records nobody touched is used."""
+    engine = create_engine(postgres_url)
+    await migrate(engine)
+    drafts: list[storage._Draft | None] = []
+    held: list[bool] = []
+    draft, holds = storage._draft, storage.PgBackend.holds
+
+    async def recorded_draft(conn, args):  # type: ignore[no-untyped-def]
+        made = await draft(conn, args)
+        drafts.append(made)
+        return made
+
+    async def recorded_holds(self, made, device_id, client_id):  # type: ignore[no-untyped-def]
+        held.append(await holds(self, made, device_id, client_id))
+        return held[-1]
+
+    monkeypatch.setattr(storage, "_draft", recorded_draft)
+    monkeypatch.setattr(storage.PgBackend, "holds", recorded_holds)
+    other = await asyncpg.connect(postgres_url.replace("postgresql+asyncpg", "postgresql"))
+    try:
+        async with write_transaction(engine) as conn:
+            owner, store = await accounts.create_user(conn, f"o{uid()[:8]}@example.com")
+            device, _ = await accounts.create_device(conn, owner, "phone")
+            laptop, _ = await accounts.create_device(conn, owner, "laptop")
+        clock = sync.HLC("server")
+        rosa, dana = uid(), uid()
+
+        def push(dev: str, request: sync.PushRequest):  # type: ignore[no-untyped-def]
+            return push_postgres(engine, owner, dev, store, request, clock, WRITERS)
+
+        await push(device, person_sets("c-seed", [rosa]))  # Rosa, version 1
+        holder = other.transaction()
+        await holder.start()
+        await other.fetch("SELECT seq FROM stores WHERE id = $1 FOR UPDATE", store)
+        first = asyncio.ensure_future(push(device, person_sets("c-0", [uid()])))
+        await asyncio.sleep(0.1)  # the first waits for the lock; the next two wait behind it
+        edit = asyncio.ensure_future(push(device, title_set("c-phone", rosa, "Manager", 1)))
+        new = asyncio.ensure_future(push(device, person_sets("c-new", [dana])))
+        for _ in range(200):
+            if len(drafts) == 2:
+                break
+            await asyncio.sleep(0.02)
+        assert len(drafts) == 2 and all(d is not None for d in drafts)
+        # Another process (this connection, holding the lock) edits Rosa's title meanwhile.
+        backend = storage.PgBackend(other, store, None)
+        request = title_set("c-laptop", rosa, "Director", 1)
+        await storage._push_pg(
+            backend, owner, laptop, store, request, clock, WRITERS, None, None, None
+        )
+        await holder.commit()
+        answers = [await first, await edit, await new]
+        assert [r.status for a, _ in answers for r in a.results] == ["applied"] * 3
+        assert held == [False, True]  # the edit's draft read Rosa at version 1; Dana's held
+        rows = await other.fetch(
+            "SELECT id, entity, version, fields FROM records WHERE store_id = $1", store
+        )
+        by_id = {r["id"]: r for r in rows}
+        assert by_id[rosa]["version"] == 3  # the seed, the laptop's edit, the phone's
+        assert msgspec.json.decode(by_id[dana]["fields"])["name"] == "P 0"
+        conflicts = [msgspec.json.decode(r["fields"]) for r in rows if r["entity"] == "conflict"]
+        assert len(conflicts) == 1  # neither title is lost
+        titles = {conflicts[0]["kept"], conflicts[0]["lost"]}
+        assert titles == {"Manager", "Director"}
+        assert msgspec.json.decode(by_id[rosa]["fields"])["title"] == conflicts[0]["kept"]
+    finally:
+        await other.close()
+        await engine.dispose()
+
+
 async def test_values_holding_control_characters_are_stored_as_sent(engine):
     """PostgreSQL's rows travel joined by U+001E (storage._SEP): a value holding it, or any
     other control character, is stored and read back as it was sent, its record and the
