@@ -365,6 +365,18 @@ _LOCK_AS_WRITER = (
     " LEFT JOIN clients c ON c.store_id = s.id AND c.client_id = {}"
     " WHERE s.id = {} FOR UPDATE OF s"
 )
+# The same, with the seq of each record a draft read (see _Draft; $5: their ids): only for a
+# lock had already, a statement that waited for it reading as of before it waited.
+_SEEN_SEQS = (
+    ", (SELECT json_object_agg(r.id, r.seq)::text FROM records r WHERE r.store_id = s.id"
+    " AND r.id = ANY(string_to_array($5::text, chr(30))))"
+)
+_RELOCK_BY_TOKEN = _render(_LOCK_BY_TOKEN, True).replace(
+    " FROM devices d", _SEEN_SEQS + " FROM devices d", 1
+)
+_RELOCK_AS_WRITER = _render(_LOCK_AS_WRITER, True).replace(
+    " FROM stores s", _SEEN_SEQS + " FROM stores s", 1
+)
 # Everything a push writes, in one statement (each part a data-modifying WITH: they all run,
 # on different tables). Rows travel as one text per column (_joined): PostgreSQL splits them
 # and inserts them in one pass instead of planning and running a statement per row. A record
@@ -424,23 +436,37 @@ class PgBackend(SqlBackend):
         self.progress: dict[str, tuple[str | None, int]] = {}
         # Whether a statement that writes was sent (see PgStoreWriter._group).
         self.wrote = False
+        # The seqs of a draft's records, read with the lock (see _push_pg).
+        self.seen_seqs: dict[str, int] | None = None
 
-    async def lock_as_writer(self, user_id: str, client_id: str, writers: Collection[str]) -> None:
-        statement = _render(_LOCK_AS_WRITER, True)
-        row = await self.conn.fetchrow(statement, user_id, list(writers), client_id, self.store_id)
+    async def lock_as_writer(
+        self, user_id: str, client_id: str, writers: Collection[str], seen: str | None = None
+    ) -> None:
+        """The store's lock, for a writer of it (else Refused). `seen`: the ids of the records
+        a draft read, whose seqs are read with it (only for a lock had already)."""
+        params: list[Any] = [user_id, list(writers), client_id, self.store_id]
+        if seen is None:
+            row = await self.conn.fetchrow(_render(_LOCK_AS_WRITER, True), *params)
+        else:
+            row = await self.conn.fetchrow(_RELOCK_AS_WRITER, *params, seen)
+            self.seen_seqs = None if row is None else _seqs(row[3])
         if row is None:
             role = await self.conn.fetchval(_render(_ROLE, True), self.store_id, user_id)
             raise Refused(404 if role is None else 403, role)
         self.seq = row[0]
         self.progress[client_id] = (row[1], row[2] or 0)
 
-    async def lock_by_token(self, token_hash: str, client_id: str, writers: Collection[str]) -> str:
+    async def lock_by_token(
+        self, token_hash: str, client_id: str, writers: Collection[str], seen: str | None = None
+    ) -> str:
         """lock_as_writer for the device whose token this is (its id, returned). Refused 401
         for a token unknown or revoked (as of this transaction), 404 or 403 as there."""
-        statement = _render(_LOCK_BY_TOKEN, True)
-        row = await self.conn.fetchrow(
-            statement, self.store_id, list(writers), client_id, token_hash
-        )
+        params: list[Any] = [self.store_id, list(writers), client_id, token_hash]
+        if seen is None:
+            row = await self.conn.fetchrow(_render(_LOCK_BY_TOKEN, True), *params)
+        else:
+            row = await self.conn.fetchrow(_RELOCK_BY_TOKEN, *params, seen)
+            self.seen_seqs = None if row is None else _seqs(row[5])
         if row is None:
             found = await self.conn.fetchrow(_render(_CALLER, True), self.store_id, token_hash)
             if found is None:
@@ -461,8 +487,9 @@ class PgBackend(SqlBackend):
             return False
         if not draft.seen:
             return True
-        rows = await self.conn.fetch(_SEQS_PG, self.store_id, _SEP.join(draft.seen))
-        now = dict(rows)
+        now = self.seen_seqs  # read with the lock, if it was had already
+        if now is None:
+            now = dict(await self.conn.fetch(_SEQS_PG, self.store_id, _SEP.join(draft.seen)))
         return all(now.get(i) == seq for i, seq in draft.seen.items())
 
     async def client(self, client_id: str) -> tuple[str | None, int]:
@@ -553,6 +580,11 @@ _DRAFT_CALLER = (
     " LEFT JOIN clients c ON c.store_id = $1 AND c.client_id = $2"
     " WHERE d.token_hash = $3 AND d.revoked_ms IS NULL"
 )
+
+
+def _seqs(found: str | None) -> dict[str, int]:
+    """The seqs of _SEEN_SEQS (a JSON object as text, or NULL when no record was found)."""
+    return {} if found is None else _decode(found)
 
 
 class _Draft:
@@ -657,16 +689,24 @@ async def _push_pg(
     notice: Callable[[int], str] | None,
     token_hash: str | None,
     prepared: sync.Prepared | None,
-    draft: _Draft | None = None,
+    job: _Job | None = None,
+    locked: bool = False,
 ) -> tuple[sync.PushResponse, int | None]:
     """One push inside the open transaction: (its answer, the store's new position or None).
-    With a draft whose reads still hold, its answer and write; else the engine's, now."""
+    With a draft (`job`'s) whose reads still hold, its answer and write; else the engine's,
+    now. `locked`: this transaction holds the store's lock already."""
     del store_id, notice  # the backend's
     client_id = request.client_id
+    draft = None if job is None else job.draft  # (one made while the lock is waited for too)
+    seen = _SEP.join(draft.seen) if locked and draft is not None and draft.seen else None
     if token_hash is None:
-        await backend.lock_as_writer(user_id, client_id, writers)  # type: ignore[arg-type]
+        await backend.lock_as_writer(user_id, client_id, writers, seen)  # type: ignore[arg-type]
     else:
-        device_id = await backend.lock_by_token(token_hash, client_id, writers)
+        device_id = await backend.lock_by_token(token_hash, client_id, writers, seen)
+    if job is not None:
+        job.taken = True
+        if draft is None:
+            draft = job.draft
     before = backend.seq
     if draft is not None and await backend.holds(draft, device_id, client_id):  # type: ignore[arg-type]
         result = draft.result
@@ -682,7 +722,7 @@ async def _push_pg(
 class _Job:
     """A push waiting for the writer: what to apply, and where its answer goes."""
 
-    __slots__ = ("args", "deadline", "draft", "future", "size", "taken")
+    __slots__ = ("args", "asked", "deadline", "draft", "future", "size", "taken")
 
     def __init__(self, args: tuple[Any, ...], size: int, future: asyncio.Future[Any]) -> None:
         self.args = args
@@ -691,6 +731,7 @@ class _Job:
         self.deadline = time.monotonic() + LOCK_BUDGET_S
         self.draft: _Draft | None = None  # (PostgreSQL) worked out while it waited
         self.taken = False  # (PostgreSQL) being applied: too late for a draft
+        self.asked = False  # (PostgreSQL) in line for a draft
 
 
 class _GroupWriter:
@@ -770,8 +811,9 @@ class PgStoreWriter(_GroupWriter):
     instead of per push. A push alone goes through at once. One that waited longer than the
     lock budget is answered Busy (503, nothing applied).
 
-    A push that waits behind a group is worked out meanwhile (`_waits`, `_Draft`): the merge
-    engine runs on the store as committed, on another connection, and under the lock the
+    A push that waits behind a group, or for the store's lock, is worked out meanwhile
+    (`_waits`, `_Draft`): the merge engine runs on the store as committed, on another
+    connection, and under the lock the
     push only checks that what it read is unchanged, then writes, instead of loading its
     records and merging while every other push to the store waits.
 
@@ -789,18 +831,28 @@ class PgStoreWriter(_GroupWriter):
         self.store_id = store_id
         self.key = key
         self.to_draft: deque[_Job] = deque()
-        self.drafters = 0
 
     def _drained(self) -> None:
         if _pg_writers.get(self.key) is self and not self.queue:
             del _pg_writers[self.key]
 
+    # Drafting tasks running in this process, for all stores (see _waits).
+    drafters = 0
+
     def _waits(self, job: _Job) -> None:
         """A push that waits has its draft worked out meanwhile (see _Draft), in order of
-        arrival, by up to `_DRAFTERS` tasks, each on a connection of its own."""
-        self.to_draft.append(job)
-        if self.drafters < _DRAFTERS:
-            self.drafters += 1
+        arrival, by up to `_DRAFTERS` tasks in this process, each on a connection of its
+        own: drafts are a head start, and never take the connections the writers need (a
+        push not drafted in time is worked out under the lock)."""
+        if job.asked:
+            return
+        job.asked = True
+        queue = self.to_draft
+        while queue and (queue[0].taken or queue[0].future.done()):
+            queue.popleft()  # too late for those
+        queue.append(job)
+        if PgStoreWriter.drafters < _DRAFTERS:
+            PgStoreWriter.drafters += 1
             asyncio.get_running_loop().create_task(self._drafter())
 
     async def _drafter(self) -> None:
@@ -810,7 +862,7 @@ class PgStoreWriter(_GroupWriter):
                 apg = raw.driver_connection
                 while self.to_draft:
                     job = self.to_draft.popleft()
-                    if job.taken or job.future.done():
+                    if job.taken or job.future.done() or job.draft is not None:
                         continue
                     try:
                         job.draft = await _draft(apg, job.args)
@@ -820,7 +872,7 @@ class PgStoreWriter(_GroupWriter):
             log.warning("no drafts for the waiting pushes: %s", exc)
             self.to_draft.clear()
         finally:
-            self.drafters -= 1
+            PgStoreWriter.drafters -= 1
 
     async def _group(self) -> None:
         jobs = _take(self.queue)
@@ -858,39 +910,58 @@ class PgStoreWriter(_GroupWriter):
         that followed it meanwhile. (Those that arrive while the group is written wait for the
         next, as on SQLite: a group's first push is not held up by an endless stream.)"""
         outcomes: list[Any] = []
-        async with self.engine.connect() as conn:
-            raw = await conn.get_raw_connection()
-            apg = raw.driver_connection
-            async with apg.transaction():
-                locked = joined = False
-                for n, job in enumerate(jobs):  # (jobs grows once, when the lock is had)
-                    if n in failed:
-                        outcomes.append(failed[n])
-                        continue
-                    if not locked and (
-                        outcomes or any(i not in failed for i in range(n + 1, len(jobs)))
-                    ):
-                        # Pushes in company take the store's lock first, once (their own FOR
-                        # UPDATE then holds it); a push alone takes it with its own.
-                        await apg.fetch(_render(_LOCK_STORE_PG, True), self.store_id)
-                        locked = True
-                    backend = _backend(apg, job)
-                    job.taken = True
-                    try:
-                        outcome = await _push_pg(backend, *job.args, job.draft)
-                    except (asyncpg.LockNotAvailableError, asyncpg.DeadlockDetectedError):
-                        raise
-                    except Exception as exc:
-                        if backend.wrote or isinstance(exc, asyncpg.PostgresError):
-                            raise _Redo(job, exc) from exc  # rolls the transaction back
-                        outcome = exc  # handed to that push's caller: it wrote nothing
-                    else:
-                        locked = True  # (a push alone takes it with its own FOR UPDATE)
-                    outcomes.append(outcome)
-                    if locked and not joined:
-                        joined = True
-                        self._join(jobs)
+        # A push that came to an idle writer has no draft: if the store's lock is slow to
+        # come (another process holds it), it is worked out while this group waits.
+        later = asyncio.get_running_loop().call_later(_DRAFT_AFTER_S, self._draft_first, jobs)
+        try:
+            async with self.engine.connect() as conn:
+                raw = await conn.get_raw_connection()
+                apg = raw.driver_connection
+                async with apg.transaction():
+                    await self._apply_in(apg, jobs, failed, outcomes, later)
+        finally:
+            later.cancel()
         return outcomes
+
+    def _draft_first(self, jobs: list[_Job]) -> None:
+        for job in jobs:
+            if not job.taken:
+                self._waits(job)
+
+    async def _apply_in(
+        self,
+        apg: asyncpg.Connection,
+        jobs: list[_Job],
+        failed: dict[int, BaseException],
+        outcomes: list[Any],
+        later: asyncio.TimerHandle,
+    ) -> None:
+        locked = joined = False
+        for n, job in enumerate(jobs):  # (jobs grows once, when the lock is had)
+            if n in failed:
+                outcomes.append(failed[n])
+                continue
+            if not locked and (outcomes or any(i not in failed for i in range(n + 1, len(jobs)))):
+                # Pushes in company take the store's lock first, once (their own FOR
+                # UPDATE then holds it); a push alone takes it with its own.
+                await apg.fetch(_render(_LOCK_STORE_PG, True), self.store_id)
+                locked = True
+            backend = _backend(apg, job)
+            try:
+                outcome = await _push_pg(backend, *job.args, job, locked)
+            except (asyncpg.LockNotAvailableError, asyncpg.DeadlockDetectedError):
+                raise
+            except Exception as exc:
+                if backend.wrote or isinstance(exc, asyncpg.PostgresError):
+                    raise _Redo(job, exc) from exc  # rolls the transaction back
+                outcome = exc  # handed to that push's caller: it wrote nothing
+            else:
+                locked = True  # (a push alone takes it with its own FOR UPDATE)
+            outcomes.append(outcome)
+            if locked and not joined:
+                joined = True
+                later.cancel()
+                self._join(jobs)
 
     def _join(self, jobs: list[_Job]) -> None:
         """Appends to `jobs` the pushes waiting in the queue that fit in the group."""
@@ -1039,8 +1110,10 @@ def _checkpoint(path: str) -> None:
 _CHECKPOINT_EVERY = 2_000
 # Mutations one group takes at most (a push is never split; the first is always taken).
 _GROUP_MUTATIONS = 5_000
-# Tasks of one PostgreSQL writer working out drafts of its waiting pushes at once.
+# Tasks of one process working out drafts of waiting PostgreSQL pushes at once.
 _DRAFTERS = 2
+# How long a group waits for its store's lock before its pushes' drafts are begun.
+_DRAFT_AFTER_S = 0.005
 
 
 def _take(queue: deque[_Job], size: int = 0) -> list[_Job]:
