@@ -75,3 +75,75 @@ def test_a_search_typed_while_the_index_warms_finds_the_words_of_notes_without_a
     expect(search).to_be_focused()
     expect(search).to_have_value("photon")
     assert page.evaluate("window.scrollY") == scrolled
+
+
+# The start's load read slowly: no worker (the records are read on the page, a slice at a
+# time), and after the first slice each is handed over only once released. On the first page
+# of a tab where the session's `holdLoad` is set.
+HOLD_LOAD = """
+(() => {
+  if (sessionStorage.getItem("holdLoad") !== "1") return;
+  window.Worker = undefined;
+  window.__loadHeld = true;
+  window.__slicesRead = 0;
+  const getAll = IDBObjectStore.prototype.getAll;
+  IDBObjectStore.prototype.getAll = function (range, count) {
+    const request = getAll.call(this, range, count);
+    if (this.name !== "records" || !count) return request;
+    window.__slicesRead += 1;
+    if (window.__slicesRead === 1) return request;
+    const held = { result: undefined, error: null, onsuccess: null, onerror: null };
+    request.onsuccess = () => {
+      held.result = request.result;
+      const pass = () => (window.__loadHeld ? setTimeout(pass, 20) : held.onsuccess?.());
+      pass();
+    };
+    request.onerror = () => {
+      held.error = request.error;
+      held.onerror?.();
+    };
+    return held;
+  };
+})();
+"""
+
+
+def test_a_search_typed_while_the_records_are_read_at_a_start_answers_from_those_read(
+    server, user, phone
+):
+    """A 10,000-person network takes a slow phone seconds to read at a start. The search page
+    does not wait for all of it ("Opening your network…" for 5 s): it answers from the
+    records read so far, says more may be found, and finds the rest as they are read."""
+    # Records are read in the order of their ids: Mira Early in the first slice, Mira Late
+    # in the last, 600 others between.
+    early = "00000000-0000-4000-8000-000000000001"
+    late = "ffffffff-ffff-4fff-bfff-ffffffffffff"
+    records = [
+        ("person", early, {"name": "Mira Early", "stage": "talked"}),
+        ("person", late, {"name": "Mira Late", "stage": "talked"}),
+    ]
+    records += [
+        ("person", new_id(), {"name": f"Filler Person {i:03d}", "stage": "identified"})
+        for i in range(600)
+    ]
+    push(server, user, records)
+    page = phone.new_page()
+    page.add_init_script(HOLD_LOAD)
+    sign_in(page, server, user)
+    page.evaluate("sessionStorage.setItem('holdLoad', '1')")
+    page.reload()
+    until(page, "window.__slicesRead >= 2", "the load begun, and held")
+
+    page.get_by_role("search").get_by_role("searchbox").fill("mira")
+    found = page.get_by_role("list", name="People found")
+    expect(found.get_by_role("link", name="Mira Early")).to_be_visible()
+    expect(found).not_to_contain_text("Mira Late")
+    opening = page.get_by_text("Still opening your network: more may be found as it is read.")
+    expect(opening).to_be_visible()
+    expect(page.get_by_role("heading", name="Search")).to_be_visible()
+
+    page.evaluate("window.__loadHeld = false")
+    expect(found.get_by_role("link", name="Mira Late")).to_be_visible()
+    expect(found.locator("a.row")).to_have_count(2)
+    expect(opening).to_be_hidden()
+    assert "q=mira" in page.url

@@ -191,10 +191,11 @@ function route({ focus = true } = {}) {
     if (!state.session) {
       const code = path === "/pair" ? decodeURIComponent(location.hash.slice(1)) : "";
       view = { el: signinView({ onSession, code }) };
-    } else if (state.loading && path !== "/" && !path.startsWith("/capture")) {
+    } else if (state.loading && path !== "/" && !path.startsWith("/capture") && path !== "/search") {
       // Records still being read: a record's own page shows it at once (read by its id), the
       // rest of it and other pages draw once they are all here. Capture needs none of them
-      // to be typed into: it is drawn at once (views/capture.js waits where it must).
+      // to be typed into: it is drawn at once (views/capture.js waits where it must). Search
+      // answers from the names read so far, and says more may come (views/search.js).
       const record = recordPath(path);
       view = { el: record ? openingView(state, record).el : h("p", { class: "empty" }, "Opening your network…"),
         update: () => { if (!state.loading) route({ focus: false }); } };

@@ -15,6 +15,8 @@ import { incrementalList } from "./list.js";
 const LIMIT = 50;
 
 const DEBOUNCE_MS = 250;
+// While the records are read at a start, found rows are redrawn at most this often.
+const SLICE_REFRESH_MS = 300;
 
 /**
  * The search box in the header: results show as you type (on the search page, after a pause
@@ -133,6 +135,21 @@ export function searchView(state, go) {
   const people = h("ul", { class: "list", "aria-label": "People found" });
   const orgs = h("ul", { class: "list", "aria-label": "Organizations found" });
   const count = h("p", { class: "hint", "aria-live": "polite" });
+  // At a start the records are read in slices for a few seconds (a 10,000-person network on
+  // a slow phone): the search answers from those read so far, and says so.
+  const opening = h("p", { class: "hint", hidden: true },
+    "Still opening your network: more may be found as it is read.");
+  let sliceTimer = null;
+  const onSlice = () => {
+    if (!el.isConnected || !state.loading) {
+      state.removeEventListener("slice", onSlice);
+      return;
+    }
+    sliceTimer ??= setTimeout(() => {
+      sliceTimer = null;
+      if (el.isConnected) render();
+    }, SLICE_REFRESH_MS);
+  };
   // Rows are kept while what they show is unchanged (asked again as the index warms, a row
   // in focus stays); a new row says why its person was found only when it is drawn.
   const peopleRows = incrementalList({
@@ -158,6 +175,9 @@ export function searchView(state, go) {
    */
   function render(changes, fromTop = false) {
     const q = query().trim();
+    opening.hidden = !(q && state.loading);
+    if (state.loading) state.addEventListener("slice", onSlice); // (once: the same listener)
+    else state.removeEventListener("slice", onSlice);
     const index = searchIndexOf(state);
     if (q) index.whileWarming(refresh);
     const foundPeople = q ? index.findPeople(q) : { length: 0, slice: () => [] };
@@ -185,7 +205,7 @@ export function searchView(state, go) {
     return true;
   }
   render(undefined, true);
-  const el = h("section", {}, h("h1", {}, "Search"), count,
+  const el = h("section", {}, h("h1", {}, "Search"), count, opening,
     h("h2", {}, "People"), people, h("h2", {}, "Organizations"), orgs);
   return { el, update: (changes) => render(changes ?? {}) };
 }
