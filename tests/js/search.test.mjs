@@ -207,6 +207,37 @@ test("warmed while idle after a load, then kept current by change events", async
   assert.deepEqual(searchIndexOf(state).searchPeople("lasers"), []);
 });
 
+test("many records pulled at once (a first sync) are indexed again while idle, not one by one at the next search", async () => {
+  const { searchIndexOf, warmSearchIndex } = await import("../../web/js/search.js");
+  const s = sample();
+  const state = new EventTarget();
+  state.records = s.records;
+  warmSearchIndex(state);
+  await new Promise((ok) => setTimeout(ok, 100));
+  // A few records pulled: the search re-indexes those, as before.
+  const one = rec("person", { name: "Ines Early" });
+  state.records.set(one.id, one);
+  state.dispatchEvent(new CustomEvent("change", { detail: { ids: new Set([one.id]), entities: new Set(["person"]) } }));
+  assert.deepEqual(searchIndexOf(state).searchPeople("ines"), [one.id]);
+  // Pages of a first sync: 3,000 people, 500 a page.
+  const pulled = Array.from({ length: 3000 }, (_, n) => rec("person", { name: `Pulled Person ${n}` }));
+  for (let start = 0; start < pulled.length; start += 500) {
+    const page = pulled.slice(start, start + 500);
+    for (const r of page) state.records.set(r.id, r);
+    state.dispatchEvent(new CustomEvent("change", { detail: { ids: new Set(page.map((r) => r.id)), entities: new Set(["person"]), source: "pull" } }));
+  }
+  await new Promise((ok) => setTimeout(ok, 1500)); // the pages stopped a second ago: rebuilt
+  const update = SearchIndex.prototype.update;
+  SearchIndex.prototype.update = () => assert.fail("indexed while idle: nothing left to re-index at the search");
+  try {
+    assert.deepEqual(searchIndexOf(state).searchPeople("pulled person 2999"), [pulled[2999].id]);
+    assert.equal(searchIndexOf(state).findPeople("pulled").length, 3000);
+    assert.deepEqual(searchIndexOf(state).searchPeople("lasers"), [s.ana.id]);
+  } finally {
+    SearchIndex.prototype.update = update;
+  }
+});
+
 test("results are ranked as far as they are read: the same people, in the same order, their number known first", () => {
   const first = ["Ada", "Adam", "Dana", "Sam", "Lee", "Maria", "Ana", "Zoë"];
   const last = ["Lovelace", "Adams", "Haddad", "Costa", "Madan", "Berg"];
