@@ -685,3 +685,37 @@ def test_a_persons_and_an_organizations_own_steps_are_on_their_pages(server, use
     records = server.records(user)
     assert records[lunch]["fields"]["thanked_at"] is not None
     assert records[rosa]["fields"]["stage"] == "thanked"
+
+
+def test_an_organization_typed_and_not_picked_is_kept_at_done(server, user, phone):
+    """At a lunch one types the organization and goes on to the notes without tapping the
+    suggestion under it: Done dropped it (the person and the conversation had none). Done now
+    takes the organization of that name, or adds it."""
+    costa = new_id()
+    push(server, user, [("organization", costa, {"name": "Costa Project", "status": "target"})])
+    page = phone.new_page()
+    sign_in(page, server, user)
+
+    def capture(who: str, organization: str) -> None:
+        page.goto(f"{server.url}/")
+        page.get_by_role("link", name="Capture a conversation").click()
+        page.get_by_label("Who did you talk with?").fill(who)
+        page.get_by_role("button", name=f"New person: {who}").click()
+        page.get_by_label("Organization", exact=True).fill(organization)
+        page.get_by_label("Notes", exact=True).type("Runs the ALD line.")
+        page.get_by_role("button", name="Done").click()
+        expect(page.get_by_role("heading", name=who)).to_be_visible()
+
+    capture("Dana Ortiz", "Lumen Labs")
+    capture("Rosa Chen", "costa project")  # a known one, typed in other case
+    wait_all_pushed(page)
+    records = [r for r in server.records(user).values() if not r["deleted"]]
+    orgs = {r["fields"]["name"]: r["id"] for r in records if r["entity"] == "organization"}
+    assert sorted(orgs) == ["Costa Project", "Lumen Labs"]  # one added, none twice
+    people = {r["fields"]["name"]: r for r in records if r["entity"] == "person"}
+    talks = {r["fields"]["person_id"]: r for r in records if r["entity"] == "conversation"}
+    for name, org in (("Dana Ortiz", orgs["Lumen Labs"]), ("Rosa Chen", costa)):
+        person = people[name]
+        assert person["fields"]["organization_id"] == org
+        assert talks[person["id"]]["fields"]["organization_id"] == org
+        assert talks[person["id"]]["fields"]["notes"] == "Runs the ALD line."

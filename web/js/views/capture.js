@@ -418,14 +418,30 @@ export function captureView(state, go, { personId: preset } = {}) {
     followups.append(chip);
   }
 
+  /** An organization typed and not picked from the list: the one of that name, or a new one
+   * (Done never drops what was typed there). */
+  const typedOrganization = () => {
+    const query = orgInput.value.trim();
+    return picked && query && nameKey(query) !== nameKey(organization.name ?? "") ? query : null;
+  };
+  function settleOrganization() {
+    const query = typedOrganization();
+    if (!query) return;
+    const same = searchOrganizations(state.records, query).find((o) => nameKey(o.fields.name) === nameKey(query));
+    chooseOrganization(same ? { id: same.id, name: same.fields.name, isNew: false }
+      : { id: crypto.randomUUID(), name: query, isNew: true });
+  }
+
   const done = h("button", { type: "button", class: "primary" }, "Done");
   done.addEventListener("click", async () => {
-    if (opening && others.value.trim() && !future()) {
-      // The names under "who else" are saved once every record is read (a few seconds).
+    if (opening && ((others.value.trim() && !future()) || typedOrganization())) {
+      // The names under "who else", or an organization typed, are saved once every record
+      // is read (a few seconds): the one of that name may not be read yet.
       done.disabled = true;
       done.textContent = "Saving once your network is open…";
       await new Promise((resolve) => { whenOpened = resolve; });
     }
+    settleOrganization();
     await addReferrals();
     if (picked && !started) start(); // "Schedule" with nothing typed still schedules
     rememberCapture(state, null);
