@@ -705,10 +705,10 @@ def test_an_organization_typed_and_not_picked_is_kept_at_done(server, user, phon
         page.get_by_label("Notes", exact=True).type("Runs the ALD line.")
         page.get_by_role("button", name="Done").click()
         expect(page.get_by_role("heading", name=who)).to_be_visible()
+        wait_all_pushed(page)  # (before the next start reloads the page)
 
     capture("Dana Ortiz", "Lumen Labs")
     capture("Rosa Chen", "costa project")  # a known one, typed in other case
-    wait_all_pushed(page)
     records = [r for r in server.records(user).values() if not r["deleted"]]
     orgs = {r["fields"]["name"]: r["id"] for r in records if r["entity"] == "organization"}
     assert sorted(orgs) == ["Costa Project", "Lumen Labs"]  # one added, none twice

@@ -92,7 +92,7 @@ export function captureView(state, go, { personId: preset } = {}) {
   let opening = state.loading;
   let unsure = false; // a new name picked while opening: its namesake may not be read yet
   let startedOpening = false; // written while opening: their open follow-ups are not all read
-  let whenOpened = null; // Done waits for the load to save the referrals' names
+  let whenOpened = null; // Done waits for the load to save the referrals' names, an organization typed
 
   const who = h("input", { type: "search", id: "capture-who", autocomplete: "off",
     placeholder: "Name, or organization", "aria-describedby": "who-hint" });
