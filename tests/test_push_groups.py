@@ -271,7 +271,10 @@ def title_set(client_id: str, record_id: str, title: str, base: int) -> sync.Pus
     return sync.PushRequest(client_id=client_id, mutations=[mutation])
 
 
-async def test_a_draft_is_used_only_while_what_it_read_is_unchanged(postgres_url, monkeypatch):
+@pytest.mark.parametrize("caller", ["user", "token"])
+async def test_a_draft_is_used_only_while_what_it_read_is_unchanged(
+    postgres_url, monkeypatch, caller
+):
     """On PostgreSQL a push waiting for the store's lock, or behind a group that does, is
     worked out beforehand (a draft); under the lock its draft is used only if the records it
     read are as it read them. Here another
@@ -300,15 +303,20 @@ async def test_a_draft_is_used_only_while_what_it_read_is_unchanged(postgres_url
     try:
         async with write_transaction(engine) as conn:
             owner, store = await accounts.create_user(conn, f"o{uid()[:8]}@example.com")
-            device, _ = await accounts.create_device(conn, owner, "phone")
+            device, token = await accounts.create_device(conn, owner, "phone")
             laptop, _ = await accounts.create_device(conn, owner, "laptop")
         clock = sync.HLC("server")
-        rosa, dana = uid(), uid()
+        rosa, dana, mira = uid(), uid(), uid()
 
         def push(dev: str, request: sync.PushRequest):  # type: ignore[no-untyped-def]
+            if caller == "token":  # as the push route does: the device by its token's hash
+                hashed = accounts.hash_token(token)
+                return push_postgres(
+                    engine, None, None, store, request, clock, WRITERS, token_hash=hashed
+                )
             return push_postgres(engine, owner, dev, store, request, clock, WRITERS)
 
-        await push(device, person_sets("c-seed", [rosa]))  # Rosa, version 1
+        await push(device, person_sets("c-seed", [rosa, mira]))  # Rosa and Mira, version 1
         holder = other.transaction()
         await holder.start()
         await other.fetch("SELECT seq FROM stores WHERE id = $1 FOR UPDATE", store)
@@ -316,12 +324,13 @@ async def test_a_draft_is_used_only_while_what_it_read_is_unchanged(postgres_url
         await asyncio.sleep(0.1)  # the first waits for the lock; the next two wait behind it
         edit = asyncio.ensure_future(push(device, title_set("c-phone", rosa, "Manager", 1)))
         new = asyncio.ensure_future(push(device, person_sets("c-new", [dana])))
+        kept = asyncio.ensure_future(push(device, title_set("c-mira", mira, "Lead", 1)))
         for _ in range(200):
-            if len(drafts) == 3:
+            if len(drafts) == 4:
                 break
             await asyncio.sleep(0.02)
-        # The first was drafted as it waited for the lock, the other two behind it.
-        assert len(drafts) == 3 and all(d is not None for d in drafts)
+        # The first was drafted as it waited for the lock, the other three behind it.
+        assert len(drafts) == 4 and all(d is not None for d in drafts)
         # Another process (this connection, holding the lock) edits Rosa's title meanwhile.
         backend = storage.PgBackend(other, store, None)
         request = title_set("c-laptop", rosa, "Director", 1)
@@ -329,15 +338,18 @@ async def test_a_draft_is_used_only_while_what_it_read_is_unchanged(postgres_url
             backend, owner, laptop, store, request, clock, WRITERS, None, None, None
         )
         await holder.commit()
-        answers = [await first, await edit, await new]
-        assert [r.status for a, _ in answers for r in a.results] == ["applied"] * 3
-        assert held == [True, False, True]  # the edit's draft read Rosa at version 1
+        answers = [await first, await edit, await new, await kept]
+        assert [r.status for a, _ in answers for r in a.results] == ["applied"] * 4
+        # The edit's draft read Rosa at version 1; Mira's, at version 1 still.
+        assert held == [True, False, True, True]
         rows = await other.fetch(
             "SELECT id, entity, version, fields FROM records WHERE store_id = $1", store
         )
         by_id = {r["id"]: r for r in rows}
         assert by_id[rosa]["version"] == 3  # the seed, the laptop's edit, the phone's
         assert msgspec.json.decode(by_id[dana]["fields"])["name"] == "P 0"
+        assert by_id[mira]["version"] == 2
+        assert msgspec.json.decode(by_id[mira]["fields"])["title"] == "Lead"
         conflicts = [msgspec.json.decode(r["fields"]) for r in rows if r["entity"] == "conflict"]
         assert len(conflicts) == 1  # neither title is lost
         titles = {conflicts[0]["kept"], conflicts[0]["lost"]}
