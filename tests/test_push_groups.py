@@ -260,6 +260,74 @@ async def test_pushes_arriving_while_a_push_waits_for_the_stores_lock_join_it(
         await engine.dispose()
 
 
+async def test_the_writers_of_a_store_take_it_in_the_order_they_came_on_postgres(postgres_url):
+    """The processes' writers of a store (here three engines, one per process) queue for it
+    in the order they came (storage._QUEUE_PG), and so does any other writer of the store
+    (SqlBackend.lock, as an import takes it). On the store's row lock alone the order was a
+    race at each COMMIT (see _QUEUE_PG)."""
+    engines = [create_engine(postgres_url) for _ in range(3)]
+    await migrate(engines[0])
+    plain = postgres_url.replace("postgresql+asyncpg", "postgresql")
+    other = await asyncpg.connect(plain)
+    watch = await asyncpg.connect(plain)  # (a transaction sees one snapshot of the activity)
+    try:
+        async with write_transaction(engines[0]) as conn:
+            owner, store = await accounts.create_user(conn, f"o{uid()[:8]}@example.com")
+            device, _ = await accounts.create_device(conn, owner, "phone")
+        clock = sync.HLC("server")
+
+        async def queued() -> int:
+            return await watch.fetchval(
+                "SELECT count(*) FROM pg_stat_activity WHERE wait_event = 'advisory'"
+                " AND datname = current_database()"
+            )
+
+        async def until_queued(count: int) -> None:
+            for _ in range(200):
+                if await queued() == count:
+                    return
+                await asyncio.sleep(0.02)
+            raise AssertionError(f"{await queued()} writers queued, not {count}")
+
+        holder = other.transaction()
+        await holder.start()
+        await other.execute(storage._render(storage._QUEUE_PG, True), store)
+        pushes = []
+        for n, engine in enumerate(engines):
+            request = person_sets(f"c-{n}", [uid()])
+            pushes.append(
+                asyncio.ensure_future(
+                    push_postgres(engine, owner, device, store, request, clock, WRITERS)
+                )
+            )
+            await until_queued(n + 1)  # each waits in the queue, behind the one before
+        await asyncio.sleep(0.1)
+        assert not any(p.done() for p in pushes)
+        await holder.commit()
+        assert [(await p)[1] for p in pushes] == [1, 2, 3]  # their positions: in order
+
+        holder = other.transaction()
+        await holder.start()
+        await other.execute(storage._render(storage._QUEUE_PG, True), store)
+
+        async def import_lock() -> int:
+            async with write_transaction(engines[1]) as conn:
+                backend = storage.SqlBackend(conn, store)
+                await backend.lock()
+                return backend.seq
+
+        locking = asyncio.ensure_future(import_lock())
+        await until_queued(1)
+        assert not locking.done()
+        await holder.rollback()
+        assert await locking == 3
+    finally:
+        await other.close()
+        await watch.close()
+        for engine in engines:
+            await engine.dispose()
+
+
 def title_set(client_id: str, record_id: str, title: str, base: int) -> sync.PushRequest:
     args = {"entity": "person", "id": record_id, "base": base, "fields": {"title": title}}
     mutation = sync.Mutation(
