@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from server import accounts
 from server.auth import AuthController, account_error_handler, provide_caller
-from server.database import create_engine, is_busy, migrate
+from server.database import create_engine, is_busy, migrate, warm
 from server.deps import EngineDep
 from server.guards import (
     Busy,
@@ -71,6 +71,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             from server.demo import ensure_demo
 
             await ensure_demo(engine)
+        await warm(engine)
         app.state.engine = engine
         app.state.guards = Guards()
         live = Hub(
