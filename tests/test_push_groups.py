@@ -428,6 +428,130 @@ async def test_a_draft_is_used_only_while_what_it_read_is_unchanged(
         await engine.dispose()
 
 
+async def test_drafts_checked_together_are_read_again_after_a_push_of_the_group_wrote(
+    postgres_url, monkeypatch
+):
+    """Once a group has the store's lock, what its drafted pushes read is checked for all at
+    once (PgStoreWriter._check), a round trip each saved while the store is locked. A push of
+    the group that writes a record a later one's draft read makes that check stale: the
+    later push reads it again, finds its draft outdated and is merged, its edit and the
+    earlier one both kept (one as a conflict), never written over from the version its
+    draft read. The others use the check read together."""
+    engine = create_engine(postgres_url)
+    await migrate(engine)
+    held: list[bool] = []
+    together: list[bool] = []
+    holds, push_pg = storage.PgBackend.holds, storage._push_pg
+
+    async def recorded_holds(self, made, device_id, client_id):  # type: ignore[no-untyped-def]
+        held.append(await holds(self, made, device_id, client_id))
+        return held[-1]
+
+    async def recorded_push(backend, *args):  # type: ignore[no-untyped-def]
+        together.append(len(args) > 11 and args[11] is not None)
+        return await push_pg(backend, *args)
+
+    monkeypatch.setattr(storage.PgBackend, "holds", recorded_holds)
+    monkeypatch.setattr(storage, "_push_pg", recorded_push)
+    other = await asyncpg.connect(postgres_url.replace("postgresql+asyncpg", "postgresql"))
+    try:
+        async with write_transaction(engine) as conn:
+            owner, store = await accounts.create_user(conn, f"o{uid()[:8]}@example.com")
+            _, token = await accounts.create_device(conn, owner, "phone")
+        clock = sync.HLC("server")
+        hashed = accounts.hash_token(token)
+        rosa, dana, mira = uid(), uid(), uid()
+
+        def push(request: sync.PushRequest):  # type: ignore[no-untyped-def]
+            return push_postgres(
+                engine, None, None, store, request, clock, WRITERS, token_hash=hashed
+            )
+
+        await push(person_sets("c-seed", [rosa, mira]))
+        held.clear()
+        together.clear()
+        holder = other.transaction()
+        await holder.start()
+        await other.fetch("SELECT seq FROM stores WHERE id = $1 FOR UPDATE", store)
+        pushes = [asyncio.ensure_future(push(person_sets("c-0", [uid()])))]
+        await asyncio.sleep(0.1)  # the first waits for the lock; the others behind it
+        for request in (
+            title_set("c-a", rosa, "Manager", 1),
+            title_set("c-b", rosa, "Director", 1),  # read Rosa as the one before it did
+            person_sets("c-new", [dana]),
+            title_set("c-mira", mira, "Lead", 1),
+        ):
+            pushes.append(asyncio.ensure_future(push(request)))
+        await asyncio.sleep(0.3)  # all drafted meanwhile
+        await holder.commit()
+        answers = [await p for p in pushes]
+        assert [r.status for a, _ in answers for r in a.results] == ["applied"] * 5
+        # The first read with the lock, the others' checks together; c-b's was stale (c-a
+        # wrote Rosa): read again, its draft is outdated; the last two as checked.
+        assert together == [False, True, False, True, True]
+        assert held == [True, True, False, True, True]
+        rows = await other.fetch(
+            "SELECT id, entity, version, fields FROM records WHERE store_id = $1", store
+        )
+        by_id = {r["id"]: r for r in rows}
+        assert by_id[rosa]["version"] == 3
+        conflicts = [msgspec.json.decode(r["fields"]) for r in rows if r["entity"] == "conflict"]
+        assert len(conflicts) == 1
+        assert {conflicts[0]["kept"], conflicts[0]["lost"]} == {"Manager", "Director"}
+        assert msgspec.json.decode(by_id[mira]["fields"])["title"] == "Lead"
+        assert msgspec.json.decode(by_id[dana]["fields"])["name"] == "P 0"
+    finally:
+        await other.close()
+        await engine.dispose()
+
+
+async def test_a_push_sent_twice_into_one_group_is_applied_once(postgres_url):
+    """A device that sends its push again (its answer lost) while the first is still waiting
+    for the store: both are drafted from the same progress and join one group. The second's
+    check, read for the group as the lock came, is stale once the first wrote: it reads the
+    client's progress again and answers the mutations as applied already, not twice."""
+    engine = create_engine(postgres_url)
+    await migrate(engine)
+    other = await asyncpg.connect(postgres_url.replace("postgresql+asyncpg", "postgresql"))
+    try:
+        async with write_transaction(engine) as conn:
+            owner, store = await accounts.create_user(conn, f"o{uid()[:8]}@example.com")
+            _, token = await accounts.create_device(conn, owner, "phone")
+        clock = sync.HLC("server")
+        hashed = accounts.hash_token(token)
+
+        def push(request: sync.PushRequest):  # type: ignore[no-untyped-def]
+            return push_postgres(
+                engine, None, None, store, request, clock, WRITERS, token_hash=hashed
+            )
+
+        holder = other.transaction()
+        await holder.start()
+        await other.fetch("SELECT seq FROM stores WHERE id = $1 FOR UPDATE", store)
+        first = asyncio.ensure_future(push(person_sets("c-0", [uid()])))
+        await asyncio.sleep(0.1)
+        twice = person_sets("c-twice", [uid(), uid()])
+        pushes = [asyncio.ensure_future(push(twice)) for _ in range(2)]
+        await asyncio.sleep(0.3)  # drafted meanwhile
+        await holder.commit()
+        await first
+        (once, at), (again, _) = [await p for p in pushes]
+        assert [r.status for r in once.results] == ["applied"] * 2
+        assert at == 3
+        assert [r.status for r in again.results] != ["applied"] * 2  # not applied twice
+        count = await other.fetchval("SELECT count(*) FROM records WHERE store_id = $1", store)
+        assert count == 3
+        progress = await other.fetchval(
+            "SELECT last_mutation_id FROM clients WHERE store_id = $1 AND client_id = $2",
+            store,
+            "c-twice",
+        )
+        assert progress == 2
+    finally:
+        await other.close()
+        await engine.dispose()
+
+
 async def test_values_holding_control_characters_are_stored_as_sent(engine):
     """PostgreSQL's rows travel joined by U+001E (storage._SEP): a value holding it, or any
     other control character, is stored and read back as it was sent, its record and the
