@@ -88,14 +88,16 @@ async def warm(engine: AsyncEngine, connections: int = 4) -> None:
     if is_sqlite(engine):
         return
     async with contextlib.AsyncExitStack() as stack:
-        try:
-            opened = await asyncio.gather(
-                *(stack.enter_async_context(engine.connect()) for _ in range(connections))
-            )
-            for conn in opened:
-                await conn.exec_driver_sql("SELECT 1")
-        except (OSError, exc.SQLAlchemyError) as error:
-            log.warning("the pool was not warmed: %s", error)
+        # (every attempt ends before the stack closes what was opened: none is left out)
+        opened = await asyncio.gather(
+            *(stack.enter_async_context(engine.connect()) for _ in range(connections)),
+            return_exceptions=True,
+        )
+        errors = [e for e in opened if isinstance(e, BaseException)]
+        if errors:
+            if not all(isinstance(e, (OSError, exc.SQLAlchemyError)) for e in errors):
+                raise errors[0]
+            log.warning("the pool was not warmed: %s", errors[0])
 
 
 # Pages in the WAL before a COMMIT checkpoints it itself (about 40 MB of log).

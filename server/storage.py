@@ -1067,10 +1067,14 @@ class PgStoreWriter(_GroupWriter):
         of two, while every other push to the store waits. What a push of the group writes
         can make this stale for a later one (a record its draft read, its client's
         progress): that one reads it again itself (see _apply_in)."""
+        writers = jobs[start].args[5] if start < len(jobs) else ()
         todo = [
             n
             for n in range(start, len(jobs))
-            if n not in failed and jobs[n].draft is not None and jobs[n].args[7] is not None
+            if n not in failed
+            and jobs[n].draft is not None
+            and jobs[n].args[7] is not None  # by token
+            and jobs[n].args[5] == writers  # (the same roles may write: one query)
         ]
         if len(todo) < 2:
             return {}  # (one reads it with its own lock query, in one round trip too)
@@ -1081,7 +1085,7 @@ class PgStoreWriter(_GroupWriter):
             _joined([a[7] for a in args]),
             _joined([a[3].client_id for a in args]),
             "\x1f".join(_SEP.join(jobs[n].draft.seen) for n in todo),  # type: ignore[union-attr]
-            list(args[0][5]),
+            list(writers),
         )
         return {todo[row[0] - 1]: row for row in rows}
 
