@@ -428,6 +428,20 @@ async def test_a_draft_is_used_only_while_what_it_read_is_unchanged(
         await engine.dispose()
 
 
+async def phone_of_a_new_user(engine):  # type: ignore[no-untyped-def]
+    """A new user's store, and how their phone pushes to it: by its token, as the route does."""
+    async with write_transaction(engine) as conn:
+        owner, store = await accounts.create_user(conn, f"o{uid()[:8]}@example.com")
+        _, token = await accounts.create_device(conn, owner, "phone")
+    clock = sync.HLC("server")
+    hashed = accounts.hash_token(token)
+
+    def push(request: sync.PushRequest):  # type: ignore[no-untyped-def]
+        return push_postgres(engine, None, None, store, request, clock, WRITERS, token_hash=hashed)
+
+    return store, push
+
+
 async def test_drafts_checked_together_are_read_again_after_a_push_of_the_group_wrote(
     postgres_url, monkeypatch
 ):
@@ -455,17 +469,8 @@ async def test_drafts_checked_together_are_read_again_after_a_push_of_the_group_
     monkeypatch.setattr(storage, "_push_pg", recorded_push)
     other = await asyncpg.connect(postgres_url.replace("postgresql+asyncpg", "postgresql"))
     try:
-        async with write_transaction(engine) as conn:
-            owner, store = await accounts.create_user(conn, f"o{uid()[:8]}@example.com")
-            _, token = await accounts.create_device(conn, owner, "phone")
-        clock = sync.HLC("server")
-        hashed = accounts.hash_token(token)
+        store, push = await phone_of_a_new_user(engine)
         rosa, dana, mira = uid(), uid(), uid()
-
-        def push(request: sync.PushRequest):  # type: ignore[no-untyped-def]
-            return push_postgres(
-                engine, None, None, store, request, clock, WRITERS, token_hash=hashed
-            )
 
         await push(person_sets("c-seed", [rosa, mira]))
         held.clear()
@@ -508,22 +513,14 @@ async def test_drafts_checked_together_are_read_again_after_a_push_of_the_group_
 async def test_a_push_sent_twice_into_one_group_is_applied_once(postgres_url):
     """A device that sends its push again (its answer lost) while the first is still waiting
     for the store: both are drafted from the same progress and join one group. The second's
-    check, read for the group as the lock came, is stale once the first wrote: it reads the
-    client's progress again and answers the mutations as applied already, not twice."""
+    check, read for the group as the lock came, is stale once the first wrote (the same
+    records, the same client): it reads it again and answers the mutations as applied
+    already, not twice."""
     engine = create_engine(postgres_url)
     await migrate(engine)
     other = await asyncpg.connect(postgres_url.replace("postgresql+asyncpg", "postgresql"))
     try:
-        async with write_transaction(engine) as conn:
-            owner, store = await accounts.create_user(conn, f"o{uid()[:8]}@example.com")
-            _, token = await accounts.create_device(conn, owner, "phone")
-        clock = sync.HLC("server")
-        hashed = accounts.hash_token(token)
-
-        def push(request: sync.PushRequest):  # type: ignore[no-untyped-def]
-            return push_postgres(
-                engine, None, None, store, request, clock, WRITERS, token_hash=hashed
-            )
+        store, push = await phone_of_a_new_user(engine)
 
         holder = other.transaction()
         await holder.start()
