@@ -362,7 +362,11 @@ EDIT_FIRST = """async ({ worker }) => {
     const saving = db.enqueueAll([{ name: "set", args: { entity: "person",
       id: crypto.randomUUID(), base: 0, fields: { name: "Typed meanwhile" } } }])
       .then(() => order.push("saved"));
-    await there;
+    // (a read that never begins fails the test instead of spinning the page forever)
+    await Promise.race([there, new Promise((_, fail) => setTimeout(() => {
+      held = false;
+      fail(new Error("the start's read did not begin within 15 s"));
+    }, 15000))]);
     await new Promise((resolve) => setTimeout(resolve, 100));
     const before = [...order];
     held = false;

@@ -184,13 +184,19 @@ test("the words of notes match as a plain scan of each person's words would, in 
   }
 });
 
-test("warmed while idle after a load, then kept current by change events", async () => {
+/** A state holding the sample's records, its search index warmed while idle. */
+async function warmedSample() {
   const { searchIndexOf, warmSearchIndex } = await import("../../web/js/search.js");
   const s = sample();
   const state = new EventTarget();
   state.records = s.records;
   warmSearchIndex(state);
   await new Promise((ok) => setTimeout(ok, 100));
+  return { s, state, searchIndexOf };
+}
+
+test("warmed while idle after a load, then kept current by change events", async () => {
+  const { s, state, searchIndexOf } = await warmedSample();
   const build = SearchIndex.prototype.build;
   SearchIndex.prototype.build = () => assert.fail("warm already built it: no build on the first search");
   try {
@@ -208,12 +214,7 @@ test("warmed while idle after a load, then kept current by change events", async
 });
 
 test("many records pulled at once (a first sync) are indexed again while idle, not one by one at the next search", async () => {
-  const { searchIndexOf, warmSearchIndex } = await import("../../web/js/search.js");
-  const s = sample();
-  const state = new EventTarget();
-  state.records = s.records;
-  warmSearchIndex(state);
-  await new Promise((ok) => setTimeout(ok, 100));
+  const { s, state, searchIndexOf } = await warmedSample();
   // A few records pulled: the search re-indexes those, as before.
   const one = rec("person", { name: "Ines Early" });
   state.records.set(one.id, one);
