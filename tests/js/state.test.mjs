@@ -18,7 +18,7 @@ function fakeDb() {
   };
 }
 
-const syncer = { soon() {}, addEventListener() {} };
+const syncer = { soon() {}, edited() {}, addEventListener() {} };
 
 test("an edit is written to the outbox in the keystroke's task, even while the state is busy", async () => {
   const db = fakeDb();

@@ -286,7 +286,7 @@ export class State extends EventTarget {
       }
       this.changed(ids, entities, "edit");
     });
-    this.syncer.soon();
+    this.syncer.edited();
   }
 
   /** The long form of mutations: {name, args}, bases filled in, new ids made. */

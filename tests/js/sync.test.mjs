@@ -1,0 +1,91 @@
+/**
+ * sync.js's timing of pushes after edits, with fake timers: a push once the typing pauses,
+ * and at least every few seconds while it goes on (not one round per ~0.8 s of typing, each
+ * sending the whole note again); the edits waiting go at once when the page is hidden.
+ * The rounds themselves are replaced by a counter here; in Chromium they are what the
+ * browser tests sync through.
+ */
+import assert from "node:assert/strict";
+import { mock, test } from "node:test";
+
+const page = new EventTarget();
+globalThis.addEventListener = page.addEventListener.bind(page);
+globalThis.document = Object.assign(new EventTarget(), { visibilityState: "visible" });
+
+const { Syncer } = await import("../../web/js/sync.js");
+
+/** A Syncer whose rounds are only counted (at the fake clock's time). */
+function counted() {
+  const syncer = new Syncer(null);
+  syncer.rounds = [];
+  syncer.sync = async () => {
+    syncer.rounds.push(Date.now());
+    // As a round does first: the edits queued so far are its to push.
+    clearTimeout(syncer.editTimer);
+    syncer.editTimer = null;
+    syncer.editedSince = null;
+  };
+  return syncer;
+}
+
+/** Advance the fake clock a millisecond at a time (a tick dates what it runs at its end). */
+function advance(t, ms) {
+  for (let i = 0; i < ms; i += 1) t.mock.timers.tick(1);
+}
+
+test("edits typed on and on are pushed every 5 s, and 1 s after the typing pauses", (t) => {
+  t.mock.timers.enable({ apis: ["setTimeout", "Date"], now: 0 });
+  t.after(() => mock.timers.reset());
+  const syncer = counted();
+  // 80 keystrokes, one every 150 ms (12 s of typing), then nothing.
+  for (let key = 0; key < 80; key += 1) {
+    syncer.edited();
+    advance(t, 150);
+  }
+  // 5 s after the first key, then 5 s after the first key the first round did not take.
+  assert.deepEqual(syncer.rounds, [5000, 10_100], "a round per pause or 5 s of typing");
+  advance(t, 2000);
+  // The last key was typed at 11,850 ms: pushed a second after it.
+  assert.deepEqual(syncer.rounds, [5000, 10_100, 12_850]);
+  t.mock.timers.tick(60_000);
+  assert.equal(syncer.rounds.length, 3, "a round without an edit to push");
+});
+
+test("one edit is pushed a second after it; a round meanwhile pushes it instead", (t) => {
+  t.mock.timers.enable({ apis: ["setTimeout", "Date"], now: 0 });
+  t.after(() => mock.timers.reset());
+  const syncer = counted();
+  syncer.edited();
+  t.mock.timers.tick(999);
+  assert.deepEqual(syncer.rounds, []);
+  t.mock.timers.tick(1);
+  assert.deepEqual(syncer.rounds, [1000]);
+  // A round for another reason (a poke, back online) takes the edit along: none after it.
+  syncer.edited();
+  syncer.soon(0);
+  t.mock.timers.tick(0);
+  assert.deepEqual(syncer.rounds, [1000, 1000]);
+  t.mock.timers.tick(10_000);
+  assert.deepEqual(syncer.rounds, [1000, 1000]);
+});
+
+test("hidden with edits waiting for a pause, the page pushes them at once", (t) => {
+  t.mock.timers.enable({ apis: ["setTimeout", "Date"], now: 0 });
+  t.after(() => mock.timers.reset());
+  const syncer = counted();
+  syncer.start();
+  t.mock.timers.tick(0); // start's own round
+  assert.deepEqual(syncer.rounds, [0]);
+  t.mock.timers.tick(1000);
+  syncer.edited();
+  t.mock.timers.tick(300);
+  document.visibilityState = "hidden";
+  document.dispatchEvent(new Event("visibilitychange"));
+  t.mock.timers.tick(0);
+  assert.deepEqual(syncer.rounds, [0, 1300], "the edit waited for a pause while hidden");
+  // Hidden with nothing waiting: no round.
+  document.dispatchEvent(new Event("visibilitychange"));
+  t.mock.timers.tick(0);
+  assert.deepEqual(syncer.rounds, [0, 1300]);
+  document.visibilityState = "visible";
+});
