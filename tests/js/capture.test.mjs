@@ -2,10 +2,10 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 
 import {
-  captureDefaults, hasNameKey, nameKey, parseNames, parseReferrals, parseWho, planCapture, searchPeople,
+  captureDefaults, hasNameKey, nameKey, namesakeOf, parseNames, parseReferrals, parseWho, planCapture, searchPeople,
   stageAfter,
 } from "../../web/js/capture.js";
-import { view } from "../../web/js/model.js";
+import { Records, view } from "../../web/js/model.js";
 import { rec, store } from "./fixtures.mjs";
 
 const ctx = () => {
@@ -116,6 +116,21 @@ test("a known person is found by name whatever the case or accents", () => {
   const zoe = rec("person", { name: "Zoë Ng", stage: "identified" });
   const plan = planCapture(store(zoe), { personName: "zoe ng", kind: "call", at: "2026-11-25T12:00:00.000Z", followups: [] }, ctx());
   assert.equal(plan.personId, zoe.id);
+});
+
+test("a namesake is looked for once: by the view when a name is picked, not again in the plan", () => {
+  const zoe = rec("person", { name: "Dr. Zoë Ng", stage: "identified" });
+  const gone = { ...rec("person", { name: "Zoe Ng" }), deleted: true };
+  const records = store(gone, rec("person", { name: "Zoe Ngo" }), zoe);
+  assert.equal(namesakeOf(records, "zoe  ng")?.id, zoe.id, "honorific, accents, spaces, the deleted one");
+  assert.equal(namesakeOf(new Records(records), "Zoë Ng")?.id, zoe.id, "the app's indexed records");
+  assert.equal(namesakeOf(records, "Zoe N"), null);
+  // The view found none (personIsNew): the plan makes someone new without looking again.
+  const form = { personName: "zoe ng", kind: "call", at: "2026-11-25T12:00:00.000Z", followups: [] };
+  const plan = planCapture(records, { ...form, personIsNew: true }, ctx());
+  assert.equal(plan.personId, "new-1");
+  assert.equal(plan.mutations[0].args.fields.name, "zoe ng");
+  assert.equal(planCapture(records, form, ctx()).personId, zoe.id, "without it, the plan looks");
 });
 
 test("a lunch with a new person, two referrals and a follow-up", () => {

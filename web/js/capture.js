@@ -204,6 +204,19 @@ export function parseNames(text) {
 const BEFORE_TALKED = ["identified", "contacted", "scheduled", null, undefined];
 const BEFORE_SCHEDULED = ["identified", "contacted", null, undefined];
 
+/**
+ * Someone in `records` whose name is `name` as nameKey compares them (not deleted), or null: a
+ * look through everyone (10,000 people), so a view does it when a name is picked, not in the
+ * keystroke that writes the capture (`personIsNew`).
+ */
+export function namesakeOf(records, name) {
+  const same = hasNameKey(nameKey(name));
+  for (const p of records.of ? records.of("person") : records.values()) {
+    if (p.entity === "person" && !p.deleted && same(p.fields.name)) return p;
+  }
+  return null;
+}
+
 /** The stage a person should have after a conversation at `at`, or null to leave theirs. */
 export function stageAfter(current, at, now) {
   const future = Boolean(at) && at > now;
@@ -216,7 +229,8 @@ export function stageAfter(current, at, now) {
  * A conversation dated after `now` is scheduled, not held: the person's stage becomes
  * "scheduled" and nothing that assumes it happened (follow-ups done, referrals) is written.
  * @param {Map<string, object>} records the current view
- * @param {object} form {personId?, personName?, personTitle?, organizationId?, newOrganization?: {id, name},
+ * @param {object} form {personId?, personName?, personIsNew?: (the caller looked for personName's
+ *   namesake already, with `namesakeOf`, and found none), personTitle?, organizationId?, newOrganization?: {id, name},
  *   kind, at, place, notes, culture, prospects, projects, fit, referrals: (string|{name,
  *   title})[], referralsAtOrganization?: boolean (default true), followups: string[]
  *   (FOLLOWUP_CHOICES keys), conversationId?}
@@ -232,9 +246,8 @@ export function planCapture(records, form, ctx) {
 
   let personId = form.personId;
   let person = personId ? records.get(personId) : null;
-  if (!person && form.personName) {
-    const same = hasNameKey(nameKey(form.personName));
-    person = live(records, "person").find((p) => same(p.fields.name)) ?? null;
+  if (!person && form.personName && !form.personIsNew) {
+    person = namesakeOf(records, form.personName);
     personId = person?.id;
   }
   let organizationId = form.organizationId ?? person?.fields.organization_id ?? null;
@@ -322,11 +335,9 @@ export function planReferrals(records, { personId, conversationId, organizationI
   const mutations = [];
   const set = (entity, id, fields) =>
     mutations.push({ name: "set", args: { entity, id, base: ctx.base(id), fields } });
-  const people = live(records, "person");
   for (const named of names) {
     const entry = typeof named === "string" ? { name: named } : named;
-    const same = hasNameKey(nameKey(entry.name));
-    const known = people.find((p) => same(p.fields.name));
+    const known = namesakeOf(records, entry.name);
     const titled = Boolean(known && entry.title && !known.fields.title);
     let toId = known?.id;
     if (!toId) {

@@ -6,8 +6,8 @@
  */
 
 import {
-  FOLLOWUP_CHOICES, captureDefaults, conversationTitle, nameKey, parseReferrals, parseWho, planCapture, planFollowup,
-  planReferrals, searchOrganizations, stageAfter,
+  FOLLOWUP_CHOICES, captureDefaults, conversationTitle, nameKey, namesakeOf, parseReferrals, parseWho, planCapture,
+  planFollowup, planReferrals, searchOrganizations, stageAfter,
 } from "../capture.js";
 import { addDays, formatDay, isoDate } from "../dates.js";
 import { field, h } from "../dom.js";
@@ -165,7 +165,10 @@ export function captureView(state, go, { personId: preset } = {}) {
       return;
     }
     picked = { personId: known?.id, name: known?.fields.name ?? name, title: known ? null : title,
-      stageBefore: known?.fields.stage ?? null };
+      stageBefore: known?.fields.stage ?? null,
+      // A new name's namesake (someone of that name not among the matches shown), looked for
+      // now, in the tap: the first keystroke, which writes the capture, need not read everyone.
+      namesake: known ? undefined : namesakeOf(state.records, name)?.id ?? null };
     const org = state.records.get(known?.fields.organization_id);
     if (org && !org.deleted && !organization.id) organization = { id: org.id, name: org.fields.name, isNew: false };
     showOrganization();
@@ -189,7 +192,8 @@ export function captureView(state, go, { personId: preset } = {}) {
   function start() {
     if (started || !picked) return;
     const plan = planCapture(state.records, {
-      personId: picked.personId, personName: picked.name, personTitle: picked.title,
+      personId: picked.personId ?? picked.namesake ?? undefined, personIsNew: picked.namesake === null,
+      personName: picked.name, personTitle: picked.title,
       organizationId: organization.isNew ? undefined : organization.id ?? undefined,
       newOrganization: organization.isNew ? { id: organization.id, name: organization.name } : undefined,
       kind: kind.value, at: atIso(), place: place.value.trim(), notes: notes.value, culture: culture.value,
