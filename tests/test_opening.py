@@ -15,7 +15,7 @@ import time
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser import go_online, nav, sign_in, wait_all_pushed, wait_controlled
+from tests.browser import go_online, nav, open_people, sign_in, wait_all_pushed, wait_controlled
 from tests.test_conversations import new_id, outbox, push
 
 pytestmark = pytest.mark.browser
@@ -166,6 +166,51 @@ def test_a_person_opened_by_address_shows_before_the_records_are_read(server, us
     page.evaluate("window.__releaseLoad()")
     page.get_by_role("button", name="Done").click()
     expect(page.get_by_role("list", name="Conversations")).to_contain_text("Second coffee.")
+
+
+def test_people_finds_someone_made_offline_before_the_records_are_read(server, user, phone):
+    """Met at lunch with no signal, the app closed and opened again on People: the records
+    take seconds to read, and she is made on this device only (in no slice the load reads).
+    A search finds her at once; the rest is found once read; adding someone waits for every
+    name, to warn of a namesake not read yet."""
+    ids = seed(server, user)
+    page = phone.new_page()
+    sign_in(page, server, user)
+    wait_controlled(page)
+    phone.set_offline(True)
+    open_people(page)
+    page.get_by_role("button", name="Add person").click()
+    page.get_by_label("New person's name").fill("Ines Moreau")
+    page.get_by_role("button", name="Add", exact=True).click()
+    expect(page.get_by_role("heading", name="Ines Moreau")).to_be_visible()
+    ines = page.url.rsplit("/", 1)[1]
+
+    held_start(page, f"{server.url}/people")
+    hint = page.get_by_role("status").filter(has_text="Opening your network")
+    expect(hint).to_have_text("Opening your network… Search to find someone now.")
+    search = page.get_by_label("Search people")
+    search.press_sequentially("ines mor")
+    people = page.get_by_role("list", name="People")
+    expect(people.get_by_role("link")).to_have_count(1)
+    expect(people.get_by_role("link", name="Ines Moreau")).to_have_attribute(
+        "href", f"/people/{ines}"
+    )
+    expect(page.get_by_text("Still opening your network: more may be found")).to_be_visible()
+    search.fill("dana")
+    expect(people.get_by_role("link")).to_have_count(0)
+    # "dana ortiz" added now: Dana is not read yet, so the namesake check waits for her.
+    page.get_by_role("button", name="Add person").click()
+    page.get_by_label("New person's name").fill("dana ortiz")
+    page.get_by_role("button", name="Add", exact=True).click()
+    assert not page.evaluate(LOADED)
+    page.evaluate("window.__releaseLoad()")
+    expect(page.locator(".namesake")).to_contain_text("Dana Ortiz is already in your network")
+    expect(people.get_by_role("link", name=re.compile("^Dana Ortiz"))).to_have_attribute(
+        "href", f"/people/{ids['dana']}"
+    )
+    expect(page.get_by_text("Still opening your network")).to_be_hidden()
+    search.fill("")
+    expect(people.get_by_role("link")).to_have_count(2)
 
 
 def test_capture_takes_notes_before_the_records_are_read_without_a_duplicate(server, user, phone):

@@ -81,3 +81,49 @@ test("settled() waits for every record of a load under way, and answers at once 
   await state.settled().then(() => { now = true; });
   assert.ok(now);
 });
+
+test("what this device made and has not synced is shown and found from a load's start", async () => {
+  const { indexWhileLoading, searchIndexOf } = await import("../../web/js/search.js");
+  const record = (id, entity, fields, version = 1) => ({ id, entity, version, deleted: false, fields });
+  const org = record("o1", "organization", { name: "Lovelace Yield" });
+  const dana = record("p1", "person", { name: "Dana Ortiz", title: "engineer" }, 3);
+  // The outbox: Ines met at lunch (made here) at Lovelace Yield (not read yet), Dana edited
+  // (made elsewhere: version 3), a deleted draft, and Ines's title typed later.
+  const pending = [
+    { id: 1, name: "set", args: { entity: "person", id: "p9", base: 0, fields: { name: "Ines Moreau", organization_id: "o1" } } },
+    { id: 2, name: "set", args: { entity: "person", id: "p1", base: 3, fields: { title: "lead" } } },
+    { id: 3, name: "set", args: { entity: "person", id: "p8", base: 0, fields: { name: "Typo Person" } } },
+    { id: 4, name: "delete", args: { entity: "person", id: "p8", base: 0 } },
+    { id: 5, name: "set", args: { entity: "person", id: "p9", base: 0, fields: { title: "process engineer" } } },
+  ];
+  let release;
+  const held = new Promise((resolve) => { release = resolve; });
+  const db = {
+    ...fakeDb(),
+    async *stream() {
+      await held; // nothing read yet
+      yield [dana, org];
+    },
+    all: async (store) => (store === "outbox" ? pending : []),
+    get: async (store, key) => (key === "session" ? { role: "owner", store_id: "s1" } : undefined),
+  };
+  const state = new State(db, syncer);
+  indexWhileLoading(state);
+  state.pending = [...pending];
+  const loaded = state.load();
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  assert.equal(state.loading, true);
+  assert.deepEqual([...state.records.keys()].sort(), ["p8", "p9"], "only what was made here");
+  assert.equal(state.records.get("p9").fields.title, "process engineer");
+  assert.equal(state.records.get("p8").deleted, true);
+  assert.deepEqual(searchIndexOf(state).searchPeople("ines mor"), ["p9"], "not searchable while loading");
+  assert.deepEqual(searchIndexOf(state).searchPeople("typo"), []);
+  release();
+  await loaded;
+  // Read and rebased: Dana with the edit on the server's copy; Ines now found by her
+  // organization's name too.
+  assert.equal(state.records.get("p1").fields.title, "lead");
+  assert.equal(state.records.get("p1").fields.name, "Dana Ortiz");
+  assert.deepEqual(searchIndexOf(state).searchPeople("lovelace"), ["p9"]);
+  assert.deepEqual(searchIndexOf(state).searchPeople("ines"), ["p9"]);
+});

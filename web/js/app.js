@@ -191,11 +191,13 @@ function route({ focus = true } = {}) {
     if (!state.session) {
       const code = path === "/pair" ? decodeURIComponent(location.hash.slice(1)) : "";
       view = { el: signinView({ onSession, code }) };
-    } else if (state.loading && path !== "/" && !path.startsWith("/capture") && path !== "/search") {
+    } else if (state.loading && path !== "/" && !path.startsWith("/capture") && path !== "/search" &&
+        (path !== "/people" || wide.matches)) {
       // Records still being read: a record's own page shows it at once (read by its id), the
       // rest of it and other pages draw once they are all here. Capture needs none of them
       // to be typed into: it is drawn at once (views/capture.js waits where it must). Search
-      // answers from the names read so far, and says more may come (views/search.js).
+      // and People (a phone's: a desktop's is a table beside a record) answer a query from the
+      // names read so far, and say more may come (views/search.js, views/people.js).
       const record = recordPath(path);
       view = { el: record ? openingView(state, record).el : h("p", { class: "empty" }, "Opening your network…"),
         update: () => { if (!state.loading) route({ focus: false }); } };

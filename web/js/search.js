@@ -567,8 +567,13 @@ export class SearchIndex {
     this.building = false;
   }
 
-  /** Index the organizations and people of a slice the load has just read. */
-  feed(slice) {
+  /**
+   * Index the organizations and people of a slice the load has just read. `made`: records
+   * this device made, shown before the load reads anything (State#madeHere): a person of
+   * those is searchable at once, by name, and again with the organization's name once that is
+   * read (other people wait for their organization, to be indexed once).
+   */
+  feed(slice, made = false) {
     const { records, fed, orphans } = this;
     if (!fed) return;
     const added = this.unlisted;
@@ -590,6 +595,7 @@ export class SearchIndex {
           // Its organization's name is part of its text: indexed once that is read, not twice.
           if (!orphans.has(org)) orphans.set(org, []);
           orphans.get(org).push(r);
+          if (made) this.feedPerson(r, added);
         } else {
           this.feedPerson(r, added);
         }
@@ -936,14 +942,14 @@ function entryOf(state) {
     // reindexTimer: a rebuild waiting for the pulled pages to stop
     entry = { index: new SearchIndex(), changed: null, records: null, warming: false, feeding: null,
       reindexTimer: null };
-    state.addEventListener("slice", ({ detail: { records, slice } }) => {
+    state.addEventListener("slice", ({ detail: { records, slice, made } }) => {
       if (entry.feeding !== records) {
         entry.index.beginLoad(records);
         entry.feeding = records;
         entry.records = records;
         entry.changed = new Set();
       }
-      entry.index.feed(slice);
+      entry.index.feed(slice, made);
     });
     state.addEventListener("change", (event) => {
       const { ids, source } = event.detail ?? {};

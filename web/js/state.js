@@ -16,6 +16,8 @@ import { NextSteps } from "./nextsteps.js";
 // Records per slice of the start's load: each slice is parsed and shown in its own task, short
 // enough that a keystroke meanwhile waits little for it.
 const LOAD_SLICE = 250;
+// Mutations that change only the record they name (args.id): a merge or a resolve reaches others.
+const OWN_RECORD = new Set(["set", "delete", "add", "remove"]);
 
 export class State extends EventTarget {
   /** @param {import('./db.js').Db} db @param {import('./sync.js').Syncer} syncer */
@@ -82,6 +84,13 @@ export class State extends EventTarget {
     this.server = new Map();
     this.records = new Records().indexed();
     this.overlaid = new Set();
+    // What this device made and has not had back from the server (someone met at lunch,
+    // offline) is in no slice the load reads: shown, and searchable, from the load's start,
+    // not once every record is read (~5 s of a throttled phone at 10,000 people).
+    const made = this.madeHere();
+    if (made.length) {
+      this.dispatchEvent(new CustomEvent("slice", { detail: { records: this.records, slice: made, made: true } }));
+    }
     for await (const chunk of this.db.stream("records", LOAD_SLICE)) {
       for (const record of chunk) {
         this.server.set(record.id, record);
@@ -105,6 +114,25 @@ export class State extends EventTarget {
       performance.mark("grapevine:records-loaded", { detail: { records: this.server.size } });
       this.changed(null, null, "load");
     });
+  }
+
+  /**
+   * Over the records (while a load has read none), the pending edits of the records they
+   * create: those whose first pending mutation is a `set` from version 0. (The end of the
+   * load applies the whole outbox again, on what it read.)
+   * @returns {object[]} those records, as shown
+   */
+  madeHere() {
+    const first = new Map(); // record id -> whether its first pending mutation creates it
+    for (const m of this.pending) {
+      const id = m.args?.id;
+      if (typeof id === "string" && !first.has(id)) first.set(id, m.name === "set" && m.args.base === 0);
+    }
+    const ids = new Set();
+    for (const m of this.pending) {
+      if (first.get(m.args?.id) && OWN_RECORD.has(m.name)) this.overlay(m, ids, new Set());
+    }
+    return [...ids].map((id) => this.records.get(id)).filter(Boolean);
   }
 
   /** Resolves once every record is read (at once when they are): an export waits for it. */

@@ -15,6 +15,7 @@ import { recordTable } from "./table.js";
 
 const label = (v) => v.replaceAll("_", " ");
 const ADDRESS_MS = 300; // the query is written to the address once typing pauses this long
+const SLICE_REFRESH_MS = 300; // while the records are read, a search on screen is asked again this often
 // One entry per person record and organization name: the sort name computed once.
 const entries = new WeakMap();
 function entry(p, org) {
@@ -66,10 +67,11 @@ export function peopleView(state, go) {
     await state.set("person", id, { name, stage: "identified" });
     go(`/people/${id}`);
   }
-  add.addEventListener("submit", (event) => {
+  add.addEventListener("submit", async (event) => {
     event.preventDefault();
     const name = newName.value.trim();
     if (!name) return;
+    await state.settled(); // a namesake not read yet would be missed
     const same = live(state.records, "person").filter((p) => nameKey(p.fields.name ?? "") === nameKey(name));
     if (same.length === 0 || (!namesake.hidden && namesake.dataset.name === name)) return create(name);
     namesake.dataset.name = name;
@@ -83,6 +85,21 @@ export function peopleView(state, go) {
 
   // A desktop shows a sortable table; a phone, rows to tap.
   const table = wide.matches ? peopleTable(state) : null;
+  // Opened while the records are still being read (the app just started): a search answers
+  // from the people read so far (and those made on this device), asked again as more come;
+  // the whole list, filters and the table wait for the rest.
+  const opening = h("p", { class: "hint", role: "status", hidden: true });
+  let sliceTimer = null;
+  const onSlice = () => {
+    if (!el.isConnected || !state.loading) {
+      state.removeEventListener("slice", onSlice);
+      return;
+    }
+    sliceTimer ??= setTimeout(() => {
+      sliceTimer = null;
+      if (el.isConnected && state.loading) filter();
+    }, SLICE_REFRESH_MS);
+  };
 
   function refillChoices() {
     const orgs = live(state.records, "organization").sort((a, b) => byName(a.fields.name, b.fields.name));
@@ -134,7 +151,20 @@ export function peopleView(state, go) {
   function filter(fromTop = false) {
     const query = search.value.trim();
     const filtered = stage.value || org.value || tag.value || via.value;
-    let people = sortedPeople();
+    if (state.loading) {
+      opening.hidden = false;
+      opening.textContent = query ? "Still opening your network: more may be found as it is read."
+        : "Opening your network… Search to find someone now.";
+      state.addEventListener("slice", onSlice); // (once: the same listener)
+      if (!query) {
+        (table ?? rows).set([], null, { fromTop });
+        return;
+      }
+    } else if (!opening.hidden) {
+      opening.hidden = true;
+      state.removeEventListener("slice", onSlice);
+    }
+    let people = state.loading ? [] : sortedPeople();
     if (query) {
       const index = searchIndexOf(state);
       // Asked again while the index warms, as the words of notes arrive in it.
@@ -156,8 +186,14 @@ export function peopleView(state, go) {
 
   /** The people found (ids, ranked as read) as the list's entries, read as far as asked. */
   function entriesOf(found) {
-    sortedPeople(); // (byId with it)
-    const list = byId;
+    if (!state.loading) sortedPeople(); // (byId with it)
+    const list = state.loading ? null : byId;
+    // While the records are read, an entry is made for each person shown (not for everyone).
+    const one = (id) => {
+      if (list) return list.get(id);
+      const p = state.records.get(id);
+      return p && entry(p, state.records.get(p.fields.organization_id)?.fields.name ?? "");
+    };
     return {
       get length() {
         return found.length;
@@ -165,8 +201,8 @@ export function peopleView(state, go) {
       slice(start = 0, end = found.length) {
         const out = [];
         for (const id of found.slice(start, end)) {
-          const one = list.get(id);
-          if (one) out.push(one);
+          const shown = one(id);
+          if (shown) out.push(shown);
         }
         return out;
       },
@@ -186,7 +222,7 @@ export function peopleView(state, go) {
       (table && changes.entities.has("conversation")); // the table shows when you last talked
     if (!ours) return;
     everyone = null;
-    refillChoices();
+    if (!state.loading) refillChoices();
     filter();
   }
   const filterNow = () => filter(true);
@@ -223,7 +259,7 @@ export function peopleView(state, go) {
   });
   for (const control of [stage, org, tag, via]) control.addEventListener("change", filterNow);
   render();
-  const el = h("section", {}, h("h1", {}, "People"), search,
+  const el = h("section", {}, h("h1", {}, "People"), search, opening,
     h("div", { class: "filters" }, stage, org, tag, via),
     h("div", { class: "list-actions" }, open,
       h("a", { href: "/duplicates", "data-link": true, class: "duplicates-link" }, "Possible duplicates")),
