@@ -9,6 +9,7 @@ be someone already known becomes that person when it ends, not a duplicate."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import time
 
@@ -442,3 +443,37 @@ def test_an_edit_being_saved_goes_before_the_start_s_read(server, user, phone):
     for worker in (True, False):
         got = page.evaluate(EDIT_FIRST, {"worker": worker})
         assert got == {"before": [], "order": ["saved", "slice"]}, worker
+
+
+def test_today_remembered_from_another_day_says_so_until_todays_steps_are_worked_out(
+    server, user, phone
+):
+    """Opened the next morning, Today first shows the steps it showed last (the records take
+    seconds to read): their "due today" was said yesterday, and the page says as of when."""
+    ids = seed(server, user)
+    today = dt.date.today().isoformat()
+    push(
+        server,
+        user,
+        [("followup", new_id(), {"person_id": ids["dana"], "kind": "follow_up", "due": today})],
+    )
+    page = phone.new_page()
+    sign_in(page, server, user)
+    steps = page.get_by_role("list", name="Next steps")
+    expect(steps).to_contain_text("Dana Ortiz")
+    expect(steps.locator(".stale-steps")).to_have_count(0)
+    # (Today is remembered as it is drawn.)
+    page.wait_for_timeout(500)
+    page.close()
+
+    page = phone.new_page()
+    page.clock.install(time=dt.datetime.now() + dt.timedelta(days=1))
+    held_start(page, f"{server.url}/")
+    steps = page.get_by_role("list", name="Next steps")
+    expect(steps).to_contain_text("Dana Ortiz")
+    expect(steps.locator(".stale-steps")).to_have_text(
+        re.compile(r"^As of .+: today's steps in a moment\.$")
+    )
+    page.evaluate("window.__releaseLoad()")
+    expect(steps).to_contain_text("Dana Ortiz")
+    expect(steps.locator(".stale-steps")).to_have_count(0)

@@ -48,6 +48,7 @@ export function todayView(state, go) {
     const name = (pid) => state.records.get(pid)?.fields.name;
     const shown = {
       store_id: state.session?.store_id,
+      day: isoDate(now), // what "due today", "overdue by 2 days" and "yesterday" were said on
       // A quick action keeps the versions it was shown at (its writes' base), so tapping it
       // from the remembered Today means what it meant then.
       total: actions.length,
@@ -76,6 +77,12 @@ export function todayView(state, go) {
     drawn = text;
     const { actions, upcoming: soon, loading, total = actions.length } = shown;
     steps.replaceChildren(...actions.map((a) => stepCard(state, a)));
+    // Remembered from another day (the app opened the next morning, or weeks later): its "due
+    // today" and "overdue by 1 day" were said then, until today's are worked out.
+    if (shown.day && shown.day !== isoDate(new Date()) && actions.length) {
+      steps.prepend(h("li", { class: "empty stale-steps" },
+        `As of ${formatDay(shown.day)}: today's steps in a moment.`));
+    }
     if (total > actions.length) {
       steps.append(h("li", { class: "empty more-steps" },
         `The ${actions.length} most pressing of ${count(total)} next steps, at most ${PER_KIND} of a kind: each one done or snoozed makes room.`));
