@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DATABASE ?= var/grapevine.db
 
-.PHONY: install run test lint format bench bench-instructions bench-client bench-engine bench-live bench-import bench-search lighthouse cassettes bench-vault bench-load fuzz bench-crash clean
+.PHONY: install run test lint format bench bench-instructions bench-client bench-walk bench-engine bench-live bench-import bench-search lighthouse cassettes bench-vault bench-load fuzz bench-crash clean
 
 install: $(STAMP)
 
@@ -43,6 +43,10 @@ bench-instructions: install
 
 bench-client: install
 	$(BIN)/python -m bench.client $(ARGS)
+
+# The user's loop at 10,000 people, phone (4x) and desktop, each step timed and photographed.
+bench-walk: install
+	$(BIN)/python -m bench.walk $(ARGS)
 
 # The merge engine's time per push before and under the store's lock (no storage).
 bench-engine: install
