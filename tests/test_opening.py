@@ -203,6 +203,9 @@ def test_people_finds_someone_made_offline_before_the_records_are_read(server, u
     page.get_by_role("button", name="Add person").click()
     page.get_by_label("New person's name").fill("dana ortiz")
     page.get_by_role("button", name="Add", exact=True).click()
+    expect(page.locator(".namesake")).to_have_text(
+        "Looking for someone of that name as your network opens…"
+    )
     assert not page.evaluate(LOADED)
     page.evaluate("window.__releaseLoad()")
     expect(page.locator(".namesake")).to_contain_text("Dana Ortiz is already in your network")

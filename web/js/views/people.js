@@ -71,7 +71,13 @@ export function peopleView(state, go) {
     event.preventDefault();
     const name = newName.value.trim();
     if (!name) return;
-    await state.settled(); // a namesake not read yet would be missed
+    if (state.loading) {
+      // A namesake not read yet would be missed: the check waits for every name.
+      namesake.hidden = false;
+      namesake.textContent = "Looking for someone of that name as your network opens…";
+      await state.settled();
+      namesake.hidden = true;
+    }
     const same = live(state.records, "person").filter((p) => nameKey(p.fields.name ?? "") === nameKey(name));
     if (same.length === 0 || (!namesake.hidden && namesake.dataset.name === name)) return create(name);
     namesake.dataset.name = name;
