@@ -1,7 +1,7 @@
 """Push and pull throughput over HTTP on loopback, against a real server process.
 
     python -m bench [--engines sqlite,postgres] [--mutations 20000] [--people 10000]
-                    [--runs 5] [--devices 50] [--profile]
+                    [--runs 5] [--devices 50] [--rounds 1] [--profile]
 
 Push: `set` mutations in batches of 500, applied per second (min/median/max of `--runs`), with
 the server's CPU time per mutation (steadier than the rate on a busy machine), next to the rate
