@@ -16,7 +16,15 @@ import time
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser import go_online, nav, open_people, sign_in, wait_all_pushed, wait_controlled
+from tests.browser import (
+    go_online,
+    nav,
+    open_people,
+    sign_in,
+    until,
+    wait_all_pushed,
+    wait_controlled,
+)
 from tests.test_conversations import new_id, outbox, push
 
 pytestmark = pytest.mark.browser
@@ -59,6 +67,20 @@ HOLD_LOAD = """(() => {
 })();"""
 
 LOADED = "performance.getEntriesByName('grapevine:records-loaded').length > 0"
+
+# Today as last drawn, kept in IndexedDB for the next start to show before the records are read.
+REMEMBERED_TODAY = """async () => {
+  const db = await new Promise((resolve) => {
+    const open = indexedDB.open("grapevine");
+    open.onsuccess = () => resolve(open.result);
+  });
+  const today = await new Promise((resolve) => {
+    const get = db.transaction("meta").objectStore("meta").get("today");
+    get.onsuccess = () => resolve(get.result);
+  });
+  db.close();
+  return Boolean(today?.day && today.actions.length);
+}"""
 
 
 def seed(server, user) -> dict[str, str]:
@@ -465,8 +487,7 @@ def test_today_remembered_from_another_day_says_so_until_todays_steps_are_worked
     steps = page.get_by_role("list", name="Next steps")
     expect(steps).to_contain_text("Dana Ortiz")
     expect(steps.locator(".stale-steps")).to_have_count(0)
-    # (Today is remembered as it is drawn.)
-    page.wait_for_timeout(500)
+    until(page, REMEMBERED_TODAY, "Today's steps not remembered")
     page.close()
 
     page = phone.new_page()
