@@ -6,7 +6,7 @@ A store of 10,000 people (bench.client's network, 76,000 records at scale 1) is 
 the push API of a live `grapevine serve`. Then a phone (Chromium as a Pixel 7, CPU slowed
 `--throttle` times) and a desktop (1280x800, not slowed) walk the loop: the phone signs in and
 syncs, loses signal at a conference lunch, captures the conversation (someone new, at a known
-organization, notes typed a key at a time, two names under "who else", a follow-up), is closed
+organization, notes typed a key at a time, two names under "who else", two follow-ups), is closed
 and opened again offline, reads the capture back from Today and the person's page, corrects the
 notes, gets signal back; that evening the desktop signs in, finds the person, reads and corrects
 the notes while the phone shows the correction live; three weeks later (the phone's clock moved
