@@ -38,6 +38,7 @@ from bench.client import (
     grapevine,
     mutations,
     network,
+    sign_in,
     throttle,
     wait_for_mark,
 )
@@ -55,7 +56,9 @@ class Walk:
         shots.mkdir(parents=True, exist_ok=True)
 
     def step(self, what: str, page: Page, started: float) -> None:
-        took = time.perf_counter() - started
+        self.took(what, page, time.perf_counter() - started)
+
+    def took(self, what: str, page: Page, took: float) -> None:
         self.n += 1
         slug = re.sub(r"[^a-z0-9]+", "-", what.lower()).strip("-")[:50]
         path = self.shots / f"{self.n:02d}-{slug}.png"
@@ -120,16 +123,9 @@ def walk_in(browser, pw, url: str, email: str, password: str, org: str, rate: fl
     throttle(page, rate)
 
     print("At the conference, in the morning: the phone signs in.")
-    page.goto(url + "/")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(password)
-    t = time.perf_counter()
-    page.get_by_role("button", name="Sign in").click()
-    expect(status(page)).to_contain_text("Synced at", timeout=WAIT_MS)
-    walk.step("signed in: every record synced", page, t)
-    t = time.perf_counter()
-    page.locator("ol.steps li.step").first.wait_for(timeout=WAIT_MS)
-    walk.step("Today shows its next steps", page, t)
+    synced, steps = sign_in(page, url, email, password)
+    walk.took("signed in: every record synced", page, synced)
+    walk.took("then Today shows its next steps", page, steps)
     wait_for_mark(page, LOADED)
 
     print("At lunch, no signal: a conversation captured.")
@@ -215,13 +211,8 @@ def walk_in(browser, pw, url: str, email: str, password: str, org: str, rate: fl
     desktop = browser.new_context(viewport={"width": 1280, "height": 800})
     desktop.set_default_timeout(STEP_MS)
     desk = desktop.new_page()
-    desk.goto(url + "/")
-    desk.get_by_label("Email").fill(email)
-    desk.get_by_label("Password").fill(password)
-    t = time.perf_counter()
-    desk.get_by_role("button", name="Sign in").click()
-    expect(status(desk)).to_contain_text("Synced at", timeout=WAIT_MS)
-    walk.step("desktop signed in and synced", desk, t)
+    synced, _ = sign_in(desk, url, email, password)
+    walk.took("desktop signed in and synced", desk, synced)
     t = time.perf_counter()
     desk.get_by_role("searchbox").first.fill("ines moreau")
     desk.get_by_role("link", name=re.compile(r"^Ines Moreau\s*process engineer")).first.click()

@@ -20,10 +20,7 @@ function counted() {
   syncer.rounds = [];
   syncer.sync = async () => {
     syncer.rounds.push(Date.now());
-    // As a round does first: the edits queued so far are its to push.
-    clearTimeout(syncer.editTimer);
-    syncer.editTimer = null;
-    syncer.editedSince = null;
+    syncer.tookEdits(); // as a round does first
   };
   return syncer;
 }

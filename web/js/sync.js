@@ -60,8 +60,7 @@ export class Syncer extends EventTarget {
     clearTimeout(this.editTimer);
     const wait = Math.max(0, Math.min(EDIT_QUIET_MS, this.editedSince + EDIT_MAX_WAIT_MS - now));
     this.editTimer = setTimeout(() => {
-      this.editTimer = null;
-      this.editedSince = null;
+      this.tookEdits();
       this.soon(0);
     }, wait);
   }
@@ -108,11 +107,15 @@ export class Syncer extends EventTarget {
     return this.running;
   }
 
-  async round() {
-    // The edits queued so far are pushed by this round: the wait for a pause starts anew.
+  /** A round begins: it pushes the edits queued so far, so the wait for a pause starts anew. */
+  tookEdits() {
     clearTimeout(this.editTimer);
     this.editTimer = null;
     this.editedSince = null;
+  }
+
+  async round() {
+    this.tookEdits();
     const session = await this.db.get("meta", "session");
     if (!session) return this.set("signed-out", this.status === "signed-out" ? this.error : "");
     if (!navigator.onLine) {

@@ -13,6 +13,33 @@ import { h } from "../dom.js";
 const ENTITY = { people: "person", organizations: "organization", conversations: "conversation" };
 const PATH = Object.fromEntries(Object.entries(ENTITY).map(([path, entity]) => [entity, path]));
 const HOPS = 5; // a merged record's survivor: a few links at most
+const SLICE_REFRESH_MS = 300; // while the records are read, a search on screen is asked again this often
+
+/**
+ * A view that answers from the records read so far (Search, People at a start): `refresh` it
+ * as more are read, at most every SLICE_REFRESH_MS, while it is on screen. Returns `follow`,
+ * for each render: it listens while the load runs, and stops once it has ended.
+ * @param {import('../state.js').State} state
+ * @param {() => Element} view the view's element (made after its render is)
+ * @param {() => void} refresh
+ */
+export function refreshWhileOpening(state, view, refresh) {
+  let timer = null;
+  const onSlice = () => {
+    if (!view().isConnected || !state.loading) {
+      state.removeEventListener("slice", onSlice);
+      return;
+    }
+    timer ??= setTimeout(() => {
+      timer = null;
+      if (view().isConnected) refresh();
+    }, SLICE_REFRESH_MS);
+  };
+  return () => {
+    if (state.loading) state.addEventListener("slice", onSlice); // (once: the same listener)
+    else state.removeEventListener("slice", onSlice);
+  };
+}
 
 /** The record page a path is, or null: {entity, id}. */
 export function recordPath(path) {

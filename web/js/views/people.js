@@ -11,11 +11,11 @@ import { FOUND_VIA, STAGES } from "../schema.js";
 import { searchIndexOf } from "../search.js";
 import { wide } from "../shell.js";
 import { byName, incrementalList } from "./list.js";
+import { refreshWhileOpening } from "./opening.js";
 import { recordTable } from "./table.js";
 
 const label = (v) => v.replaceAll("_", " ");
 const ADDRESS_MS = 300; // the query is written to the address once typing pauses this long
-const SLICE_REFRESH_MS = 300; // while the records are read, a search on screen is asked again this often
 // One entry per person record and organization name: the sort name computed once.
 const entries = new WeakMap();
 function entry(p, org) {
@@ -95,17 +95,7 @@ export function peopleView(state, go) {
   // from the people read so far (and those made on this device), asked again as more come;
   // the whole list, filters and the table wait for the rest.
   const opening = h("p", { class: "hint", role: "status", hidden: true });
-  let sliceTimer = null;
-  const onSlice = () => {
-    if (!el.isConnected || !state.loading) {
-      state.removeEventListener("slice", onSlice);
-      return;
-    }
-    sliceTimer ??= setTimeout(() => {
-      sliceTimer = null;
-      if (el.isConnected && state.loading) filter();
-    }, SLICE_REFRESH_MS);
-  };
+  const followLoad = refreshWhileOpening(state, () => el, () => filter());
 
   function refillChoices() {
     const orgs = live(state.records, "organization").sort((a, b) => byName(a.fields.name, b.fields.name));
@@ -157,18 +147,15 @@ export function peopleView(state, go) {
   function filter(fromTop = false) {
     const query = search.value.trim();
     const filtered = stage.value || org.value || tag.value || via.value;
+    followLoad();
+    opening.hidden = !state.loading;
     if (state.loading) {
-      opening.hidden = false;
       opening.textContent = query ? "Still opening your network: more may be found as it is read."
         : "Opening your network… Search to find someone now.";
-      state.addEventListener("slice", onSlice); // (once: the same listener)
       if (!query) {
         (table ?? rows).set([], null, { fromTop });
         return;
       }
-    } else if (!opening.hidden) {
-      opening.hidden = true;
-      state.removeEventListener("slice", onSlice);
     }
     let people = state.loading ? [] : sortedPeople();
     if (query) {

@@ -11,12 +11,12 @@ import { h } from "../dom.js";
 import { linked } from "../model.js";
 import { normalize, searchIndexOf, terms } from "../search.js";
 import { incrementalList } from "./list.js";
+import { refreshWhileOpening } from "./opening.js";
 
 const LIMIT = 50;
 
 const DEBOUNCE_MS = 250;
 // While the records are read at a start, found rows are redrawn at most this often.
-const SLICE_REFRESH_MS = 300;
 
 /**
  * The search box in the header: results show as you type (on the search page, after a pause
@@ -139,17 +139,7 @@ export function searchView(state, go) {
   // a slow phone): the search answers from those read so far, and says so.
   const opening = h("p", { class: "hint", hidden: true },
     "Still opening your network: more may be found as it is read.");
-  let sliceTimer = null;
-  const onSlice = () => {
-    if (!el.isConnected || !state.loading) {
-      state.removeEventListener("slice", onSlice);
-      return;
-    }
-    sliceTimer ??= setTimeout(() => {
-      sliceTimer = null;
-      if (el.isConnected) render();
-    }, SLICE_REFRESH_MS);
-  };
+  const followLoad = refreshWhileOpening(state, () => el, () => render());
   // Rows are kept while what they show is unchanged (asked again as the index warms, a row
   // in focus stays); a new row says why its person was found only when it is drawn.
   const peopleRows = incrementalList({
@@ -176,8 +166,7 @@ export function searchView(state, go) {
   function render(changes, fromTop = false) {
     const q = query().trim();
     opening.hidden = !(q && state.loading);
-    if (state.loading) state.addEventListener("slice", onSlice); // (once: the same listener)
-    else state.removeEventListener("slice", onSlice);
+    followLoad();
     const index = searchIndexOf(state);
     if (q) index.whileWarming(refresh);
     const foundPeople = q ? index.findPeople(q) : { length: 0, slice: () => [] };
