@@ -1,7 +1,7 @@
 """Push and pull throughput over HTTP on loopback, against a real server process.
 
     python -m bench [--engines sqlite,postgres] [--mutations 20000] [--people 10000]
-                    [--runs 5] [--devices 50] [--rounds 1] [--profile]
+                    [--runs 5] [--devices 50] [--rounds 1] [--random-ids] [--profile]
 
 Push: `set` mutations in batches of 500, applied per second (min/median/max of `--runs`), with
 the server's CPU time per mutation (steadier than the rate on a busy machine), next to the rate
@@ -33,6 +33,8 @@ from pathlib import Path
 import asyncpg
 import httpx
 import msgspec
+
+import sync
 
 ROOT = Path(__file__).resolve().parent.parent
 BATCH = 500
@@ -107,6 +109,15 @@ def children(pid: int) -> list[int]:
     return found
 
 
+# Record ids as our clients make them (time-ordered UUIDv7, sync.new_id), or with `--random-ids`
+# as they made them before (UUIDv4), to show what random ids cost the store's index.
+RANDOM_IDS = False
+
+
+def record_id() -> str:
+    return str(uuid.uuid4()) if RANDOM_IDS else sync.new_id()
+
+
 def person_mutations(client_id: str, first: int, count: int, ms: int) -> list[dict]:
     return [
         {
@@ -115,7 +126,7 @@ def person_mutations(client_id: str, first: int, count: int, ms: int) -> list[di
             "name": "set",
             "args": {
                 "entity": "person",
-                "id": str(uuid.uuid4()),
+                "id": record_id(),
                 "base": 0,
                 "fields": {
                     "name": f"Person {first + i}",
@@ -139,7 +150,7 @@ def conversation_mutations(client_id: str, first: int, people: list[str], ms: in
             "name": "set",
             "args": {
                 "entity": "conversation",
-                "id": str(uuid.uuid4()),
+                "id": record_id(),
                 "base": 0,
                 "fields": {
                     "person_id": person,
@@ -526,9 +537,18 @@ async def main() -> None:
     # are set for is outgrown after one): more rounds show how the p99 grows with the store.
     parser.add_argument("--rounds", type=int, default=1, help="rounds of the devices' pushes")
     parser.add_argument("--devices", type=int, default=50, help="devices pushing at once")
+    parser.add_argument(
+        "--random-ids", action="store_true", help="UUIDv4 record ids, as older clients made"
+    )
     parser.add_argument("--profile", action="store_true", help="sample the push with py-spy")
     args = parser.parse_args()
-    print(f"Grapevine benchmarks on {os.cpu_count()} cores, Python {sys.version.split()[0]}")
+    global RANDOM_IDS
+    RANDOM_IDS = args.random_ids
+    ids = "random (UUIDv4)" if RANDOM_IDS else "time-ordered (UUIDv7, as our clients make them)"
+    print(
+        f"Grapevine benchmarks on {os.cpu_count()} cores, Python {sys.version.split()[0]};"
+        f" record ids {ids}"
+    )
     for name in args.engines.split(","):
         if name == "sqlite":
             with tempfile.TemporaryDirectory() as tmp:

@@ -701,7 +701,7 @@ def plan_contacts(index: _Index, contacts: list[Contact | Refusal]) -> Plan:
             person_id = (
                 contact.record_id
                 if contact.record_id and contact.record_id not in index.by_id
-                else str(uuid.uuid4())
+                else sync.new_id()
             )
             values.setdefault("stage", "identified")
             plan.mutations.append(
@@ -736,7 +736,7 @@ def _organization(index: _Index, plan: Plan, name: str) -> str:
             plan.matched.add(org.id)
             plan.organizations_matched += 1
         return org.id
-    org_id = str(uuid.uuid4())
+    org_id = sync.new_id()
     plan.mutations.append(
         ("set", {"entity": "organization", "id": org_id, "base": 0, "fields": {"name": name}})
     )

@@ -29,6 +29,7 @@ from sync._engine import (
     validate_client_id,
 )
 from sync._hlc import HLC, MAX_DRIFT_MS, HLCError, format_hlc, parse_hlc, wall_ms
+from sync._ids import new_id
 from sync._protocol import (
     DEFAULT_PULL_LIMIT,
     MAX_BODY_BYTES,
@@ -98,6 +99,7 @@ __all__ = [
     "format_hlc",
     "live",
     "merge_text",
+    "new_id",
     "normalize_server",
     "open_conflicts",
     "parse_hlc",

@@ -9,7 +9,6 @@ the pull that brings their result; nothing typed is dropped without being kept a
 from __future__ import annotations
 
 import sqlite3
-import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
@@ -19,6 +18,7 @@ from typing import Any
 import msgspec
 
 from sync._hlc import HLC, format_hlc, parse_hlc, wall_ms
+from sync._ids import new_id as make_id
 from sync._view import Records, view
 
 _SCHEMA = """
@@ -82,7 +82,7 @@ class Replica:
         path: str | Path,
         *,
         now: Callable[[], int] = wall_ms,
-        new_id: Callable[[], str] = lambda: str(uuid.uuid4()),
+        new_id: Callable[[], str] = make_id,
     ) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)

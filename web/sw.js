@@ -26,6 +26,7 @@ const SHELL = [
   "/js/duplicates.js",
   "/js/exchange.js",
   "/js/hlc.js",
+  "/js/ids.js",
   "/js/live.js",
   "/js/load-worker.js",
   "/js/model.js",

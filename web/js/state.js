@@ -10,6 +10,7 @@
  * or "outbox". Views and indexes update from it instead of rebuilding.
  */
 
+import { newId } from "./ids.js";
 import { Records, applyMutation } from "./model.js";
 import { NextSteps } from "./nextsteps.js";
 
@@ -321,7 +322,7 @@ export class State extends EventTarget {
   expand(mutations) {
     return mutations.map((m) => (m.args ? m : {
       name: m.name,
-      args: { entity: m.entity, id: m.id ?? crypto.randomUUID(), base: this.base(m.id), fields: m.fields },
+      args: { entity: m.entity, id: m.id ?? newId(), base: this.base(m.id), fields: m.fields },
     }));
   }
 

@@ -11,6 +11,7 @@ import {
 } from "../capture.js";
 import { addDays, formatDay, isoDate } from "../dates.js";
 import { field, h } from "../dom.js";
+import { newId } from "../ids.js";
 import { linked, live } from "../model.js";
 import { CONVERSATION_KINDS } from "../schema.js";
 import { searchIndexOf } from "../search.js";
@@ -78,7 +79,7 @@ export function resumeOffer(state, go) {
 export function captureView(state, go, { personId: preset } = {}) {
   const scheduling = new URLSearchParams(location.search).has("schedule");
   const ctx = () => ({
-    newId: () => crypto.randomUUID(), today: isoDate(new Date()), now: new Date().toISOString(),
+    newId, today: isoDate(new Date()), now: new Date().toISOString(),
     base: (id) => state.base(id),
   });
   let picked = null; // {personId?, name, title?, stageBefore} — chosen, nothing written yet
@@ -213,7 +214,7 @@ export function captureView(state, go, { personId: preset } = {}) {
     let to = personId;
     const old = started.personId;
     if (!to) {
-      to = crypto.randomUUID();
+      to = newId();
       mutations.push({ name: "set", args: { entity: "person", id: to, base: 0, fields: {
         name, title, organization_id: organization.id, stage: stageAfter(null, atIso(), new Date().toISOString()),
         found_via: place.value.trim() ? "conference" : "other", found_via_detail: place.value.trim() || null,
@@ -307,7 +308,7 @@ export function captureView(state, go, { personId: preset } = {}) {
       items.push(h("li", { class: "hint" }, "Still opening your network: a new organization can be added in a moment."));
     } else if (query && !found.some((o) => nameKey(o.fields.name) === nameKey(query))) {
       items.push(h("li", {}, h("button", { type: "button", class: "pick new",
-        onclick: () => chooseOrganization({ id: crypto.randomUUID(), name: query, isNew: true }) },
+        onclick: () => chooseOrganization({ id: newId(), name: query, isNew: true }) },
       `New organization: ${query}`)));
     }
     if (!query && organization.id) {
@@ -433,7 +434,7 @@ export function captureView(state, go, { personId: preset } = {}) {
     if (!query) return;
     const same = searchOrganizations(state.records, query).find((o) => nameKey(o.fields.name) === nameKey(query));
     chooseOrganization(same ? { id: same.id, name: same.fields.name, isNew: false }
-      : { id: crypto.randomUUID(), name: query, isNew: true });
+      : { id: newId(), name: query, isNew: true });
   }
 
   const done = h("button", { type: "button", class: "primary" }, "Done");

@@ -10,6 +10,7 @@ import {
 import { daysBetween, formatDateTime, formatDay, isoDate } from "../dates.js";
 import { planDeletion } from "../deletion.js";
 import { field, h, mount, uid } from "../dom.js";
+import { newId } from "../ids.js";
 import { linked } from "../model.js";
 import { STAGES } from "../schema.js";
 import { searchIndexOf } from "../search.js";
@@ -204,7 +205,7 @@ export function knownNames(state) {
     const item = h("li", { class: "row" }, h("span", {},
       `${entry.name}: ${person.fields.name}${about ? ` (${about})` : ""}, already in your network. `), other);
     other.addEventListener("click", async () => {
-      const id = crypto.randomUUID();
+      const id = newId();
       created?.(id);
       item.replaceChildren(`${entry.name}: someone new, referred by ${metName}.`);
       await state.run([
@@ -248,7 +249,7 @@ export function referralAdder(state, { personId, conversationId, organizationId 
     const taken = [];
     const mutations = planReferrals(state.records, {
       personId: from.id, conversationId: talk && !talk.deleted ? talk.id : null, ...named, names,
-    }, { newId: () => crypto.randomUUID(), base: (rid) => state.base(rid),
+    }, { newId, base: (rid) => state.base(rid),
       known: (entry, person, referralId, titled) => taken.push({ entry, person, referralId, titled }) });
     if (talk && !talk.deleted && talk.fields.asked_for_referrals !== true) {
       mutations.push({ name: "set", entity: "conversation", id: talk.id, fields: { asked_for_referrals: true } });
@@ -284,7 +285,7 @@ function followupChips(state, { personId, organizationId }) {
       const person = state.records.get(personId());
       if (!person || person.deleted || chip.getAttribute("aria-pressed") === "true") return;
       const plan = planFollowup({ personId: person.id, organizationId: organizationId() ?? null,
-        metName: person.fields.name, key }, { newId: () => crypto.randomUUID(), today: isoDate(new Date()) });
+        metName: person.fields.name, key }, { newId, today: isoDate(new Date()) });
       chip.setAttribute("aria-pressed", "true");
       await state.run([plan.mutation]);
     });

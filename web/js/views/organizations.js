@@ -1,6 +1,7 @@
 /** Organizations: status at a glance; add one in a step. */
 
 import { h } from "../dom.js";
+import { newId } from "../ids.js";
 import { linked, live } from "../model.js";
 import { wide } from "../shell.js";
 import { byName, incrementalList } from "./list.js";
@@ -20,7 +21,7 @@ export function organizationsView(state, go) {
   add.addEventListener("submit", async (event) => {
     event.preventDefault();
     if (!name.value.trim()) return;
-    const id = crypto.randomUUID();
+    const id = newId();
     await state.set("organization", id, { name: name.value.trim(), status: "exploring" });
     go(`/organizations/${id}`);
   });

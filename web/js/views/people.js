@@ -6,6 +6,7 @@
 import { nameKey } from "../capture.js";
 import { formatDay } from "../dates.js";
 import { field, h, mount } from "../dom.js";
+import { newId } from "../ids.js";
 import { live } from "../model.js";
 import { FOUND_VIA, STAGES } from "../schema.js";
 import { searchIndexOf } from "../search.js";
@@ -63,7 +64,7 @@ export function peopleView(state, go) {
   open.addEventListener("click", () => showAdd(add.hidden));
   cancel.addEventListener("click", () => showAdd(false));
   async function create(name) {
-    const id = crypto.randomUUID();
+    const id = newId();
     await state.set("person", id, { name, stage: "identified" });
     go(`/people/${id}`);
   }

@@ -7,6 +7,7 @@
 import { addDays, formatDay, isoDate } from "../dates.js";
 import { planDeletion } from "../deletion.js";
 import { field, h, mount } from "../dom.js";
+import { newId } from "../ids.js";
 import { linked, respell } from "../model.js";
 import { lastContacted, snoozeFor, stepsOf, thankedEdits } from "../nextsteps.js";
 import { conflictNotice } from "./conflicts.js";
@@ -220,7 +221,7 @@ export function personView(state, id, go) {
     const p = record();
     const note = newNote.value.trim();
     newNote.value = "";
-    await state.set("followup", crypto.randomUUID(), {
+    await state.set("followup", newId(), {
       person_id: id, organization_id: p.fields.organization_id, kind: note ? "other" : "follow_up",
       due: newDue.value, note: note || `Follow up: ${p.fields.name}`,
     }, 0);
