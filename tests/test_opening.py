@@ -162,10 +162,13 @@ def test_a_person_opened_by_address_shows_before_the_records_are_read(server, us
     page.evaluate("window.__releaseLoad()")
     expect(page.get_by_role("list", name="Conversations")).to_contain_text("Hiring for the sensor")
 
-    # A conversation's address shows its title and notes the same way.
+    # A conversation's address shows its title and notes the same way (on a phone, in its
+    # whole page: see the test below).
     held_start(page, f"{server.url}/conversations/{ids['talk']}")
     expect(page.get_by_role("heading", name="Coffee with Dana Ortiz")).to_be_visible()
-    expect(page.get_by_text("Hiring for the sensor team next spring.")).to_be_visible()
+    expect(page.get_by_label("Notes", exact=True)).to_have_value(
+        "Hiring for the sensor team next spring."
+    )
     assert not page.evaluate(LOADED)
     page.evaluate("window.__releaseLoad()")
     expect(page.get_by_role("link", name="← Dana Ortiz")).to_be_visible()
@@ -189,6 +192,84 @@ def test_a_person_opened_by_address_shows_before_the_records_are_read(server, us
     page.evaluate("window.__releaseLoad()")
     page.get_by_role("button", name="Done").click()
     expect(page.get_by_role("list", name="Conversations")).to_contain_text("Second coffee.")
+
+
+def test_a_conversation_is_corrected_before_the_records_are_read_and_the_typing_stays(
+    server, user, phone
+):
+    """The evening after: the app opened on the conversation (a cold start of a big network)
+    takes the correction at once, and the end of the load neither redraws the box being typed
+    in nor drops a key; the lists that need every record fill in then."""
+    ids = seed(server, user)
+    talk = ids["talk"]
+    lee, named = new_id(), new_id()
+    push(
+        server,
+        user,
+        [
+            ("person", lee, {"name": "Lee Park"}),
+            (
+                "referral",
+                named,
+                {"from_person_id": ids["dana"], "to_person_id": lee, "conversation_id": talk},
+            ),
+        ],
+    )
+    page = phone.new_page()
+    sign_in(page, server, user)
+    wait_controlled(page)
+    phone.set_offline(True)  # the edits stay in the outbox, to be looked at
+    held_start(page, f"{server.url}/conversations/{talk}")
+    notes = page.get_by_label("Notes", exact=True)
+    expect(notes).to_have_value("Hiring for the sensor team next spring.")
+    expect(page.get_by_role("list", name="Referrals from this conversation")).to_contain_text(
+        "show in a moment"
+    )
+
+    def saved_notes(wanted: str) -> str | None:
+        """The notes as last saved in the outbox, once they read `wanted` (or after 10 s)."""
+        deadline = time.monotonic() + 10
+        while True:
+            last = None
+            for m in outbox(page):
+                if m["name"] == "set" and m["args"]["id"] == talk:
+                    last = m["args"]["fields"].get("notes", last)
+            if last == wanted or time.monotonic() > deadline:
+                return last
+            page.wait_for_timeout(100)
+
+    notes.click()
+    page.keyboard.press("End")
+    page.keyboard.type(" Ask about")
+    first = "Hiring for the sensor team next spring. Ask about"
+    assert saved_notes(first) == first
+    assert not page.evaluate(LOADED), "saved before the records were read"
+    # A name added under "who else" meanwhile: Lee Park is known, just not read yet. Nothing is
+    # written until every person is read, then a referral to her, not a second Lee Park.
+    adder = page.get_by_label("Add someone they suggested")
+    adder.fill("Lee Park")
+    adder.press("Enter")
+    page.wait_for_timeout(300)
+    assert not any(m["args"].get("entity") in ("person", "referral") for m in outbox(page))
+    box = notes.element_handle()
+    box.focus()
+    page.evaluate("window.__releaseLoad()")
+    until(page, LOADED, "the load to end")
+    page.keyboard.type(" Lee's team.")
+    whole = first + " Lee's team."
+    expect(notes).to_have_value(whole)
+    assert box.evaluate("el => el.isConnected && el === document.activeElement"), (
+        "the box typed in was drawn again when the load ended"
+    )
+    assert saved_notes(whole) == whole
+    # The referral the load read is listed now, in the same page.
+    referrals = page.get_by_role("list", name="Referrals from this conversation")
+    expect(referrals).not_to_contain_text("show in a moment")
+    expect(referrals.locator("li")).to_have_count(2)
+    expect(referrals).to_contain_text("Lee Park")
+    made = [m for m in outbox(page) if m["args"].get("entity") in ("person", "referral")]
+    assert [m["args"]["entity"] for m in made] == ["referral"], made
+    assert made[0]["args"]["fields"]["to_person_id"] == lee
 
 
 def test_people_finds_someone_made_offline_before_the_records_are_read(server, user, phone):

@@ -197,10 +197,21 @@ function route({ focus = true } = {}) {
       // rest of it and other pages draw once they are all here. Capture needs none of them
       // to be typed into: it is drawn at once (views/capture.js waits where it must). Search
       // and People (a phone's: a desktop's is a table beside a record) answer a query from the
-      // names read so far, and say more may come (views/search.js, views/people.js).
+      // names read so far, and say more may come (views/search.js, views/people.js). A phone's
+      // conversation page is drawn whole once the conversation is read, to be corrected at
+      // once, and stays when the load ends (what is being typed stays too); a desktop's is
+      // drawn again then, beside its list.
       const record = recordPath(path);
-      view = { el: record ? openingView(state, record).el : h("p", { class: "empty" }, "Opening your network…"),
-        update: () => { if (!state.loading) route({ focus: false }); } };
+      const whole = !wide.matches ? (rid) => conversationView(state, rid, go) : null;
+      const opening = record ? openingView(state, record, { full: whole }) : null;
+      view = { el: opening?.el ?? h("p", { class: "empty" }, "Opening your network…"),
+        update: (changes) => {
+          const full = opening?.full();
+          if (full) {
+            if (!state.loading) app.view = full;
+            full.update?.(changes);
+          } else if (!state.loading) route({ focus: false });
+        } };
     } else {
       view = viewFor(path);
     }

@@ -79,7 +79,11 @@ export function conversationView(state, id, go) {
   });
 
   const remove = h("button", { type: "button", class: "danger" }, "Delete conversation");
-  remove.addEventListener("click", () => {
+  remove.addEventListener("click", async () => {
+    // What it reaches (its referrals, follow-ups) must all be read: opened at a start, the
+    // page is drawn before they are.
+    await state.settled();
+    if (!record() || record().deleted) return;
     const personId = record().fields.person_id;
     const plan = planDeletion(state.records, "conversation", id, (rid) => state.base(rid));
     const here = location.pathname;
@@ -111,7 +115,9 @@ export function conversationView(state, id, go) {
 
     const refs = linked(state.records, "referral", "conversation_id", id);
     keyedRows(referrals, rows, refs.map((r) => ({ key: r.id, r })), ({ r }) => referralRow(state, r),
-      h("li", { class: "empty" }, "No names from this conversation yet."));
+      h("li", { class: "empty" }, state.loading
+        ? "Opening your network: the names from this conversation show in a moment."
+        : "No names from this conversation yet."));
     adder.fill();
     followups.fill();
   }
@@ -243,8 +249,12 @@ export function referralAdder(state, { personId, conversationId, organizationId 
   el.addEventListener("submit", async (event) => {
     event.preventDefault();
     const names = parseReferrals(input.value);
+    if (names.length === 0) return;
+    input.value = "";
+    // A name is someone already known or someone new: that needs every person read.
+    await state.settled();
     const from = state.records.get(personId());
-    if (names.length === 0 || !from || from.deleted) return;
+    if (!from || from.deleted) return;
     const org = state.records.get(organizationId());
     const talk = state.records.get(conversationId ? conversationId() : lastConversation(state.records, from.id));
     const named = { organizationId: inherit.checked && org && !org.deleted ? org.id : null, metName: from.fields.name };
@@ -256,7 +266,6 @@ export function referralAdder(state, { personId, conversationId, organizationId 
     if (talk && !talk.deleted && talk.fields.asked_for_referrals !== true) {
       mutations.push({ name: "set", entity: "conversation", id: talk.id, fields: { asked_for_referrals: true } });
     }
-    input.value = "";
     await state.run(mutations);
     for (const k of taken) known.add(k, named);
   });
@@ -284,6 +293,8 @@ function followupChips(state, { personId, organizationId }) {
     const chip = h("button", { type: "button", class: "chip", "aria-pressed": "false", "data-key": key },
       FOLLOWUP_CHOICES[key].label);
     chip.addEventListener("click", async () => {
+      await state.settled(); // an open follow-up not read yet is pressed, not added twice
+      fill();
       const person = state.records.get(personId());
       if (!person || person.deleted || chip.getAttribute("aria-pressed") === "true") return;
       const plan = planFollowup({ personId: person.id, organizationId: organizationId() ?? null,
@@ -298,7 +309,8 @@ function followupChips(state, { personId, organizationId }) {
     open.replaceChildren(...(fus.length ? fus.map((f) => h("li", { class: "row" },
       h("span", { class: "row-title" }, f.fields.note ?? label(f.fields.kind ?? "follow up")),
       h("span", { class: "row-sub" }, ` · due ${formatDay(f.fields.due)}`)))
-      : [h("li", { class: "empty" }, "No open follow-ups.")]));
+      : [h("li", { class: "empty" }, state.loading ? "Opening your network: follow-ups show in a moment."
+        : "No open follow-ups.")]));
     // Two chips write the same note ("Follow up: Dana", next week or in 3 months): an open
     // follow-up presses the one whose due date it is nearest, never both.
     const today = isoDate(new Date());

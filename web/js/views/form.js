@@ -184,7 +184,10 @@ const MANY_ORGANIZATIONS = 12;
  * @param {HTMLSelectElement} select
  */
 export function organizationFinder(state, select) {
-  if (live(state.records, "organization").length <= MANY_ORGANIZATIONS) return null;
+  const few = () => live(state.records, "organization").length <= MANY_ORGANIZATIONS;
+  // Drawn while the records are still read (a page opened at a start), it is not yet known how
+  // many there are: it is there, hidden, and shown once they are all read, if it is needed.
+  if (!state.loading && few()) return null;
   const input = h("input", { type: "search", autocomplete: "off", enterkeyhint: "done",
     placeholder: "Or type to find one", "aria-label": "Find an organization" });
   const results = h("ul", { class: "list picks", "aria-label": "Organizations to pick" });
@@ -207,7 +210,12 @@ export function organizationFinder(state, select) {
     event.preventDefault();
     results.querySelector("button")?.click();
   });
-  return h("div", { class: "org-finder" }, input, results);
+  const el = h("div", { class: "org-finder" }, input, results);
+  if (state.loading) {
+    el.hidden = true;
+    state.settled().then(() => { el.hidden = few(); });
+  }
+  return el;
 }
 
 /**

@@ -50,8 +50,14 @@ export function recordPath(path) {
 /**
  * @param {import('../state.js').State} state
  * @param {{entity: string, id: string}} wanted
+ * @param {{full?: ((id: string) => {el: Element, update?: (changes?: object) => void}) | null}} [options]
+ *   `full`: a conversation's whole page, drawn in place as soon as the conversation, its person
+ *   and its organization are read, to be read back and corrected at once (its referrals and
+ *   follow-ups fill in when the load ends; what needs every record waits for them).
+ * @returns {{el: Element, full: () => {el: Element, update?: (changes?: object) => void} | null}}
  */
-export function openingView(state, { entity, id }) {
+export function openingView(state, { entity, id }, { full = null } = {}) {
+  let drawn = null; // the whole page, once `full` drew it
   const heading = h("h1", {}, "Opening your network…");
   const lead = h("p", { class: "lead" });
   const body = h("div", {});
@@ -88,6 +94,12 @@ export function openingView(state, { entity, id }) {
     } else {
       await Promise.all([shown(f.person_id), shown(f.organization_id)]);
       if (!el.isConnected) return;
+      if (full) {
+        drawn = full(record.id);
+        el.replaceWith(drawn.el);
+        performance.mark("grapevine:record-shown", { detail: { id: record.id } });
+        return;
+      }
       heading.textContent = conversationTitle(state.records, record);
       lead.textContent = [f.at ? formatDateTime(f.at) : null, f.place].filter(Boolean).join(" · ");
       body.replaceChildren(...(f.notes ? [h("p", { class: "notes" }, f.notes)] : []));
@@ -96,5 +108,5 @@ export function openingView(state, { entity, id }) {
     el.removeAttribute("aria-busy");
     performance.mark("grapevine:record-shown", { detail: { id: record.id } });
   })();
-  return { el };
+  return { el, full: () => drawn };
 }
