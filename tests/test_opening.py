@@ -272,6 +272,42 @@ def test_a_conversation_is_corrected_before_the_records_are_read_and_the_typing_
     assert made[0]["args"]["fields"]["to_person_id"] == lee
 
 
+def test_the_conversation_captured_today_is_read_back_from_her_page_before_the_rest(
+    server, user, phone
+):
+    """The loop's evening: the app opened on the person met at lunch (offline, a cold start).
+    Her page lists the conversation captured today before the rest of the network is read,
+    and it opens to its notes and on to its page, to be corrected then and there."""
+    ids = seed(server, user)
+    page = phone.new_page()
+    sign_in(page, server, user)
+    wait_controlled(page)
+    phone.set_offline(True)
+    page.goto(f"{server.url}/capture/{ids['dana']}")
+    page.get_by_label("Notes", exact=True).press_sequentially("Lunch: ask about Lee.")
+    page.get_by_role("button", name="Done").click()
+    expect(page.get_by_role("heading", name="Dana Ortiz")).to_be_visible()
+
+    held_start(page, f"{server.url}/people/{ids['dana']}")
+    read = page.get_by_role("list", name="Conversations read so far")
+    expect(read).to_contain_text("Lunch: ask about Lee.")
+    expect(read).not_to_contain_text("Hiring for the sensor")  # not read yet
+    expect(page.get_by_text("more conversations, follow-ups and referrals")).to_be_visible()
+    read.locator("summary").first.click()
+    read.get_by_role("link", name=re.compile("^Open")).click()
+    notes = page.get_by_label("Notes", exact=True)
+    expect(notes).to_have_value("Lunch: ask about Lee.")
+    notes.press_sequentially(" And Sam.")
+    assert not page.evaluate(LOADED)
+    page.evaluate("window.__releaseLoad()")
+    until(page, LOADED, "the load to end")
+    expect(notes).to_have_value("Lunch: ask about Lee. And Sam.")
+    page.get_by_role("link", name="← Dana Ortiz").click()
+    talks = page.get_by_role("list", name="Conversations")
+    expect(talks).to_contain_text("Lunch: ask about Lee. And Sam.")
+    expect(talks).to_contain_text("Hiring for the sensor")
+
+
 def test_people_finds_someone_made_offline_before_the_records_are_read(server, user, phone):
     """Met at lunch with no signal, the app closed and opened again on People: the records
     take seconds to read, and she is made on this device only (in no slice the load reads).

@@ -9,6 +9,9 @@
 import { conversationTitle } from "../capture.js";
 import { formatDateTime } from "../dates.js";
 import { h } from "../dom.js";
+import { linked } from "../model.js";
+import { keyedRows } from "./form.js";
+import { timelineRow } from "./person.js";
 
 const ENTITY = { people: "person", organizations: "organization", conversations: "conversation" };
 const PATH = Object.fromEntries(Object.entries(ENTITY).map(([path, entity]) => [entity, path]));
@@ -85,7 +88,21 @@ export function openingView(state, { entity, id }, { full = null } = {}) {
       if (!el.isConnected) return; // the whole page is drawn already
       heading.textContent = f.name;
       lead.textContent = [f.title, org && !org.deleted ? org.fields.name : null].filter(Boolean).join(" · ");
-      rest.textContent = "Opening your network: conversations, follow-ups and referrals show in a moment.";
+      // Her conversations read so far (the one captured here today is read first: see
+      // State.madeHere), each opened to its notes and on to its own page, to be corrected
+      // before the rest is read. More join the list as the records are read.
+      const timeline = h("ol", { class: "timeline", "aria-label": "Conversations read so far" });
+      const rows = new Map();
+      const talks = () => {
+        const found = linked(state.records, "conversation", "person_id", record.id)
+          .sort((a, b) => (b.fields.at ?? "").localeCompare(a.fields.at ?? ""));
+        keyedRows(timeline, rows, found.map((c) => ({ key: c.id, c })), ({ c }) => timelineRow(state, c));
+      };
+      talks();
+      const follow = refreshWhileOpening(state, () => el, talks);
+      follow();
+      body.replaceChildren(timeline);
+      rest.textContent = "Opening your network: more conversations, follow-ups and referrals show in a moment.";
     } else if (entity === "organization") {
       if (!el.isConnected) return;
       heading.textContent = f.name;

@@ -118,7 +118,7 @@ function followupRow(state, f) {
  * A conversation on the timeline: a summary line, opened to its full notes (drawn when first
  * opened: a long timeline draws its summaries only). Refilled only when the record changed.
  */
-function timelineRow(state, c) {
+export function timelineRow(state, c) {
   const summary = h("summary", {});
   const body = h("div", { class: "talk-body" });
   const details = h("details", {}, summary, body);
