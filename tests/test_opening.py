@@ -249,6 +249,8 @@ def test_a_conversation_is_corrected_before_the_records_are_read_and_the_typing_
     adder = page.get_by_label("Add someone they suggested")
     adder.fill("Lee Park")
     adder.press("Enter")
+    waiting = page.get_by_text("Adding Lee Park once your network is open")
+    expect(waiting).to_be_visible()
     page.wait_for_timeout(300)
     assert not any(m["args"].get("entity") in ("person", "referral") for m in outbox(page))
     box = notes.element_handle()
@@ -266,6 +268,7 @@ def test_a_conversation_is_corrected_before_the_records_are_read_and_the_typing_
     referrals = page.get_by_role("list", name="Referrals from this conversation")
     expect(referrals).not_to_contain_text("show in a moment")
     expect(referrals.locator("li")).to_have_count(2)
+    expect(waiting).to_be_hidden()
     expect(referrals).to_contain_text("Lee Park")
     made = [m for m in outbox(page) if m["args"].get("entity") in ("person", "referral")]
     assert [m["args"]["entity"] for m in made] == ["referral"], made

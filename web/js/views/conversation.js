@@ -243,16 +243,22 @@ export function referralAdder(state, { personId, conversationId, organizationId 
   const inheritLabel = h("label", { for: inherit.id });
   const inheritField = h("div", { class: "field check", hidden: true }, inherit, inheritLabel);
   const known = knownNames(state);
+  const waiting = h("p", { class: "hint", role: "status", hidden: true });
   const el = h("form", { class: "add-referral" },
     field("Add someone they suggested", input, "\"Name\", \"Name, role\" or \"Name (role)\"; several separated by \";\"."),
-    known.el, inheritField, h("button", { type: "submit", class: "small" }, "Add referral"));
+    known.el, waiting, inheritField, h("button", { type: "submit", class: "small" }, "Add referral"));
   el.addEventListener("submit", async (event) => {
     event.preventDefault();
     const names = parseReferrals(input.value);
     if (names.length === 0) return;
     input.value = "";
     // A name is someone already known or someone new: that needs every person read.
-    await state.settled();
+    if (state.loading) {
+      waiting.textContent = `Adding ${names.map((n) => n.name).join(", ")} once your network is open…`;
+      waiting.hidden = false;
+      await state.settled();
+      waiting.hidden = true;
+    }
     const from = state.records.get(personId());
     if (!from || from.deleted) return;
     const org = state.records.get(organizationId());
