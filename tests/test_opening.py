@@ -585,6 +585,11 @@ def test_an_edit_being_saved_goes_before_the_start_s_read(server, user, phone):
     seed(server, user)
     page = phone.new_page()
     sign_in(page, server, user)
+    # Offline, so that the app's own sync writes nothing meanwhile: a pull page it saved while
+    # the test holds `meta` (records and meta in one transaction) would queue behind that hold,
+    # and the records' read behind it, until the test gave up (seen once in CI, 2026-11-30).
+    wait_controlled(page)
+    phone.set_offline(True)
     for worker in (True, False):
         got = page.evaluate(EDIT_FIRST, {"worker": worker})
         assert got == {"before": [], "order": ["saved", "slice"]}, worker
