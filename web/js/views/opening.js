@@ -9,9 +9,7 @@
 import { conversationTitle } from "../capture.js";
 import { formatDateTime } from "../dates.js";
 import { h } from "../dom.js";
-import { linked } from "../model.js";
-import { keyedRows } from "./form.js";
-import { timelineRow } from "./person.js";
+import { fillTimeline } from "./person.js";
 
 const ENTITY = { people: "person", organizations: "organization", conversations: "conversation" };
 const PATH = Object.fromEntries(Object.entries(ENTITY).map(([path, entity]) => [entity, path]));
@@ -93,11 +91,7 @@ export function openingView(state, { entity, id }, { full = null } = {}) {
       // before the rest is read. More join the list as the records are read.
       const timeline = h("ol", { class: "timeline", "aria-label": "Conversations read so far" });
       const rows = new Map();
-      const talks = () => {
-        const found = linked(state.records, "conversation", "person_id", record.id)
-          .sort((a, b) => (b.fields.at ?? "").localeCompare(a.fields.at ?? ""));
-        keyedRows(timeline, rows, found.map((c) => ({ key: c.id, c })), ({ c }) => timelineRow(state, c));
-      };
+      const talks = () => fillTimeline(state, timeline, rows, record.id);
       talks();
       const follow = refreshWhileOpening(state, () => el, talks);
       follow();

@@ -118,7 +118,7 @@ function followupRow(state, f) {
  * A conversation on the timeline: a summary line, opened to its full notes (drawn when first
  * opened: a long timeline draws its summaries only). Refilled only when the record changed.
  */
-export function timelineRow(state, c) {
+function timelineRow(state, c) {
   const summary = h("summary", {});
   const body = h("div", { class: "talk-body" });
   const details = h("details", {}, summary, body);
@@ -154,6 +154,23 @@ export function timelineRow(state, c) {
   }
   fill();
   return { el, fill };
+}
+
+/**
+ * A person's conversations, newest first, as rows of `list` (kept in `rows` across fills):
+ * her page's, and the one drawn while the records are still being read (views/opening.js).
+ * @param {import('../state.js').State} state
+ * @param {HTMLElement} list
+ * @param {Map<string, {el: HTMLElement, fill?: () => void}>} rows
+ * @param {string} personId
+ * @param {HTMLElement} [empty] shown when there are none
+ * @returns {object[]} the conversations
+ */
+export function fillTimeline(state, list, rows, personId, empty) {
+  const talks = linked(state.records, "conversation", "person_id", personId)
+    .sort((a, b) => (b.fields.at ?? "").localeCompare(a.fields.at ?? ""));
+  keyedRows(list, rows, talks.map((c) => ({ key: c.id, c })), ({ c }) => timelineRow(state, c), empty);
+  return talks;
 }
 
 /**
@@ -293,10 +310,7 @@ export function personView(state, id, go) {
     // A keystroke in the details changes only this person: the lists below stay as they are.
     if (drawn && changes?.ids?.size === 1 && changes.ids.has(id)) return;
 
-    const talks = linked(state.records, "conversation", "person_id", id)
-      .sort((a, b) => (b.fields.at ?? "").localeCompare(a.fields.at ?? ""));
-    keyedRows(timeline, rows.talks, talks.map((c) => ({ key: c.id, c })), ({ c }) => timelineRow(state, c),
-      h("li", { class: "empty" }, "No conversations yet."));
+    const talks = fillTimeline(state, timeline, rows.talks, id, h("li", { class: "empty" }, "No conversations yet."));
 
     const gave = linked(state.records, "referral", "from_person_id", id);
     const got = linked(state.records, "referral", "to_person_id", id);
