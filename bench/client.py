@@ -26,6 +26,7 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
+from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Page, sync_playwright
 
 from bench.__main__ import Server, push_all
@@ -415,9 +416,51 @@ MEMORY = """async () => {
 }"""
 
 
+# A DevTools session made on a page gives it `navigator.onLine` true again, though the
+# context is offline and its requests still fail (Chromium: the context's offline emulation is
+# not the new session's): the app then tells the server unreachable, not the phone offline,
+# and tries to sync as it would not on a phone in airplane mode. So every session the
+# benchmarks make comes from `session`, which keeps its page offline with its context, and a
+# context goes off- and online through `set_offline`, which tells its sessions too.
+_sessions: dict[object, list] = {}  # context -> the sessions made on its pages
+_offline: set[int] = set()  # id() of the contexts offline
+
+
+def _conditions(offline: bool) -> dict:
+    return {"offline": offline, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1}
+
+
+def session(page: Page):
+    """A DevTools session on `page`, offline if its context is."""
+    context = page.context
+    cdp = context.new_cdp_session(page)
+    _sessions.setdefault(id(context), []).append(cdp)
+    if id(context) in _offline:
+        cdp.send("Network.enable")
+        cdp.send("Network.emulateNetworkConditions", _conditions(True))
+    return cdp
+
+
+def set_offline(context, offline: bool) -> None:
+    """The context, and every session made on its pages, off- or online."""
+    context.set_offline(offline)
+    if offline:
+        _offline.add(id(context))
+    else:
+        _offline.discard(id(context))
+    live = []
+    for cdp in _sessions.get(id(context), []):
+        try:
+            cdp.send("Network.enable")
+            cdp.send("Network.emulateNetworkConditions", _conditions(offline))
+        except PlaywrightError:  # its page is closed
+            continue
+        live.append(cdp)
+    _sessions[id(context)] = live
+
+
 def throttle(page: Page, rate: float) -> None:
-    cdp = page.context.new_cdp_session(page)
-    cdp.send("Emulation.setCPUThrottlingRate", {"rate": rate})
+    session(page).send("Emulation.setCPUThrottlingRate", {"rate": rate})
 
 
 def sign_in(page: Page, url: str, email: str, password: str) -> tuple[float, float]:
@@ -522,7 +565,7 @@ def measure_opening(context, url: str, rate: float, store: tuple) -> None:
     each is usable, beside when every record has been read, and where the load's time goes."""
     _, _, _, _, records, picks = store
     name = next(f["name"] for e, i, f in records if i == picks["person"])
-    context.set_offline(True)
+    set_offline(context, True)
     capture, person, loads, saved = [], [], [], []
     for run in range(3):
         page = context.new_page()
@@ -546,7 +589,7 @@ def measure_opening(context, url: str, rate: float, store: tuple) -> None:
     wait_for_mark(page, SEARCH_READY)  # the app's own work done: the load timed alone
     parts = page.evaluate(LOAD_PARTS)
     page.close()
-    context.set_offline(False)
+    set_offline(context, False)
     print("Opened offline on another page than Today (cold start, 3 each):")
     who = [w for w, _ in capture if w is not None]
     notes = [n for _, n in capture if n is not None]
@@ -662,7 +705,7 @@ def measure(page: Page, context, store: tuple, url: str, rate: float) -> None:
     page.wait_for_timeout(1000)
     # Cold start, offline: a new page load from the service worker's cache and IndexedDB, to
     # the moment the main thread is free after Today first shows its steps.
-    context.set_offline(True)
+    set_offline(context, True)
     starts, loads = [], []
     for _ in range(3):
         page.goto(url + "/")
@@ -694,7 +737,7 @@ def measure(page: Page, context, store: tuple, url: str, rate: float) -> None:
     engine = page.evaluate(ENGINE)
     # The engine's measurement held a second copy of the store: collected now, not during the
     # keystrokes measured next.
-    cdp = context.new_cdp_session(page)
+    cdp = session(page)
     cdp.send("HeapProfiler.collectGarbage")
     line(
         f"next-step engine, per change ({engine['count']:,} steps)",
@@ -770,7 +813,7 @@ def measure(page: Page, context, store: tuple, url: str, rate: float) -> None:
       return document.querySelectorAll("main li").length; }""")
     line("people list rows in the DOM", f"{rows:,} of {sizes.people:,}", "a batch", rows < 200)
 
-    cdp = context.new_cdp_session(page)
+    cdp = session(page)
     cdp.send("HeapProfiler.collectGarbage")
     heap = cdp.send("Runtime.getHeapUsage")
     storage = page.evaluate(MEMORY)
@@ -796,7 +839,7 @@ def measure(page: Page, context, store: tuple, url: str, rate: float) -> None:
         len(painted) == len(keys) and max(painted) < 30,
     )
     line("  to results laid out", ms([k["shown"] for k in keys]), "reported", None)
-    context.set_offline(False)
+    set_offline(context, False)
 
 
 if __name__ == "__main__":

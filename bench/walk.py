@@ -38,6 +38,7 @@ from bench.client import (
     grapevine,
     mutations,
     network,
+    set_offline,
     sign_in,
     throttle,
     wait_for_mark,
@@ -129,7 +130,7 @@ def walk_in(browser, pw, url: str, email: str, password: str, org: str, rate: fl
     wait_for_mark(page, LOADED)
 
     print("At lunch, no signal: a conversation captured.")
-    phone.set_offline(True)
+    set_offline(phone, True)
     expect(status(page)).to_contain_text("Offline", timeout=STEP_MS)
     t = time.perf_counter()
     page.get_by_role("link", name="Capture a conversation").click()
@@ -202,7 +203,7 @@ def walk_in(browser, pw, url: str, email: str, password: str, org: str, rate: fl
     page.get_by_role("heading", level=1).click()  # done typing: a tap elsewhere
     walk.step("notes corrected", page, t)
     t = time.perf_counter()
-    phone.set_offline(False)
+    set_offline(phone, False)
     page.evaluate("dispatchEvent(new Event('online'))")
     expect(status(page)).to_contain_text("Synced at", timeout=WAIT_MS)
     walk.step("signal: the day's edits pushed", page, t)
