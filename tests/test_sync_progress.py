@@ -8,6 +8,7 @@ not thousands of rows. Released, the sync finishes and the records of the last p
 
 from __future__ import annotations
 
+import math
 import re
 import time
 import uuid
@@ -128,6 +129,28 @@ def test_a_first_sync_applies_page_by_page_and_stays_usable(server, user, phone)
     page.wait_for_timeout(500)
     drawn = rows.count()
     assert drawn % 50 == 0 and 100 <= drawn <= 500, drawn
+
+    # A keystroke of a new search draws the rows that fit under the list's top (not a batch,
+    # nor a whole window's height of them: on a phone the search box and filters are above),
+    # the rest of its batch once typing pauses.
+    page.evaluate("scrollTo(0, 0)")
+    at_key = page.evaluate("""() => {
+      const box = document.getElementById("people-search");
+      box.value = "person";
+      box.dispatchEvent(new Event("input", { bubbles: true }));
+      const list = document.querySelector("ul.list[aria-label=People]");
+      return { rows: list.querySelectorAll("a.row").length,
+               room: innerHeight - list.getBoundingClientRect().top };
+    }""")
+    fits = math.ceil(at_key["room"] / 56) + 1
+    assert 1 <= at_key["rows"] <= fits < 50, (at_key, fits)
+    expect(rows).to_have_count(50)
+    search.fill("")
+    expect(rows).to_have_count(50)
+    page.get_by_role("button", name=re.compile(r"^Show more")).click()
+    expect(rows).not_to_have_count(50)
+    page.wait_for_timeout(500)
+    drawn = rows.count()
 
     # Released, the sync finishes: the bar goes, the last page's people are there.
     released = True

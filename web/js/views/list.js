@@ -20,7 +20,8 @@ import { compareText } from "../model.js";
  *   `now` as it is (by default, when they are the same object)
  * @param {number} [options.batch] rows drawn at a time
  * @param {number} [options.first] rows of a new search drawn at once, the rest of its batch once
- *   typing pauses (by default a screenful: as many as the window's height holds of `rowHeight`)
+ *   typing pauses (by default a screenful: as many rows of `rowHeight` as fit between the
+ *   list's top and the window's bottom, and one more)
  * @param {number} [options.rowHeight] the least height of a row, in CSS pixels
  * @param {(node: Node, item: T) => void} [options.fill] rewrites a row drawn by `row` to show
  *   `item` instead: a new search then reuses the rows it replaces (their text set in place)
@@ -64,7 +65,17 @@ export function incrementalList({ el, row, fill, key = (item) => item.id, same =
   const drawPending = () => {
     if (pending) drawTo(pending.target);
   };
-  const screenful = () => first ?? Math.ceil((globalThis.innerHeight || 640) / rowHeight);
+  // A screenful is what fits between the list's top and the window's bottom: on a phone the
+  // people list starts under its search box and filters, so half a window of rows, not a
+  // whole one (each row drawn at a keystroke is style, layout and paint the key waits for).
+  // The list's place is read before anything is changed: the layout it needs is the one the
+  // keystroke's own text already brought up to date.
+  const screenful = () => {
+    if (first) return first;
+    const height = globalThis.innerHeight || 640;
+    const top = el.isConnected && el.getBoundingClientRect ? el.getBoundingClientRect().top : 0;
+    return Math.ceil(Math.min(height, Math.max(height - top, 0)) / rowHeight) + 1;
+  };
 
   function drawTail() {
     if (drawn < items.length) {
