@@ -26,6 +26,36 @@ def test_the_service_worker_precaches_every_file_of_the_app():
     assert listed - files - {"/"} == set(), "precached paths that do not exist"
 
 
+# A static import or re-export: `import … from "x"`, `import "x"`, `export … from "x"`.
+IMPORT = re.compile(r"(?:^|\n)\s*(?:import|export)\s(?:[^;\"']*?\sfrom\s*)?[\"']([^\"']+)[\"']")
+
+
+def imported_modules(entry: str) -> set[str]:
+    """Every module `entry` imports, directly or not (itself included), as site paths."""
+    seen: set[str] = set()
+    todo = [entry]
+    while todo:
+        url = todo.pop()
+        if url in seen:
+            continue
+        seen.add(url)
+        path = WEB / url.lstrip("/")
+        for spec in IMPORT.findall(path.read_text()):
+            assert spec.startswith("."), f"{url} imports {spec!r}: not a file of the app"
+            todo.append("/" + (path.parent / spec).resolve().relative_to(WEB.resolve()).as_posix())
+    return seen
+
+
+def test_the_shell_asks_for_every_module_of_the_app_at_once():
+    html = (WEB / "index.html").read_text()
+    preloaded = re.findall(r'<link rel="modulepreload" href="([^"]+)">', html)
+    assert len(preloaded) == len(set(preloaded)), "a module preloaded twice"
+    modules = imported_modules("/js/app.js")
+    assert len(modules) > 30  # the walk found the imports (a broken pattern finds app.js alone)
+    assert modules - set(preloaded) == set(), "modules a cold start would wait for, level by level"
+    assert set(preloaded) - modules == set(), "preloaded modules the app does not import"
+
+
 def test_the_manifest_makes_the_app_installable():
     manifest = json.loads((WEB / "manifest.webmanifest").read_text())
     assert manifest["display"] == "standalone"
