@@ -311,7 +311,8 @@ export function openConflicts(records) {
     .map((conflict) => ({ conflict, record: records.get(conflict.fields.record_id) }));
 }
 
-const collator = new Intl.Collator();
+// Made when first needed, not as the module loads (it reads the locale's collation data).
+let collator = null;
 
 /** Lower case of a text made of ASCII letters, digits and spaces only, else null. */
 function plainKey(text) {
@@ -333,6 +334,7 @@ export function compareText(a, b) {
   const lx = plainKey(x);
   const ly = lx === null ? null : plainKey(y);
   if (ly !== null && lx !== ly) return lx < ly ? -1 : 1;
+  collator ??= new Intl.Collator();
   return collator.compare(x, y);
 }
 

@@ -303,7 +303,7 @@ export class Syncer extends EventTarget {
   }
 }
 
-const numbers = new Intl.NumberFormat("en-US");
-const count = (n) => numbers.format(n);
+let numbers = null; // made when first used, not as the module loads
+const count = (n) => (numbers ??= new Intl.NumberFormat("en-US")).format(n);
 
 export const plural = (n, word) => `${n} ${word}${n === 1 ? "" : "s"}`;

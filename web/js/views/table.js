@@ -19,7 +19,7 @@ import { incrementalList } from "./list.js";
  * @property {boolean} [numeric]
  */
 
-const collator = new Intl.Collator(undefined, { sensitivity: "base", numeric: true });
+let collator = null; // made when a table is first sorted, not as the module loads
 
 const blank = (v) => v === null || v === undefined || v === "";
 
@@ -27,6 +27,7 @@ const blank = (v) => v === null || v === undefined || v === "";
 export function compareValues(a, b) {
   if (blank(a) || blank(b)) return blank(a) - blank(b);
   if (typeof a === "number" && typeof b === "number") return a - b;
+  collator ??= new Intl.Collator(undefined, { sensitivity: "base", numeric: true });
   return collator.compare(String(a), String(b));
 }
 
