@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { applyMutation, openConflicts, respell, view } from "../../web/js/model.js";
+import { applyMutation, excerptOf, openConflicts, respell, view } from "../../web/js/model.js";
 
 const person = (id, fields, extra = {}) => ({
   entity: "person", id, version: 1, deleted: false,
@@ -111,4 +111,16 @@ test("a corrected name is respelled only where the note spells it as a word", ()
   assert.equal(respell("Pay $5 to Ann", "$5", "$6"), "Pay $6 to Ann", "no pattern from a name");
   assert.equal(respell("Call Mira", "Dana", "Dane"), null);
   assert.equal(respell(null, "Dana", "Dane"), null);
+});
+
+test("an excerpt is a note's first line, cut between words when it is long", () => {
+  assert.equal(excerptOf("Runs the pilot line.\nTeam of six."), "Runs the pilot line.");
+  const long = Array.from({ length: 100 }, (_, i) => `word${i}`).join(" "); // 589 characters
+  const cut = excerptOf(long);
+  assert.ok(cut.length <= 161 && cut.length > 80, cut.length);
+  assert.ok(cut.endsWith("…"));
+  assert.ok(long.startsWith(cut.slice(0, -1)) && long[cut.length - 1] === " ", "cut between words");
+  const unbroken = "x".repeat(400);
+  assert.equal(excerptOf(unbroken), `${"x".repeat(160)}…`);
+  assert.equal(excerptOf("y".repeat(160)), "y".repeat(160));
 });

@@ -338,6 +338,19 @@ export function compareText(a, b) {
   return collator.compare(x, y);
 }
 
+// The most of a note's first line a one-line excerpt shows (a wide screen's row holds ~120
+// characters): the rest is cut here, not laid out whole and hidden. A person with 50
+// conversations of 500-character notes laid out 25,000 characters to show 6,000.
+const EXCERPT = 160;
+
+/** A note's first line, for a one-line excerpt: past EXCERPT characters, cut between words. */
+export function excerptOf(notes) {
+  const line = notes.split("\n", 1)[0];
+  if (line.length <= EXCERPT) return line;
+  const space = line.lastIndexOf(" ", EXCERPT);
+  return `${line.slice(0, space > EXCERPT / 2 ? space : EXCERPT)}…`;
+}
+
 /**
  * `text` with each whole-word `before` spelled `after` (a corrected name in a note that spells
  * it): "Al" → "Alex" leaves "Alabama" alone. Null when `before` is not in `text` as a word.

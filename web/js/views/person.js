@@ -8,7 +8,7 @@ import { addDays, formatDay, isoDate } from "../dates.js";
 import { planDeletion } from "../deletion.js";
 import { field, h, mount } from "../dom.js";
 import { newId } from "../ids.js";
-import { linked, respell } from "../model.js";
+import { excerptOf, linked, respell } from "../model.js";
 import { lastContacted, snoozeFor, stepsOf, thankedEdits } from "../nextsteps.js";
 import { conflictNotice } from "./conflicts.js";
 import { referralAdder, referralRow } from "./conversation.js";
@@ -138,7 +138,7 @@ function timelineRow(state, c) {
     mount(summary,
       h("span", { class: "row-title" }, [when(f.at) || "No date", f.kind && label(f.kind), f.place].filter(Boolean).join(" · ")),
       future ? h("span", { class: "tag" }, " scheduled") : null,
-      f.notes ? h("span", { class: "excerpt" }, f.notes.split("\n")[0]) : null);
+      f.notes ? h("span", { class: "excerpt" }, excerptOf(f.notes)) : null);
     if (!full) return;
     const section = (title, text) => (text ? [h("h3", {}, title), h("p", { class: "full" }, text)] : []);
     mount(body,
