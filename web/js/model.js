@@ -339,8 +339,8 @@ export function compareText(a, b) {
 }
 
 // The most of a note's first line a one-line excerpt shows (a wide screen's row holds ~120
-// characters): the rest is cut here, not laid out whole and hidden. A person with 50
-// conversations of 500-character notes laid out 25,000 characters to show 6,000.
+// characters): the rest is cut here, not laid out whole and hidden by the ellipsis, nor read
+// whole by a screen reader as the summary of the conversation's card.
 const EXCERPT = 160;
 
 /** A note's first line, for a one-line excerpt: past EXCERPT characters, cut between words. */
