@@ -8,6 +8,7 @@ not thousands of rows. Released, the sync finishes and the records of the last p
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import re
 import time
@@ -57,6 +58,10 @@ def seed(server: LiveServer, user: User) -> None:
         )
         for i in range(CONVERSATIONS)
     ]
+    # Last of all, a follow-up with Nadia Quill due yesterday: Today's step once it is here.
+    yesterday = (dt.date.today() - dt.timedelta(days=1)).isoformat()
+    due = {"person_id": ids[0], "kind": "follow_up", "due": yesterday}
+    mutations.append(("followup", str(uuid.uuid4()), due))
     batch = []
     for n, (entity, rid, fields) in enumerate(mutations, start=1):
         batch.append(
@@ -79,7 +84,7 @@ def seed(server: LiveServer, user: User) -> None:
 
 def test_a_first_sync_applies_page_by_page_and_stays_usable(server, user, phone):
     seed(server, user)
-    total = PEOPLE + CONVERSATIONS
+    total = PEOPLE + CONVERSATIONS + 1
     held: list[Route] = []
     passed = 0
     released = False
@@ -108,6 +113,13 @@ def test_a_first_sync_applies_page_by_page_and_stays_usable(server, user, phone)
         "[document.getElementById('sync-progress').value, "
         "document.getElementById('sync-progress').max]"
     ) == [2000, total]
+
+    # Today works its steps out once the network is here, not at each page from a part of it.
+    steps = page.get_by_role("list", name="Next steps")
+    expect(steps).to_contain_text(
+        f"Your network is arriving: 2,000 of {total:,} records. Today's steps once it is all here."
+    )
+    expect(steps.locator("li.step")).to_have_count(0)
     screenshot(page, "5-first-sync-progress", full_page=False)
 
     # What arrived is searchable while the sync is still under way.
@@ -163,3 +175,8 @@ def test_a_first_sync_applies_page_by_page_and_stays_usable(server, user, phone)
     expect(page.get_by_role("link", name=re.compile("Zed Lastpage"))).to_be_visible()
     expect(rows).to_have_count(1)
     screenshot(page, "5-first-sync-done", full_page=False)
+
+    # Today then has the step the last page brought, and no longer says the network is arriving.
+    nav(page).get_by_role("link", name="Today").click()
+    expect(steps.locator("li.step", has_text="Nadia Quill")).to_be_visible()
+    expect(steps).not_to_contain_text("arriving")

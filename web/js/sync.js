@@ -198,9 +198,10 @@ export class Syncer extends EventTarget {
 
   /**
    * Pull every page from the stored cursor. Each page is stored (by the pull worker), then
-   * handed to listeners as a `page` event ({changes, reset}) to apply in memory. `progress`
-   * counts the records of this pull ({received, total}; the total is known when the server
-   * sends it, on a pull from the start).
+   * handed to listeners as a `page` event ({changes, reset, progress}) to apply in memory, and
+   * a `pulled` event follows the last (or a failure). `progress` counts the records of this
+   * pull ({received, total}, this page's included; the total is known when the server sends
+   * it, on a pull from the start).
    */
   async pull(session) {
     const client = await this.db.get("meta", "client");
@@ -217,8 +218,9 @@ export class Syncer extends EventTarget {
           continue;
         }
         if (Number.isInteger(page.total)) this.progress.total = this.progress.received + page.total;
-        this.dispatchEvent(new CustomEvent("page", { detail: { changes: page.changes, reset: false } }));
         this.progress.received += page.changes.length;
+        this.dispatchEvent(new CustomEvent("page", {
+          detail: { changes: page.changes, reset: false, progress: { ...this.progress } } }));
         if (page.changes.length) this.dispatchEvent(new Event("status"));
       }
       // Everything pushed before this pull is in the server copy now.
@@ -226,6 +228,7 @@ export class Syncer extends EventTarget {
       this.dispatchEvent(new Event("change"));
     } finally {
       this.progress = null;
+      this.dispatchEvent(new Event("pulled")); // (ended, or given up)
     }
   }
 

@@ -31,6 +31,8 @@ export function todayView(state, go) {
    */
   function compute() {
     if (state.loading) return remembered();
+    // A first sync: the steps once every record is here (see State.arriving).
+    if (state.arriving) return { ...remembered(), arriving: state.arriving };
     const now = new Date();
     // Kept up to date by the state as records change: this costs what changed since. All of
     // it (at start, on a new day) is computed in slices, showing what was shown meanwhile.
@@ -67,6 +69,7 @@ export function todayView(state, go) {
     return shown;
   }
 
+  const upcomingHeading = h("h2", {}, "Coming up");
   let drawn = null;
   function render() {
     const shown = compute();
@@ -75,7 +78,7 @@ export function todayView(state, go) {
     const text = JSON.stringify(shown);
     if (text === drawn) return;
     drawn = text;
-    const { actions, upcoming: soon, loading, total = actions.length } = shown;
+    const { actions, upcoming: soon, loading, arriving, total = actions.length } = shown;
     steps.replaceChildren(...actions.map((a) => stepCard(state, a)));
     // Remembered from another day (the app opened the next morning, or weeks later): its "due
     // today" and "overdue by 1 day" were said then, until today's are worked out.
@@ -87,7 +90,10 @@ export function todayView(state, go) {
       steps.append(h("li", { class: "empty more-steps" },
         `The ${actions.length} most pressing of ${count(total)} next steps, at most ${PER_KIND} of a kind: each one done or snoozed makes room.`));
     }
-    if (loading) steps.append(h("li", { class: "empty" }, "Opening your network…"));
+    if (arriving) {
+      steps.append(h("li", { class: "empty arriving" },
+        `Your network is arriving: ${count(Math.min(arriving.received, arriving.total))} of ${count(arriving.total)} records. Today's steps once it is all here.`));
+    } else if (loading) steps.append(h("li", { class: "empty" }, "Opening your network…"));
     else if (actions.length === 0) {
       steps.append(h("li", { class: "empty" },
         "Nothing pressing. Add an organization you are curious about, or someone you could ask for their story."));
@@ -95,7 +101,9 @@ export function todayView(state, go) {
     upcoming.replaceChildren(...soon.map((f) => h("li", { class: "row" },
       h("span", { class: "row-title" }, f.path ? h("a", { href: f.path, "data-link": true }, f.title) : f.title),
       h("span", { class: "row-sub" }, f.sub))));
-    if (soon.length === 0 && !loading) upcoming.append(h("li", { class: "empty" }, "None scheduled."));
+    // (Nothing to say of what is coming up before the network is here.)
+    upcomingHeading.hidden = upcoming.hidden = Boolean(arriving) && soon.length === 0;
+    if (soon.length === 0 && !loading && !arriving) upcoming.append(h("li", { class: "empty" }, "None scheduled."));
   }
   render();
   const el = h("section", {},
@@ -103,6 +111,6 @@ export function todayView(state, go) {
     h("a", { href: "/capture", "data-link": true, class: "button primary big", id: "capture-link" },
       "Capture a conversation"),
     h("h2", {}, "Next steps"), steps,
-    h("h2", {}, "Coming up"), upcoming);
+    upcomingHeading, upcoming);
   return { el, update: render };
 }
