@@ -405,6 +405,36 @@ def test_header_search_shows_as_you_type_says_why_and_forgets_elsewhere(server, 
     expect(box).to_have_value("dry electrode")
 
 
+def test_a_person_found_by_the_header_search_is_in_view_in_the_desktop_list(
+    server, user, desktop
+):
+    """On a desktop, a person opened from the header's search showed beside the whole People
+    list from A, drawn 50 rows at a time: her row was not in it, nor in view, and j/k stepped
+    from Aaron. The list beside her now shows what was found, her row current and in view."""
+    priya = new_id()
+    many = [("person", new_id(), {"name": f"Aaron Abbott {i:03d}"}) for i in range(120)]
+    push(server, user, [*many, ("person", priya, {"name": "Priya Nair", "title": "Engineer"})])
+    page = desktop.new_page()
+    sign_in(page, server, user)
+    box = page.get_by_role("search").get_by_label("Search everything")
+    box.press_sequentially("priya n", delay=30)
+    found = page.get_by_role("list", name="People found")
+    found.get_by_role("link", name=re.compile("Priya Nair")).click()
+    expect(page.get_by_role("heading", name="Priya Nair", exact=True)).to_be_visible()
+    assert page.url.split("?")[0].endswith(f"/people/{priya}")
+    beside = page.get_by_role("region", name="People")
+    expect(beside.get_by_label("Search people")).to_have_value("priya n")
+    current = beside.locator("a[aria-current=page]")
+    expect(current).to_have_text(re.compile("Priya Nair"))
+    expect(current).to_be_in_viewport()
+    # Marked as the one on show: the table's row is drawn selected.
+    row_bg = current.evaluate("(a) => getComputedStyle(a.closest('tr')).backgroundColor")
+    assert row_bg not in ("rgba(0, 0, 0, 0)", "transparent"), row_bg
+    screenshot(page, "loop-desktop-found-beside-list", full_page=False)
+    page.go_back()
+    expect(box).to_have_value("priya n")
+
+
 def test_a_conflict_reads_the_same_on_both_devices(server, user, phone, desktop):
     """The phone whose title lost called its side "This device's" and the desktop's "Another
     device's" (and the kept side "Another device's (kept)" against "Kept (current)"): one

@@ -145,9 +145,12 @@ export function searchView(state, go) {
   const peopleRows = incrementalList({
     el: people, batch: LIMIT, rowHeight: 56, key: (found) => found.p.id,
     same: (a, b) => a.p === b.p && a.org === b.org && a.q === b.q,
-    row: ({ p, org, words }) => {
+    row: ({ p, org, q, words }) => {
       const why = whyFound(state, p, words);
-      return h("li", {}, h("a", { href: `/people/${p.id}`, "data-link": true, class: "row" },
+      // The query goes along: a desktop's People list beside the person shows what was found,
+      // their row among it (the whole list from A, 50 rows at a time, did not reach them).
+      const href = `/people/${p.id}?q=${encodeURIComponent(q)}`;
+      return h("li", {}, h("a", { href, "data-link": true, class: "row" },
         h("span", { class: "row-title" }, p.fields.name),
         h("span", { class: "row-sub" }, [p.fields.title, org && !org.deleted ? org.fields.name : null].filter(Boolean).join(" · ") || " "),
         why ? h("span", { class: "row-sub why" }, `${why.where}: `, why.before, h("mark", {}, why.match), why.after) : null));
