@@ -405,9 +405,7 @@ def test_header_search_shows_as_you_type_says_why_and_forgets_elsewhere(server, 
     expect(box).to_have_value("dry electrode")
 
 
-def test_a_person_found_by_the_header_search_is_in_view_in_the_desktop_list(
-    server, user, desktop
-):
+def test_a_person_found_by_the_header_search_is_in_view_in_the_desktop_list(server, user, desktop):
     """On a desktop, a person opened from the header's search showed beside the whole People
     list from A, drawn 50 rows at a time: her row was not in it, nor in view, and j/k stepped
     from Aaron. The list beside her now shows what was found, her row current and in view."""
