@@ -411,7 +411,19 @@ def test_a_person_found_by_the_header_search_is_in_view_in_the_desktop_list(serv
     from Aaron. The list beside her now shows what was found, her row current and in view."""
     priya = new_id()
     many = [("person", new_id(), {"name": f"Aaron Abbott {i:03d}"}) for i in range(120)]
-    push(server, user, [*many, ("person", priya, {"name": "Priya Nair", "title": "Engineer"})])
+    many += [
+        ("organization", new_id(), {"name": f"Acme {i:03d}", "status": "target"}) for i in range(80)
+    ]
+    voltaic = (
+        "organization",
+        new_id(),
+        {"name": "Voltaic Cells", "field": "Battery", "location": "Fremont"},
+    )
+    push(
+        server,
+        user,
+        [*many, voltaic, ("person", priya, {"name": "Priya Nair", "title": "Engineer"})],
+    )
     page = desktop.new_page()
     sign_in(page, server, user)
     box = page.get_by_role("search").get_by_label("Search everything")
@@ -431,6 +443,17 @@ def test_a_person_found_by_the_header_search_is_in_view_in_the_desktop_list(serv
     screenshot(page, "loop-desktop-found-beside-list", full_page=False)
     page.go_back()
     expect(box).to_have_value("priya n")
+
+    # An organization found by its field, likewise (the table sorts target ones first).
+    box.fill("")
+    box.press_sequentially("fremont battery", delay=30)
+    page.get_by_role("list", name="Organizations found").get_by_role("link").click()
+    expect(page.get_by_role("heading", name="Voltaic Cells", exact=True)).to_be_visible()
+    orgs = page.get_by_role("region", name="Organizations")
+    expect(orgs.get_by_label("Filter organizations")).to_have_value("fremont battery")
+    current = orgs.locator("a[aria-current=page]")
+    expect(current).to_have_text("Voltaic Cells")
+    expect(current).to_be_in_viewport()
 
 
 def test_a_conflict_reads_the_same_on_both_devices(server, user, phone, desktop):

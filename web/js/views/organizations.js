@@ -3,6 +3,7 @@
 import { h } from "../dom.js";
 import { newId } from "../ids.js";
 import { linked, live } from "../model.js";
+import { searchIndexOf } from "../search.js";
 import { wide } from "../shell.js";
 import { byName, incrementalList } from "./list.js";
 import { recordTable } from "./table.js";
@@ -37,8 +38,9 @@ export function organizationsView(state, go) {
     },
   });
   // A desktop shows a sortable, filterable table; a phone, rows to tap.
+  // (Opened from the header's search, it filters by that search's words.)
   const search = wide.matches ? h("input", { type: "search", placeholder: "Filter organizations",
-    autocomplete: "off", "aria-label": "Filter organizations" }) : null;
+    autocomplete: "off", "aria-label": "Filter organizations", value: new URLSearchParams(location.search).get("q") ?? "" }) : null;
   const table = wide.matches ? recordTable({
     label: "Organizations",
     key: ({ o }) => o.id,
@@ -59,9 +61,12 @@ export function organizationsView(state, go) {
   function render(changes) {
     if (changes?.entities && !changes.entities.has("organization") && !changes.entities.has("person")) return;
     if (table) {
-      const query = search.value.trim().toLowerCase();
-      const found = live(state.records, "organization")
-        .filter((o) => !query || `${o.fields.name} ${o.fields.field ?? ""} ${o.fields.location ?? ""}`.toLowerCase().includes(query))
+      // Every word of the filter, in any order, case and accents aside, as the header's
+      // search finds them (name, field, location, website, why, homework, tags).
+      const query = search.value.trim();
+      const orgs = query ? searchIndexOf(state).searchOrganizations(query).map((id) => state.records.get(id))
+        : live(state.records, "organization");
+      const found = orgs
         .map((o) => {
           const there = linked(state.records, "person", "organization_id", o.id);
           return { o, there, boss: there.some((p) => p.fields.hiring_authority) };

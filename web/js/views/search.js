@@ -157,9 +157,11 @@ export function searchView(state, go) {
     },
   });
   const orgRows = incrementalList({
-    el: orgs, batch: LIMIT, first: LIMIT, key: (o) => o.id,
-    row: (o) => h("li", {}, h("a", { href: `/organizations/${o.id}`, "data-link": true, class: "row" },
-      h("span", { class: "row-title" }, o.fields.name))),
+    el: orgs, batch: LIMIT, first: LIMIT, key: (found) => found.o.id,
+    same: (a, b) => a.o === b.o && a.q === b.q,
+    // (The query goes along, as a person's does.)
+    row: ({ o, q }) => h("li", {}, h("a", { href: `/organizations/${o.id}?q=${encodeURIComponent(q)}`,
+      "data-link": true, class: "row" }, h("span", { class: "row-title" }, o.fields.name))),
   });
 
   /**
@@ -183,7 +185,8 @@ export function searchView(state, go) {
     // loading).
     const redraw = Boolean(changes);
     peopleRows.set(shown, q ? "Nobody matches." : null, { redraw, fromTop });
-    orgRows.set(foundOrgs.slice(0, LIMIT).map((id) => state.records.get(id)), q ? "No organization matches." : null, { redraw });
+    orgRows.set(foundOrgs.slice(0, LIMIT).map((id) => ({ o: state.records.get(id), q })),
+      q ? "No organization matches." : null, { redraw });
     count.textContent = q
       ? `${foundPeople.length} ${foundPeople.length === 1 ? "person" : "people"}, ${foundOrgs.length} organization${foundOrgs.length === 1 ? "" : "s"}` +
         (foundPeople.length > LIMIT ? ` (the first ${LIMIT} shown)` : "")
