@@ -3,7 +3,9 @@
 The store is loaded through the push API; the phone signs in and pulls it. The test holds the
 pull after two pages: by then those records must already be searchable, the indicator must
 say how far the sync got ("Syncing… 2,000 of 4,500"), and the people list must draw a batch,
-not thousands of rows. Released, the sync finishes and the records of the last page show.
+not thousands of rows, and Today must say the network is arriving instead of working out
+steps from a part of it. Released, the sync finishes, the records of the last page show, and
+Today has the step they bring (never "Nothing pressing" from the empty store it began with).
 """
 
 from __future__ import annotations
@@ -176,7 +178,22 @@ def test_a_first_sync_applies_page_by_page_and_stays_usable(server, user, phone)
     expect(rows).to_have_count(1)
     screenshot(page, "5-first-sync-done", full_page=False)
 
-    # Today then has the step the last page brought, and no longer says the network is arriving.
+    # Today then has the step the last page brought, and no longer says the network is arriving;
+    # until its steps are worked out it says so, not that the network is still opening.
+    page.evaluate("""() => {
+      window.__todaySaid = [];
+      new MutationObserver((records) => {
+        const said = "ol.steps li.empty:not(.more-steps)";
+        for (const r of records) for (const node of r.addedNodes) {
+          if (node.nodeType !== 1) continue;
+          const items = [...node.querySelectorAll(said)];
+          if (node.matches(said)) items.push(node);
+          for (const li of items) window.__todaySaid.push(li.textContent);
+        }
+      }).observe(document.body, { subtree: true, childList: true });
+    }""")
     nav(page).get_by_role("link", name="Today").click()
     expect(steps.locator("li.step", has_text="Nadia Quill")).to_be_visible()
     expect(steps).not_to_contain_text("arriving")
+    said = set(page.evaluate("window.__todaySaid"))
+    assert said <= {"Working out today's steps…"}, said

@@ -61,6 +61,7 @@ async function onSession(token) {
     store_id: token.store_id, store_name: token.store_name, role: token.role,
   });
   await state.load();
+  state.expectFirstSync();
   syncer.soon(0);
   go("/");
 }
@@ -70,6 +71,7 @@ async function switchStore(store) {
   const from = location.href;
   await db.startSession({ ...state.session, store_id: store.id, store_name: store.name, role: store.role });
   await state.load();
+  state.expectFirstSync();
   syncer.soon(0);
   // Today of the store opened, unless the user went elsewhere while it was read (a tap on
   // People then was taken back to Today once the load ended).

@@ -47,7 +47,7 @@ export class State extends EventTarget {
     this.steps = new NextSteps();
     /**
      * A first sync under way ({received, total}): a pull from the start bringing more than a
-     * few pages. Today waits for its end to work out the steps, once, from the whole store:
+     * few pages, or the first pull after a sign-in (its total not known yet: null). Today waits for its end to work out the steps, once, from the whole store:
      * worked out as pages came, they were redone at each page (a third of the phone's time
      * during a first sync of 76,000 records) and meanwhile said things the records not yet
      * here would contradict.
@@ -204,6 +204,15 @@ export class State extends EventTarget {
       const { ids, entities } = this.rebase();
       this.changed(ids, entities, "outbox");
     });
+  }
+
+  /**
+   * A device just signed in (or opened another store), its copy empty: the first sync is
+   * on its way, and Today says so until it ends rather than "Nothing pressing" (nor
+   * remembers that of an empty store).
+   */
+  expectFirstSync() {
+    if (this.server.size === 0) this.arriving = { received: 0, total: null };
   }
 
   /**

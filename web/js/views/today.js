@@ -22,8 +22,10 @@ export function todayView(state, go) {
   const steps = h("ol", { class: "steps", "aria-label": "Next steps" });
   const upcoming = h("ul", { class: "list", "aria-label": "Coming up" });
 
-  const remembered = () => (state.today?.store_id === state.session?.store_id ? state.today : null) ??
-    { actions: [], upcoming: [], loading: true };
+  // What Today showed last; else, nothing yet (`working`: the records are here, the steps
+  // are being worked out).
+  const remembered = (working = false) => (state.today?.store_id === state.session?.store_id ? state.today : null) ??
+    { actions: [], upcoming: [], loading: true, working };
 
   /**
    * Today's data: computed from the records, or (while they load) as it was last shown; null
@@ -38,7 +40,8 @@ export function todayView(state, go) {
     // it (at start, on a new day) is computed in slices, showing what was shown meanwhile.
     const kept = state.steps.readSoon(state.records, { today: isoDate(now), now: now.toISOString() },
       () => { if (steps.isConnected) render(); });
-    if (!kept) return drawn ? null : remembered();
+    // (What is drawn stays, unless it says the network is still arriving.)
+    if (!kept) return drawn && !drawnArriving ? null : remembered(true);
     const { actions, upcoming: later } = kept;
     const nowIso = now.toISOString();
     const soon = [];
@@ -71,6 +74,7 @@ export function todayView(state, go) {
 
   const upcomingHeading = h("h2", {}, "Coming up");
   let drawn = null;
+  let drawnArriving = false;
   function render() {
     const shown = compute();
     if (!shown) return;
@@ -78,7 +82,8 @@ export function todayView(state, go) {
     const text = JSON.stringify(shown);
     if (text === drawn) return;
     drawn = text;
-    const { actions, upcoming: soon, loading, arriving, total = actions.length } = shown;
+    const { actions, upcoming: soon, loading, working, arriving, total = actions.length } = shown;
+    drawnArriving = Boolean(arriving);
     steps.replaceChildren(...actions.map((a) => stepCard(state, a)));
     // Remembered from another day (the app opened the next morning, or weeks later): its "due
     // today" and "overdue by 1 day" were said then, until today's are worked out.
@@ -91,10 +96,12 @@ export function todayView(state, go) {
         `The ${actions.length} most pressing of ${count(total)} next steps, at most ${PER_KIND} of a kind: each one done or snoozed makes room.`));
     }
     if (arriving) {
+      const far = arriving.total ? `: ${count(Math.min(arriving.received, arriving.total))} of ${count(arriving.total)} records` : "";
       steps.append(h("li", { class: "empty arriving" },
-        `Your network is arriving: ${count(Math.min(arriving.received, arriving.total))} of ${count(arriving.total)} records. Today's steps once it is all here.`));
-    } else if (loading) steps.append(h("li", { class: "empty" }, "Opening your network…"));
-    else if (actions.length === 0) {
+        `Your network is arriving${far}. Today's steps once it is all here.`));
+    } else if (loading) {
+      steps.append(h("li", { class: "empty" }, working ? "Working out today's steps…" : "Opening your network…"));
+    } else if (actions.length === 0) {
       steps.append(h("li", { class: "empty" },
         "Nothing pressing. Add an organization you are curious about, or someone you could ask for their story."));
     }
