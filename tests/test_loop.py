@@ -437,7 +437,9 @@ def test_a_person_found_by_the_header_search_is_in_view_in_the_desktop_list(serv
     current = beside.locator("a[aria-current=page]")
     expect(current).to_have_text(re.compile("Priya Nair"))
     expect(current).to_be_in_viewport()
-    # Marked as the one on show: the table's row is drawn selected.
+    # Marked as the one on show: the table's row is drawn selected (not hovered: the mouse is
+    # moved off it).
+    page.mouse.move(1, 1)
     row_bg = current.evaluate("(a) => getComputedStyle(a.closest('tr')).backgroundColor")
     assert row_bg not in ("rgba(0, 0, 0, 0)", "transparent"), row_bg
     screenshot(page, "loop-desktop-found-beside-list", full_page=False)

@@ -129,6 +129,26 @@ test("computed a slice at a time while edits arrive, then the same as from scrat
   assert.deepEqual(kept.upcoming, upcoming(store.records, when));
 });
 
+test("awaited while a view waits for work under way; not once it is done or abandoned", async () => {
+  const rnd = random(12);
+  const store = randomStore(rnd, 1000);
+  const engine = new NextSteps({ slice: 0 });
+  const when = { today: "2026-11-26", now: "2026-11-26T12:00:00.000Z" };
+  assert.equal(engine.awaited, false);
+  let done = 0;
+  assert.equal(engine.readSoon(store.records, when, () => { done += 1; }), null);
+  assert.equal(engine.awaited, true);
+  while (!done) await new Promise((resolve) => setTimeout(resolve, 0));
+  assert.equal(engine.awaited, false);
+  // A new copy of the store while a view waits: the job is dropped, and nobody waits for it
+  // (the search's warm-up, which gives way to it, would wait for ever).
+  const other = randomStore(random(13), 1000).records;
+  assert.equal(engine.readSoon(other, when, () => {}), null);
+  assert.equal(engine.awaited, true);
+  engine.note(new Records(), null);
+  assert.equal(engine.awaited, false);
+});
+
 test("read a slice at a time between random edits, what it answers is current", async () => {
   let answered = 0;
   for (let seed = 100; seed < 115; seed++) {

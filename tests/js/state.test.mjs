@@ -127,3 +127,42 @@ test("what this device made and has not synced is shown and found from a load's 
   assert.deepEqual(searchIndexOf(state).searchPeople("lovelace"), ["p9"]);
   assert.deepEqual(searchIndexOf(state).searchPeople("ines"), ["p9"]);
 });
+
+test("a first sync is 'arriving' until a pull ends; a lost connection keeps it, counting on", () => {
+  const events = new EventTarget();
+  const state = new State(fakeDb(), Object.assign(events, { soon() {}, edited() {} }));
+  const person = (id) => ({ id, entity: "person", version: 1, deleted: false, fields: { name: id } });
+  const page = (ids, progress) => events.dispatchEvent(new CustomEvent("page",
+    { detail: { changes: ids.map(person), reset: false, progress } }));
+  const pulled = (failure = null) => events.dispatchEvent(new CustomEvent("pulled", { detail: { failure } }));
+  const changes = [];
+  state.addEventListener("change", (event) => changes.push(event.detail));
+
+  // Signed in, the copy empty: arriving before any page, its total not known yet.
+  state.expectFirstSync();
+  assert.deepEqual(state.arriving, { received: 0, total: null });
+  // A pull from the start with a total: counted.
+  page(["a", "b"], { received: 2, total: 5000 });
+  assert.deepEqual(state.arriving, { received: 2, total: 5000 });
+  // The connection lost: still arriving. The next pull goes on without a total.
+  pulled(new TypeError("Failed to fetch"));
+  assert.deepEqual(state.arriving, { received: 2, total: 5000 });
+  page(["c"], { received: 1, total: null });
+  assert.deepEqual(state.arriving, { received: 3, total: 5000 });
+  // It ends: the steps can be worked out, and the views are told.
+  const before = changes.length;
+  pulled();
+  assert.equal(state.arriving, null);
+  assert.equal(changes.length, before + 1);
+  // Another store opened with records already here: nothing arriving; a small pull from the
+  // start neither.
+  state.expectFirstSync();
+  assert.equal(state.arriving, null);
+  page(["d"], { received: 1, total: 40 });
+  assert.equal(state.arriving, null);
+  // A refusal (not the connection): the steps from what is here.
+  page(["e"], { received: 1, total: 3000 });
+  assert.deepEqual(state.arriving, { received: 1, total: 3000 });
+  pulled(new Error("403"));
+  assert.equal(state.arriving, null);
+});

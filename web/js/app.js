@@ -168,7 +168,7 @@ function mergedPath(path) {
 
 function route({ focus = true } = {}) {
   const merged = state.session ? mergedPath(location.pathname) : null;
-  if (merged) history.replaceState(history.state, "", merged);
+  if (merged) history.replaceState(history.state, "", merged + location.search);
   const path = location.pathname;
   nav.hidden = !state.session;
   tools.hidden = !state.session;

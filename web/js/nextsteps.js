@@ -634,9 +634,9 @@ export class NextSteps {
     return this.#result();
   }
 
-  /** Is a view waiting for work done a slice at a time (`readSoon`)? */
+  /** Is a view waiting for work under way, done a slice at a time (`readSoon`)? */
   get awaited() {
-    return this.waiters.length > 0;
+    return this.job !== null && this.waiters.length > 0;
   }
 
   #result() {

@@ -1049,8 +1049,9 @@ export function warmSearchIndex(state) {
   };
   const tick = (deadline) => {
     const { index } = entry;
-    // Today's steps, when Today waits for them, go first (a search builds what it needs).
-    if (index.building && state.steps?.awaited) return idle(tick);
+    // Today's steps, when Today waits for them, go first (unless a search on screen waits
+    // for the words of notes).
+    if (index.building && state.steps?.awaited && index.waiting.size === 0) return idle(tick);
     for (;;) {
       if (!index.building) return tell(index); // (finished by a search that could not wait)
       const left = deadline.timeRemaining();

@@ -54,8 +54,10 @@ export class State extends EventTarget {
      */
     this.arriving = null;
     syncer?.addEventListener("page", (event) => this.applyPage(event.detail));
-    syncer?.addEventListener("pulled", () => {
-      if (!this.arriving) return;
+    syncer?.addEventListener("pulled", ({ detail }) => {
+      // A connection lost midway: the next pull goes on from there (without a total: the
+      // count goes on from here). Refused, or the server failing: the steps from what is here.
+      if (!this.arriving || detail?.failure instanceof TypeError) return;
       this.arriving = null;
       this.changed(new Set(), new Set(), "pull");
     });
@@ -222,6 +224,8 @@ export class State extends EventTarget {
   applyPage({ changes, reset, progress }) {
     if (progress?.total > ARRIVING && (this.arriving || progress.received <= changes.length)) {
       this.arriving = { received: progress.received, total: progress.total };
+    } else if (this.arriving && progress && !progress.total) {
+      this.arriving = { received: this.arriving.received + changes.length, total: this.arriving.total };
     }
     if (reset) {
       this.server = new Map();

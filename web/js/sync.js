@@ -199,7 +199,7 @@ export class Syncer extends EventTarget {
   /**
    * Pull every page from the stored cursor. Each page is stored (by the pull worker), then
    * handed to listeners as a `page` event ({changes, reset, progress}) to apply in memory, and
-   * a `pulled` event follows the last (or a failure). `progress` counts the records of this
+   * a `pulled` event ({failure}) follows the last, or a failure. `progress` counts the records of this
    * pull ({received, total}, this page's included; the total is known when the server sends
    * it, on a pull from the start).
    */
@@ -210,6 +210,7 @@ export class Syncer extends EventTarget {
       cursor: (await this.db.get("meta", "cursor")) ?? "", limit: PAGE,
     };
     this.progress = { received: 0, total: null };
+    let failure = null;
     try {
       for await (const page of this.pages(from)) {
         if (page.reset) {
@@ -226,9 +227,13 @@ export class Syncer extends EventTarget {
       // Everything pushed before this pull is in the server copy now.
       await this.db.dropAcknowledged();
       this.dispatchEvent(new Event("change"));
+    } catch (error) {
+      failure = error;
+      throw error;
     } finally {
       this.progress = null;
-      this.dispatchEvent(new Event("pulled")); // (ended, or given up)
+      // Ended, or given up (`failure`: the next pull goes on from the last page stored).
+      this.dispatchEvent(new CustomEvent("pulled", { detail: { failure } }));
     }
   }
 
