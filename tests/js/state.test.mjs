@@ -6,8 +6,14 @@ import { State } from "../../web/js/state.js";
 /** An outbox in memory that numbers mutations and notes when each write was started. */
 function fakeDb() {
   const outbox = [];
+  const meta = new Map();
   return {
     outbox,
+    meta,
+    setMeta(key, value) {
+      meta.set(key, value);
+      return Promise.resolve();
+    },
     started: [],
     enqueueAll(edits) {
       this.started.push(edits.map((e) => e.args.fields));
@@ -130,7 +136,8 @@ test("what this device made and has not synced is shown and found from a load's 
 
 test("a first sync is 'arriving' until a pull ends; a lost connection keeps it, counting on", () => {
   const events = new EventTarget();
-  const state = new State(fakeDb(), Object.assign(events, { soon() {}, edited() {} }));
+  const db = fakeDb();
+  const state = new State(db, Object.assign(events, { soon() {}, edited() {} }));
   const person = (id) => ({ id, entity: "person", version: 1, deleted: false, fields: { name: id } });
   const page = (ids, progress) => events.dispatchEvent(new CustomEvent("page",
     { detail: { changes: ids.map(person), reset: false, progress } }));
@@ -144,6 +151,7 @@ test("a first sync is 'arriving' until a pull ends; a lost connection keeps it, 
   // A pull from the start with a total: counted.
   page(["a", "b"], { received: 2, total: 5000 });
   assert.deepEqual(state.arriving, { received: 2, total: 5000 });
+  assert.deepEqual(db.meta.get("arriving"), { total: 5000 }, "kept on the device");
   // The connection lost: still arriving. The next pull goes on without a total.
   pulled(new TypeError("Failed to fetch"));
   assert.deepEqual(state.arriving, { received: 2, total: 5000 });
@@ -153,6 +161,7 @@ test("a first sync is 'arriving' until a pull ends; a lost connection keeps it, 
   const before = changes.length;
   pulled();
   assert.equal(state.arriving, null);
+  assert.equal(db.meta.get("arriving"), null);
   assert.equal(changes.length, before + 1);
   // Another store opened with records already here: nothing arriving; a small pull from the
   // start neither.
@@ -165,4 +174,25 @@ test("a first sync is 'arriving' until a pull ends; a lost connection keeps it, 
   assert.deepEqual(state.arriving, { received: 1, total: 3000 });
   pulled(new Error("403"));
   assert.equal(state.arriving, null);
+});
+
+test("a first sync the app was closed in the middle of is still arriving at the next start", async () => {
+  const person = (id) => ({ id, entity: "person", version: 1, deleted: false, fields: { name: id } });
+  const stored = { session: { role: "owner", store_id: "s1" }, arriving: { total: 5000 } };
+  const db = {
+    ...fakeDb(),
+    async *stream() {
+      yield [person("p1"), person("p2"), person("p3")];
+    },
+    all: async () => [],
+    get: async (store, key) => stored[key],
+  };
+  const state = new State(db, syncer);
+  await state.load();
+  assert.deepEqual(state.arriving, { received: 3, total: 5000 });
+  // Ended (or never begun) on this device: nothing arriving.
+  stored.arriving = null;
+  const again = new State(db, syncer);
+  await again.load();
+  assert.equal(again.arriving, null);
 });

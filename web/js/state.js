@@ -59,6 +59,7 @@ export class State extends EventTarget {
       // count goes on from here). Refused, or the server failing: the steps from what is here.
       if (!this.arriving || detail?.failure instanceof TypeError) return;
       this.arriving = null;
+      this.db.setMeta("arriving", null);
       this.changed(new Set(), new Set(), "pull");
     });
   }
@@ -119,14 +120,18 @@ export class State extends EventTarget {
       await new Promise((resolve) => setTimeout(resolve, 0));
     }
     return this.serial(async () => {
-      const [pending, refused, session] = await Promise.all([
+      const [pending, refused, session, arriving] = await Promise.all([
         this.db.all("outbox"),
         this.db.all("refused"),
         this.db.get("meta", "session"),
+        this.db.get("meta", "arriving"),
       ]);
       this.pending = pending.sort((a, b) => a.id - b.id);
       this.refused = refused;
       this.session = session ?? null;
+      // A first sync the app was closed in the middle of: still arriving (the records here so
+      // far of the total then known), until a pull ends.
+      if (arriving && session && !this.arriving) this.arriving = { received: this.server.size, total: arriving.total };
       this.rebase();
       this.loading = false;
       performance.mark("grapevine:records-loaded", { detail: { records: this.server.size } });
@@ -214,7 +219,9 @@ export class State extends EventTarget {
    * remembers that of an empty store).
    */
   expectFirstSync() {
-    if (this.server.size === 0) this.arriving = { received: 0, total: null };
+    if (this.server.size > 0) return;
+    this.arriving = { received: 0, total: null };
+    this.db.setMeta("arriving", { total: null });
   }
 
   /**
@@ -223,6 +230,8 @@ export class State extends EventTarget {
    */
   applyPage({ changes, reset, progress }) {
     if (progress?.total > ARRIVING && (this.arriving || progress.received <= changes.length)) {
+      // (Kept on the device: the app closed midway, its next start still knows, and how many.)
+      if (this.arriving?.total !== progress.total) this.db.setMeta("arriving", { total: progress.total });
       this.arriving = { received: progress.received, total: progress.total };
     } else if (this.arriving && progress && !progress.total) {
       this.arriving = { received: this.arriving.received + changes.length, total: this.arriving.total };
