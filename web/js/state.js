@@ -47,10 +47,11 @@ export class State extends EventTarget {
     this.steps = new NextSteps();
     /**
      * A first sync under way ({received, total}): a pull from the start bringing more than a
-     * few pages, or the first pull after a sign-in (its total not known yet: null). Today waits for its end to work out the steps, once, from the whole store:
-     * worked out as pages came, they were redone at each page (a third of the phone's time
-     * during a first sync of 76,000 records) and meanwhile said things the records not yet
-     * here would contradict.
+     * few pages, or the first pull after a sign-in (its total not known yet: null). Today
+     * waits for its end to work out the steps, once, from the whole store: worked out as
+     * pages came, they were redone at each page (a third of the phone's time during a first
+     * sync of 76,000 records) and meanwhile said things the records not yet here would
+     * contradict.
      */
     this.arriving = null;
     syncer?.addEventListener("page", (event) => this.applyPage(event.detail));

@@ -198,10 +198,10 @@ export class Syncer extends EventTarget {
 
   /**
    * Pull every page from the stored cursor. Each page is stored (by the pull worker), then
-   * handed to listeners as a `page` event ({changes, reset, progress}) to apply in memory, and
-   * a `pulled` event ({failure}) follows the last, or a failure. `progress` counts the records of this
-   * pull ({received, total}, this page's included; the total is known when the server sends
-   * it, on a pull from the start).
+   * handed to listeners as a `page` event ({changes, reset, progress}) to apply in memory;
+   * a `pulled` event ({failure}) follows the last page, or a failure. `progress` counts the
+   * records of this pull ({received, total}, this page's included; the total is known when
+   * the server sends it, on a pull from the start).
    */
   async pull(session) {
     const client = await this.db.get("meta", "client");
