@@ -227,7 +227,8 @@ export class State extends EventTarget {
 
   /**
    * A pull page the syncer has just stored: replace those records in memory and show them.
-   * @param {{changes: object[], reset: boolean}} page
+   * @param {{changes: object[], reset: boolean, progress?: {received: number, total: number|null}}} page
+   *   (`progress`: how far the pull is; a large one from the start is a first sync, `arriving`)
    */
   applyPage({ changes, reset, progress }) {
     if (progress?.total > ARRIVING && (this.arriving || progress.received <= changes.length)) {
