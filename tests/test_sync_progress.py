@@ -10,6 +10,7 @@ Today has the step they bring (never "Nothing pressing" from the empty store it 
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import math
 import re
@@ -17,14 +18,16 @@ import time
 import uuid
 
 import pytest
-from playwright.sync_api import Route, expect
+from playwright.sync_api import Error, Request, Route, expect
 
 from tests.browser import (
     SYNC_TIMEOUT_MS,
     LiveServer,
     User,
+    cli,
     nav,
     screenshot,
+    sign_in,
     status,
     wait_synced,
 )
@@ -197,3 +200,111 @@ def test_a_first_sync_applies_page_by_page_and_stays_usable(server, user, phone)
     expect(steps).not_to_contain_text("arriving")
     said = set(page.evaluate("window.__todaySaid"))
     assert said <= {"Working out today's steps…"}, said
+
+
+# Every record id in the device's copy (IndexedDB).
+LOCAL_COPY = """() => new Promise((resolve, reject) => {
+  const open = indexedDB.open("grapevine");
+  open.onerror = () => reject(open.error);
+  open.onsuccess = () => {
+    const ids = open.result.transaction("records").objectStore("records").getAllKeys();
+    ids.onsuccess = () => {
+      open.result.close();
+      resolve(ids.result);
+    };
+  };
+})"""
+
+
+def test_a_store_opened_during_a_first_sync_gets_nothing_of_the_one_before(server, user, phone):
+    """Another store opened while the first sync of a big one is under way: the old pull's
+    later pages land neither in the new store's copy (IndexedDB) nor in what it shows, not even
+    while the new store's own pull is slow to come; then that pull brings the new store, and
+    the next from its own cursor."""
+    seed(server, user)  # the big store: 4,501 records
+    big = set(server.records(user))
+    other = server.add_user()
+    cli("store", "share", user.store_id, "--email", other.email, "--role", "editor",
+        database=server.database)  # fmt: skip
+
+    def add_own(n: int, name: str) -> None:
+        fields = {"name": name}
+        args = {"entity": "person", "id": str(uuid.uuid4()), "base": 0, "fields": fields}
+        hlc = f"{time.time_ns() // 10**6:013d}-{n:04x}-seed-own"
+        mutation = {"id": n, "hlc": hlc, "name": "set", "args": args}
+        body = {"client_id": "seed-own", "mutations": [mutation]}
+        server.api(f"/api/stores/{other.store_id}/push", body, other.token)
+
+    add_own(1, "Bea Own")
+    big_pull = re.compile(rf"/api/stores/{user.store_id}/pull$")
+    own_pull = re.compile(rf"/api/stores/{other.store_id}/pull$")
+    held: list[Route] = []  # the big store's third page, then their own store's pull
+    passed = 0
+    holding_own = False
+    settled: list[Request] = []  # the big store's pulls answered or failed
+
+    def gate(route: Route) -> None:
+        nonlocal passed
+        if big_pull.search(route.request.url) and (passed < 2 or holding_own):
+            passed += 1
+            route.continue_()
+        elif own_pull.search(route.request.url) and not holding_own:
+            route.continue_()
+        else:
+            held.append(route)
+
+    page = phone.new_page()
+    for event in ("requestfinished", "requestfailed"):
+        phone.on(event, lambda r: settled.append(r) if big_pull.search(r.url) else None)
+    sign_in(page, server, other)  # their own store: one person
+    page.route(re.compile(r"/api/stores/[^/]+/pull$"), gate)
+    nav(page).get_by_role("link", name="Settings").click()
+    stores = page.get_by_role("list", name="Your stores")
+    stores.get_by_role("button", name="Open").click()
+    expect(status(page)).to_have_text("Syncing… 2,000 of 4,501", timeout=SYNC_TIMEOUT_MS)
+    for _ in range(100):  # the third page is asked for next (routes are handled here)
+        if held:
+            break
+        page.wait_for_timeout(100)
+    assert held, "the big store's third page was never asked for"
+
+    # Back to their own store while the big one's third page is on its way; their own pull is
+    # held (a slow network) while the big store's pages are let go.
+    holding_own = True
+    nav(page).get_by_role("link", name="Settings").click()
+    stores.get_by_role("button", name="Open").click()
+    expect(page.get_by_role("heading", name="Today")).to_be_visible()
+    third = held.pop(0)
+    with contextlib.suppress(Error):  # its worker was stopped, the request gone
+        third.continue_()  # the old pull's page arrives, if anything still waits for it
+    # The old pull, had it gone on, would have asked for the last two pages by now.
+    for _ in range(50):
+        if len(settled) >= 5:
+            break
+        page.wait_for_timeout(100)
+    leaked = len(set(page.evaluate(LOCAL_COPY)) & big)
+    assert leaked == 0, f"{leaked} of the big store's records in their store's copy"
+    nav(page).get_by_role("link", name="People").click()
+    search = page.get_by_label("Search people")
+    search.fill("lastpage")  # the big store's last page
+    expect(page.get_by_role("main")).to_contain_text("Nobody matches.")
+    search.fill("")
+
+    # Their own pull let through: their store, and nothing else, from its own start.
+    holding_own = False
+    for route in held:
+        route.continue_()
+    wait_synced(page)
+    assert set(page.evaluate(LOCAL_COPY)) == set(server.records(other))
+    rows = page.get_by_role("list", name="People").locator("a.row")
+    expect(rows).to_have_count(1)
+    expect(rows).to_contain_text("Bea Own")
+    nav(page).get_by_role("link", name="Today").click()
+    expect(page.get_by_role("list", name="Next steps")).not_to_contain_text("arriving")
+
+    # The next pull goes on from their store's cursor: a person added elsewhere arrives.
+    add_own(2, "Cai Later")
+    page.evaluate("dispatchEvent(new Event('online'))")
+    nav(page).get_by_role("link", name="People").click()
+    expect(rows).to_have_count(2)
+    assert set(page.evaluate(LOCAL_COPY)) == set(server.records(other))

@@ -154,7 +154,7 @@ async function pushOutbox() {
       if (response.status >= 500) throw new Error(`push answered ${response.status}`);
       if (!response.ok) return;
       const answer = await response.json();
-      await acknowledge(db, answer);
+      if (!(await acknowledge(db, answer, clientId))) return;
     }
   } finally {
     db.close();
@@ -204,15 +204,26 @@ async function takeBatch(db) {
   return { session, clientId: client?.client_id, batch: batch.map(({ acked, ...m }) => m) };
 }
 
-/** As db.js acknowledge: processed mutations marked, refused ones set aside for the user. */
-async function acknowledge(db, answer) {
-  const tx = db.transaction(["outbox", "refused"], "readwrite");
+/**
+ * As db.js acknowledge: processed mutations marked, refused ones set aside for the user. False,
+ * and nothing written, when the outbox is another client's by now (the app opened another
+ * store or signed in again while this push was on its way).
+ */
+async function acknowledge(db, answer, clientId) {
+  const tx = db.transaction(["outbox", "refused", "meta"], "readwrite");
   const outbox = tx.objectStore("outbox");
   const rejected = new Map(
     answer.results.filter((r) => r.status === "rejected").map((r) => [r.id, r.error]),
   );
   const at = new Date().toISOString();
-  const processed = await idbDone(outbox.getAll(IDBKeyRange.upperBound(answer.last_mutation_id)));
+  const [client, processed] = await Promise.all([
+    idbDone(tx.objectStore("meta").get("client")),
+    idbDone(outbox.getAll(IDBKeyRange.upperBound(answer.last_mutation_id))),
+  ]);
+  if (client?.client_id !== clientId) {
+    tx.abort();
+    return false;
+  }
   for (const m of processed) {
     if (rejected.has(m.id)) {
       const { acked, ...mutation } = m;
@@ -223,4 +234,5 @@ async function acknowledge(db, answer) {
     }
   }
   await idbFinished(tx);
+  return true;
 }

@@ -2,8 +2,9 @@
  * sync.js's timing of pushes after edits, with fake timers: a push once the typing pauses,
  * and at least every few seconds while it goes on (not one round per ~0.8 s of typing, each
  * sending the whole note again); the edits waiting go at once when the page is hidden.
- * The rounds themselves are replaced by a counter here; in Chromium they are what the
- * browser tests sync through.
+ * Those rounds are replaced by a counter; in Chromium they are what the browser tests sync
+ * through. Last, a real round over a fake fetch and database whose session is replaced in the
+ * middle of its pull (another store opened): what it brings after that is not shown.
  */
 import assert from "node:assert/strict";
 import { mock, test } from "node:test";
@@ -11,8 +12,10 @@ import { mock, test } from "node:test";
 const page = new EventTarget();
 globalThis.addEventListener = page.addEventListener.bind(page);
 globalThis.document = Object.assign(new EventTarget(), { visibilityState: "visible" });
+Object.defineProperty(globalThis, "navigator", { value: { onLine: true }, configurable: true });
 
 const { Syncer } = await import("../../web/js/sync.js");
+const { Superseded } = await import("../../web/js/db.js");
 
 /** A Syncer whose rounds are only counted (at the fake clock's time). */
 function counted() {
@@ -85,4 +88,60 @@ test("hidden with edits waiting for a pause, the page pushes them at once", (t) 
   t.mock.timers.tick(0);
   assert.deepEqual(syncer.rounds, [0, 1300]);
   document.visibilityState = "visible";
+});
+
+test("a round whose session is replaced during its pull shows nothing more of it", async (t) => {
+  // A database as db.js keeps it, down to the client check of the writes of a pull.
+  const meta = new Map([
+    ["session", { store_id: "big", token: "t-big" }],
+    ["client", { client_id: "c-big" }],
+    ["cursor", ""],
+  ]);
+  const stored = [];
+  const db = {
+    get: async (_, key) => meta.get(key),
+    takeBatch: async () => [],
+    dropAcknowledged: async () => {},
+    savePull: async (changes, cursor, _hlc, _reset, clientId) => {
+      if (meta.get("client").client_id !== clientId) throw new Superseded();
+      stored.push(...changes.map((c) => c.id));
+      meta.set("cursor", cursor);
+    },
+  };
+  const asked = [];
+  globalThis.fetch = async (path, { body }) => {
+    const { cursor } = JSON.parse(body);
+    asked.push(`${path} ${cursor}`);
+    const n = Number(cursor || 0);
+    const changes = [{ id: `${path}-${n}` }];
+    const answer = { changes, cursor: String(n + 1), more: n < 3, hlc: "0", total: 4 };
+    return { ok: true, status: 200, text: async () => JSON.stringify(answer) };
+  };
+  const syncer = new Syncer(db);
+  t.after(() => clearTimeout(syncer.timer)); // the next round's, a minute on
+  const shown = [];
+  const pulled = [];
+  syncer.addEventListener("page", ({ detail }) => {
+    shown.push(...detail.changes.map((c) => c.id));
+    if (shown.length === 2) {
+      // Another store opened, as app.js does it: supersede, then the new session.
+      syncer.supersede();
+      meta.set("session", { store_id: "small", token: "t-small" });
+      meta.set("client", { client_id: "c-small" });
+      meta.set("cursor", "");
+    }
+  });
+  syncer.addEventListener("pulled", ({ detail }) => pulled.push(detail.failure));
+  await syncer.sync();
+  assert.deepEqual(shown, ["/api/stores/big/pull-0", "/api/stores/big/pull-1"]);
+  assert.deepEqual(pulled, [], "the old pull's end is not the new store's");
+  assert.equal(syncer.failures, 0);
+  assert.notEqual(syncer.status, "error");
+  assert.deepEqual(stored, ["/api/stores/big/pull-0", "/api/stores/big/pull-1"]);
+  // The new session's round follows at once, from its own start.
+  await new Promise((resolve) => setTimeout(resolve, 10));
+  await syncer.running;
+  assert.deepEqual(asked.filter((a) => a.includes("small")).slice(0, 1), ["/api/stores/small/pull "]);
+  assert.equal(shown.filter((id) => id.includes("small")).length, 4);
+  assert.deepEqual(pulled, [null]);
 });

@@ -56,6 +56,7 @@ function go(path, { replace = false, focus = true } = {}) {
 }
 
 async function onSession(token) {
+  syncer.supersede(); // a round still under way was for the session before
   await db.startSession({
     token: token.token, user_id: token.user_id, device_id: token.device_id,
     store_id: token.store_id, store_name: token.store_name, role: token.role,
@@ -69,6 +70,7 @@ async function onSession(token) {
 /** Open another store of the same user: a new client for it, a fresh copy. */
 async function switchStore(store) {
   const from = location.href;
+  syncer.supersede(); // the old store's round under way brings nothing into the new copy
   await db.startSession({ ...state.session, store_id: store.id, store_name: store.name, role: store.role });
   await state.load();
   state.expectFirstSync();
@@ -101,6 +103,7 @@ async function signOut({ keep = false } = {}) {
   } catch {
     // offline or already revoked: forgetting the token here is what matters
   }
+  syncer.supersede();
   if (keep || state.waiting) await db.endSession();
   else await db.clearAll();
   await state.load();

@@ -25,6 +25,31 @@ const finished = (tx) =>
   });
 
 /**
+ * A sync round's session was replaced under it: another store opened, another sign-in, a
+ * sign-out. What the round brings or sends from then on belongs to the old session; the
+ * transactions that would have written it check the client first and write nothing.
+ */
+export class Superseded extends Error {
+  constructor() {
+    super("this device's session changed during the sync");
+    this.name = "Superseded";
+  }
+}
+
+/**
+ * Within `tx` (which has `meta` in its scope), before it writes: the sync round working for
+ * client `clientId` is still this device's, or the transaction is aborted and Superseded thrown.
+ * In the same transaction as the writes, so a session started meanwhile (Db#startSession, in a
+ * transaction of its own) comes either wholly before the check or wholly after the writes.
+ */
+async function stillClient(tx, clientId) {
+  const client = await done(tx.objectStore("meta").get("client"));
+  if (client?.client_id === clientId) return client;
+  tx.abort();
+  throw new Superseded();
+}
+
+/**
  * An edit's mutations on the outbox's state (see Db#enqueueAll): a `set` folds into the last
  * one queued where it can. It reads nothing but `edits`, the four values of `state` and the
  * time: what Db#enqueueAll checks a guess by is exactly those four.
@@ -299,15 +324,17 @@ export class Db {
    * @param {string} cursor
    * @param {string} hlc
    * @param {boolean} reset drop the whole copy first
+   * @param {string} clientId the client the pull is for (Superseded, and nothing stored, if
+   *   another session began since)
    */
-  async savePull(changes, cursor, hlc, reset) {
+  async savePull(changes, cursor, hlc, reset, clientId) {
     const tx = this.idb.transaction(["records", "meta"], "readwrite");
     const records = tx.objectStore("records");
     const meta = tx.objectStore("meta");
+    const [client, clockState] = await Promise.all([stillClient(tx, clientId), done(meta.get("clock"))]);
     if (reset) records.clear();
     for (const change of changes) records.put(change);
     meta.put(cursor, "cursor");
-    const [client, clockState] = await Promise.all([done(meta.get("client")), done(meta.get("clock"))]);
     const clock = new Clock(client.client_id, clockState ?? undefined);
     clock.observe(hlc);
     meta.put(clock.toJSON(), "clock");
@@ -318,12 +345,14 @@ export class Db {
    * The next batch to push, and the note that it went out, in one transaction: an edit made
    * meanwhile can no longer fold into a mutation that is on its way.
    * @param {number} size
+   * @param {string} clientId the client pushing (Superseded if another session began since)
    * @returns {Promise<object[]>}
    */
-  async takeBatch(size) {
+  async takeBatch(size, clientId) {
     const tx = this.idb.transaction(["outbox", "meta"], "readwrite");
     const meta = tx.objectStore("meta");
-    const [all, sent] = await Promise.all([
+    const [, all, sent] = await Promise.all([
+      stillClient(tx, clientId),
       done(tx.objectStore("outbox").getAll()),
       done(meta.get("sent")),
     ]);
@@ -338,12 +367,17 @@ export class Db {
    * the others stay in the view, marked acknowledged, until a pull brings their result.
    * @param {number} lastMutationId
    * @param {{mutation: object, error: string}[]} refused
+   * @param {string} clientId the client that pushed them (another's outbox is not touched)
    */
-  async acknowledge(lastMutationId, refused) {
-    const tx = this.idb.transaction(["outbox", "refused"], "readwrite");
+  async acknowledge(lastMutationId, refused, clientId) {
+    const tx = this.idb.transaction(["outbox", "refused", "meta"], "readwrite");
     const outbox = tx.objectStore("outbox");
     const refusedIds = new Set(refused.map((r) => r.mutation.id));
-    for (const m of await done(outbox.getAll(IDBKeyRange.upperBound(lastMutationId)))) {
+    const [, acknowledged] = await Promise.all([
+      stillClient(tx, clientId),
+      done(outbox.getAll(IDBKeyRange.upperBound(lastMutationId))),
+    ]);
+    for (const m of acknowledged) {
       if (refusedIds.has(m.id)) outbox.delete(m.id);
       else if (!m.acked) outbox.put({ ...m, acked: true });
     }
@@ -354,10 +388,11 @@ export class Db {
   }
 
   /** A pull has brought everything up to now: acknowledged mutations are in the server copy. */
-  async dropAcknowledged() {
-    const tx = this.idb.transaction("outbox", "readwrite");
+  async dropAcknowledged(clientId) {
+    const tx = this.idb.transaction(["outbox", "meta"], "readwrite");
     const outbox = tx.objectStore("outbox");
-    for (const m of await done(outbox.getAll())) if (m.acked) outbox.delete(m.id);
+    const [, all] = await Promise.all([stillClient(tx, clientId), done(outbox.getAll())]);
+    for (const m of all) if (m.acked) outbox.delete(m.id);
     return finished(tx);
   }
 
@@ -365,11 +400,11 @@ export class Db {
    * The server has processed only up to `last` (a restored backup): number what is still
    * pending from last + 1, so none of it is refused as a gap.
    */
-  async renumberFrom(last) {
+  async renumberFrom(last, clientId) {
     const tx = this.idb.transaction(["outbox", "meta"], "readwrite");
     const outbox = tx.objectStore("outbox");
     const meta = tx.objectStore("meta");
-    const [all, client] = await Promise.all([done(outbox.getAll()), done(meta.get("client"))]);
+    const [client, all] = await Promise.all([stillClient(tx, clientId), done(outbox.getAll())]);
     outbox.clear();
     let id = last;
     for (const m of all) if (!m.acked) outbox.put({ ...m, id: ++id });
@@ -379,10 +414,11 @@ export class Db {
   }
 
   /** Refuse what is pending, keeping it for the user (a store this user cannot write). */
-  async refusePending(error) {
-    const tx = this.idb.transaction(["outbox", "refused"], "readwrite");
+  async refusePending(error, clientId) {
+    const tx = this.idb.transaction(["outbox", "refused", "meta"], "readwrite");
     const outbox = tx.objectStore("outbox");
-    for (const m of await done(outbox.getAll())) {
+    const [, all] = await Promise.all([stillClient(tx, clientId), done(outbox.getAll())]);
+    for (const m of all) {
       if (m.acked) continue;
       outbox.delete(m.id);
       const { acked, ...mutation } = m;
@@ -405,9 +441,14 @@ export class Db {
     return finished(tx);
   }
 
-  /** The server no longer knows this device: forget the token, keep every unsynced edit. */
-  async endSession() {
+  /**
+   * The server no longer knows this device: forget the token, keep every unsynced edit.
+   * @param {string} [clientId] only if this is still that client's session (a sync round's
+   *   401 for a token replaced meanwhile must not end the new session)
+   */
+  async endSession(clientId) {
     const tx = this.idb.transaction("meta", "readwrite");
+    if (clientId !== undefined) await stillClient(tx, clientId);
     tx.objectStore("meta").delete("session");
     return finished(tx);
   }

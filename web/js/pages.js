@@ -10,6 +10,7 @@ import { api } from "./api.js";
  * @param {import('./db.js').Db} db
  * @param {{storeId: string, token: string, clientId: string, cursor: string, limit: number}} from
  * @returns {AsyncGenerator<object>} pull answers, stored; a `reset` one has emptied the copy
+ *   (db.js's Superseded, with nothing stored, once `clientId` is no longer this device's)
  */
 export async function* storedPages(db, { storeId, token, clientId, cursor, limit }) {
   const fetchPage = (after) => {
@@ -26,13 +27,13 @@ export async function* storedPages(db, { storeId, token, clientId, cursor, limit
     const page = await next;
     if (page.reset) {
       // The server cannot continue from our cursor: start over, keeping the outbox.
-      await db.savePull([], "", page.hlc, true);
+      await db.savePull([], "", page.hlc, true, clientId);
       yield page;
       next = fetchPage("");
       continue;
     }
     next = page.more ? fetchPage(page.cursor) : null;
-    await db.savePull(page.changes, page.cursor, page.hlc, false);
+    await db.savePull(page.changes, page.cursor, page.hlc, false, clientId);
     yield page;
     if (!page.more) return;
   }

@@ -6,7 +6,7 @@
  */
 
 import { ApiError } from "./api.js";
-import { Db } from "./db.js";
+import { Db, Superseded } from "./db.js";
 import { storedPages } from "./pages.js";
 
 let db = null;
@@ -19,6 +19,7 @@ onmessage = async ({ data: from }) => {
   } catch (error) {
     postMessage({ error: error instanceof ApiError
       ? { status: error.status, body: error.body }
-      : { network: error instanceof TypeError, message: String(error?.message ?? error) } });
+      : { network: error instanceof TypeError, superseded: error instanceof Superseded,
+          message: String(error?.message ?? error) } });
   }
 };

@@ -4,6 +4,7 @@
  */
 
 import { ApiError, api } from "./api.js";
+import { Superseded } from "./db.js";
 import { refusals } from "./outbox.js";
 import { storedPages } from "./pages.js";
 
@@ -33,6 +34,25 @@ export class Syncer extends EventTarget {
     this.every = EVERY_MS; // the polling period (live.js stretches it while a stream is held)
     /** @type {{received: number, total: number|null}|null} the pull under way */
     this.progress = null;
+    this.epoch = 0; // which session a round works for (see supersede)
+  }
+
+  /**
+   * This device's session is about to be replaced (another store opened, a sign-in, a
+   * sign-out): a round under way belongs to the old one. From now on it shows no page and
+   * stops at its next step; its writes to IndexedDB are refused by the client check in the
+   * transactions that make them (db.js), so nothing of the old store lands in the new copy.
+   * The round for the new session follows it.
+   */
+  supersede() {
+    this.epoch += 1;
+    if (this.running) this.again = true;
+    this.stopPull?.(); // not waiting on for the old store's next page
+  }
+
+  /** @param {number} epoch a round's: throws Superseded when the session changed since */
+  current(epoch) {
+    if (epoch !== this.epoch) throw new Superseded();
   }
 
   start() {
@@ -116,7 +136,9 @@ export class Syncer extends EventTarget {
 
   async round() {
     this.tookEdits();
-    const session = await this.db.get("meta", "session");
+    const epoch = this.epoch;
+    const [session, client] = await Promise.all([this.db.get("meta", "session"), this.db.get("meta", "client")]);
+    if (epoch !== this.epoch) return; // read while another session began: the next round
     if (!session) return this.set("signed-out", this.status === "signed-out" ? this.error : "");
     if (!navigator.onLine) {
       this.set("offline");
@@ -127,14 +149,15 @@ export class Syncer extends EventTarget {
       // A push that fails must not stop the pull: the device still learns what others did.
       let pushError = null;
       try {
-        await this.push(session);
+        await this.push(session, client.client_id, epoch);
       } catch (error) {
-        if (error instanceof TypeError || (error instanceof ApiError && error.status === 401)) {
+        const fatal = error instanceof TypeError || error instanceof Superseded;
+        if (fatal || (error instanceof ApiError && error.status === 401)) {
           throw error;
         }
         pushError = error;
       }
-      await this.pull(session);
+      await this.pull(session, client.client_id, epoch);
       if (pushError) throw pushError;
       this.failures = 0;
       this.lastSyncedAt = new Date();
@@ -142,11 +165,22 @@ export class Syncer extends EventTarget {
       this.set(navigator.onLine ? "idle" : "offline");
       this.soon(this.every);
     } catch (error) {
+      // Another session began during the round (here or in another tab): its round follows.
+      if (error instanceof Superseded || epoch !== this.epoch) {
+        this.again = true;
+        return;
+      }
       this.failures += 1;
       const wait = Math.min(MAX_BACKOFF_MS, 2000 * 2 ** (this.failures - 1));
       if (error instanceof ApiError && error.status === 401) {
         // Signed out elsewhere: the token goes, every unsynced edit stays for the next sign-in.
-        await this.db.endSession();
+        try {
+          await this.db.endSession(client.client_id);
+        } catch (ended) {
+          if (!(ended instanceof Superseded)) throw ended;
+          this.again = true; // that token was replaced by a new session: not this one's end
+          return;
+        }
         this.set("signed-out", "This device was signed out. Sign in again: your unsynced edits are kept.");
         return;
       }
@@ -160,18 +194,18 @@ export class Syncer extends EventTarget {
     }
   }
 
-  async push(session) {
-    const client = await this.db.get("meta", "client");
+  async push(session, clientId, epoch) {
     let size = BATCH;
     for (;;) {
-      const batch = await this.db.takeBatch(size);
+      this.current(epoch);
+      const batch = await this.db.takeBatch(size, clientId);
       if (batch.length === 0) return;
       let answer;
       try {
         answer = await api(`/api/stores/${session.store_id}/push`, {
           method: "POST",
           token: session.token,
-          body: { client_id: client.client_id, mutations: batch },
+          body: { client_id: clientId, mutations: batch },
         });
       } catch (error) {
         if (!(error instanceof ApiError)) throw error;
@@ -181,17 +215,17 @@ export class Syncer extends EventTarget {
         }
         if (error.status === 409 && Number.isInteger(error.body?.last_mutation_id)) {
           // The server lost mutations it had (a restored backup): renumber what is pending.
-          await this.db.renumberFrom(error.body.last_mutation_id);
+          await this.db.renumberFrom(error.body.last_mutation_id, clientId);
           continue;
         }
         if (error.status === 403) {
-          await this.db.refusePending(`Not saved: ${error.message}`);
+          await this.db.refusePending(`Not saved: ${error.message}`, clientId);
           this.dispatchEvent(new Event("change"));
           return;
         }
         throw error;
       }
-      await this.db.acknowledge(answer.last_mutation_id, refusals(batch, answer));
+      await this.db.acknowledge(answer.last_mutation_id, refusals(batch, answer), clientId);
       this.dispatchEvent(new Event("change"));
     }
   }
@@ -201,18 +235,19 @@ export class Syncer extends EventTarget {
    * handed to listeners as a `page` event ({changes, reset, progress}) to apply in memory;
    * a `pulled` event ({failure}) follows the last page, or a failure. `progress` counts the
    * records of this pull ({received, total}, this page's included; the total is known when
-   * the server sends it, on a pull from the start).
+   * the server sends it, on a pull from the start). Neither event is sent for a pull whose
+   * session was replaced under it (`supersede`).
    */
-  async pull(session) {
-    const client = await this.db.get("meta", "client");
+  async pull(session, clientId, epoch) {
     const from = {
-      storeId: session.store_id, token: session.token, clientId: client.client_id,
+      storeId: session.store_id, token: session.token, clientId,
       cursor: (await this.db.get("meta", "cursor")) ?? "", limit: PAGE,
     };
     this.progress = { received: 0, total: null };
     let failure = null;
     try {
-      for await (const page of this.pages(from)) {
+      for await (const page of this.pages(from, epoch)) {
+        this.current(epoch);
         if (page.reset) {
           this.dispatchEvent(new CustomEvent("page", { detail: { changes: [], reset: true } }));
           this.progress = { received: 0, total: null };
@@ -225,7 +260,7 @@ export class Syncer extends EventTarget {
         if (page.changes.length) this.dispatchEvent(new Event("status"));
       }
       // Everything pushed before this pull is in the server copy now.
-      await this.db.dropAcknowledged();
+      await this.db.dropAcknowledged(clientId);
       this.dispatchEvent(new Event("change"));
     } catch (error) {
       failure = error;
@@ -233,12 +268,14 @@ export class Syncer extends EventTarget {
     } finally {
       this.progress = null;
       // Ended, or given up (`failure`: the next pull goes on from the last page stored).
-      this.dispatchEvent(new CustomEvent("pulled", { detail: { failure } }));
+      if (epoch === this.epoch && !(failure instanceof Superseded)) {
+        this.dispatchEvent(new CustomEvent("pulled", { detail: { failure } }));
+      }
     }
   }
 
   /** Stored pull pages, from the pull worker (or from here, where workers are missing). */
-  async *pages(from) {
+  async *pages(from, epoch) {
     if (typeof Worker !== "function") {
       yield* storedPages(this.db, from);
       return;
@@ -257,6 +294,10 @@ export class Syncer extends EventTarget {
       wake?.();
     };
     worker.postMessage(from);
+    this.stopPull = () => {
+      inbox.push({ error: { superseded: true } });
+      wake?.();
+    };
     let finished = false;
     try {
       for (;;) {
@@ -264,8 +305,10 @@ export class Syncer extends EventTarget {
         wake = null;
         const message = inbox.shift();
         if (message.error) {
+          const { status, body, network, superseded, message: text } = message.error;
+          // (Stopped below: that worker's pull may still be running, for the old store.)
+          if (superseded) throw new Superseded();
           finished = true;
-          const { status, body, network, message: text } = message.error;
           throw status ? new ApiError(status, body) : network ? new TypeError(text) : new Error(text);
         }
         if (message.done) {
@@ -275,14 +318,15 @@ export class Syncer extends EventTarget {
         yield message.page;
       }
     } finally {
+      this.stopPull = null;
       worker.onmessage = null;
       worker.onerror = null;
       if (!finished) {
         // Left before the end: the worker may have stored pages not shown. Stop it; what is
-        // shown is read again from IndexedDB.
+        // shown is read again from IndexedDB (unless it is another session's copy by now).
         worker.terminate();
         this.worker = null;
-        this.dispatchEvent(new Event("stale"));
+        if (epoch === this.epoch) this.dispatchEvent(new Event("stale"));
       }
     }
   }
