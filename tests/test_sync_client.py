@@ -233,3 +233,66 @@ def test_a_page_opened_while_another_store_is_read_stays_open(server, user, phon
     stores.get_by_role("button", name="Open").click()
     expect(page.get_by_role("heading", name="Today")).to_be_visible()
     expect(page).to_have_url(f"{server.url}/")
+
+
+# Each sync write of db.js made for a client that is no longer this device's (a round of the
+# session before, when another store was opened or another sign-in began): refused, with
+# nothing written; then the same writes for this device's client go through.
+STALE_WRITES = """async () => {
+  const { Db, Superseded } = await import("/js/db.js");
+  const db = await Db.open();
+  const mine = (await db.get("meta", "client")).client_id;
+  await db.enqueueAll([{ name: "set", args: { entity: "person", id: crypto.randomUUID(),
+    base: 0, fields: { name: "Typed before the switch" } } }]);
+  const snapshot = async () => JSON.stringify({ records: (await db.all("records")).length,
+    outbox: await db.all("outbox"), refused: await db.all("refused"),
+    meta: [await db.get("meta", "cursor"), await db.get("meta", "sent"),
+      await db.get("meta", "client"), await db.get("meta", "session")] });
+  const before = await snapshot();
+  const old = { id: crypto.randomUUID(), entity: "person", version: 1, fields: { name: "Old" } };
+  const writes = {
+    savePull: (c) => db.savePull([old], "old-cursor", "0000000000000-0000-x", false, c),
+    takeBatch: (c) => db.takeBatch(10, c),
+    acknowledge: (c) => db.acknowledge(1e9, [], c),
+    renumberFrom: (c) => db.renumberFrom(50, c),
+    refusePending: (c) => db.refusePending("not saved", c),
+    dropAcknowledged: (c) => db.dropAcknowledged(c),
+    endSession: (c) => db.endSession(c),
+  };
+  const stale = {};
+  for (const [name, write] of Object.entries(writes)) {
+    try {
+      await write("c-the-session-before");
+      stale[name] = "written";
+    } catch (error) {
+      stale[name] = error instanceof Superseded ? "refused" : String(error);
+    }
+  }
+  const unchanged = (await snapshot()) === before;
+  const taken = await db.takeBatch(10, mine);
+  await db.savePull([old], "new-cursor", "0000000000000-0000-x", false, mine);
+  return { stale, unchanged, taken: taken.length,
+    stored: Boolean(await db.get("records", old.id)), cursor: await db.get("meta", "cursor") };
+}"""
+
+
+def test_a_sync_write_for_the_session_before_writes_nothing(server, user, phone):
+    page = phone.new_page()
+    sign_in(page, server, user)
+    go_offline(phone, page)  # the app's own rounds write nothing meanwhile
+    got = page.evaluate(STALE_WRITES)
+    assert got == {
+        "stale": {
+            "savePull": "refused",
+            "takeBatch": "refused",
+            "acknowledge": "refused",
+            "renumberFrom": "refused",
+            "refusePending": "refused",
+            "dropAcknowledged": "refused",
+            "endSession": "refused",
+        },
+        "unchanged": True,
+        "taken": 1,
+        "stored": True,
+        "cursor": "new-cursor",
+    }

@@ -154,7 +154,8 @@ async function pushOutbox() {
       if (response.status >= 500) throw new Error(`push answered ${response.status}`);
       if (!response.ok) return;
       const answer = await response.json();
-      if (!(await acknowledge(db, answer, clientId))) return;
+      // (Another session's outbox by now: the next turn takes that one's, as its own push.)
+      await acknowledge(db, answer, clientId);
     }
   } finally {
     db.close();

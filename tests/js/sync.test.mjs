@@ -145,3 +145,44 @@ test("a round whose session is replaced during its pull shows nothing more of it
   assert.equal(shown.filter((id) => id.includes("small")).length, 4);
   assert.deepEqual(pulled, [null]);
 });
+
+test("a push on its way when the session ends is acknowledged, and the round ends there", async (t) => {
+  // A sign-out keeping the edits (the client stays, only the epoch says the session ended),
+  // while a push is on its way: its answer is taken (the server applied it; were it dropped,
+  // the next sign-in would send it again as another client's), then no more is sent, no pull
+  // is asked for, and the round counts no failure.
+  const meta = new Map([["session", { store_id: "s", token: "t" }], ["client", { client_id: "c" }]]);
+  const calls = [];
+  const db = {
+    get: async (_, key) => meta.get(key),
+    takeBatch: async () => {
+      calls.push("taken");
+      return [{ id: calls.length }];
+    },
+    acknowledge: async () => calls.push("acknowledged"),
+    dropAcknowledged: async () => calls.push("dropped"),
+    savePull: async () => calls.push("stored"),
+  };
+  let answer;
+  globalThis.fetch = (path) => {
+    calls.push(path.split("/").at(-1));
+    return new Promise((resolve) => {
+      answer = () => resolve({ ok: true, status: 200,
+        text: async () => JSON.stringify({ last_mutation_id: 1, results: [{ id: 1, status: "applied" }] }) });
+    });
+  };
+  const syncer = new Syncer(db);
+  t.after(() => clearTimeout(syncer.timer));
+  const round = syncer.sync();
+  while (!answer) await new Promise((resolve) => setTimeout(resolve, 1));
+  syncer.supersede();
+  meta.delete("session");
+  answer();
+  await round;
+  assert.deepEqual(calls, ["taken", "push", "acknowledged"]);
+  assert.equal(syncer.failures, 0);
+  // The round that follows finds no session: signed out, not an error.
+  await new Promise((resolve) => setTimeout(resolve, 10));
+  await syncer.running;
+  assert.equal(syncer.status, "signed-out");
+});

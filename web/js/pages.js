@@ -8,15 +8,17 @@ import { api } from "./api.js";
 
 /**
  * @param {import('./db.js').Db} db
- * @param {{storeId: string, token: string, clientId: string, cursor: string, limit: number}} from
+ * @param {{storeId: string, token: string, clientId: string, cursor: string, limit: number,
+ *   signal?: AbortSignal}} from (`signal`: where the pull runs in the page, Syncer#supersede's)
  * @returns {AsyncGenerator<object>} pull answers, stored; a `reset` one has emptied the copy
  *   (db.js's Superseded, with nothing stored, once `clientId` is no longer this device's)
  */
-export async function* storedPages(db, { storeId, token, clientId, cursor, limit }) {
+export async function* storedPages(db, { storeId, token, clientId, cursor, limit, signal }) {
   const fetchPage = (after) => {
     const request = api(`/api/stores/${storeId}/pull`, {
       method: "POST",
       token,
+      signal,
       body: { client_id: clientId, cursor: after, limit },
     });
     request.catch(() => {}); // awaited below, unless an earlier page failed first

@@ -35,6 +35,7 @@ export class Syncer extends EventTarget {
     /** @type {{received: number, total: number|null}|null} the pull under way */
     this.progress = null;
     this.epoch = 0; // which session a round works for (see supersede)
+    this.requests = null; // the AbortController of the round under way's pull requests
   }
 
   /**
@@ -47,7 +48,10 @@ export class Syncer extends EventTarget {
   supersede() {
     this.epoch += 1;
     if (this.running) this.again = true;
-    this.stopPull?.(); // not waiting on for the old store's next page
+    // A pull on its way for the old session is not waited for. (A push is: its answer says
+    // what the server applied, which the outbox must know; db.js checks the client first.)
+    this.requests?.abort();
+    this.stopPull?.(); // nor the old store's next page from the pull worker
   }
 
   /** @param {number} epoch a round's: throws Superseded when the session changed since */
@@ -137,6 +141,7 @@ export class Syncer extends EventTarget {
   async round() {
     this.tookEdits();
     const epoch = this.epoch;
+    this.requests = new AbortController();
     const [session, client] = await Promise.all([this.db.get("meta", "session"), this.db.get("meta", "client")]);
     if (epoch !== this.epoch) return; // read while another session began: the next round
     if (!session) return this.set("signed-out", this.status === "signed-out" ? this.error : "");
@@ -170,8 +175,6 @@ export class Syncer extends EventTarget {
         this.again = true;
         return;
       }
-      this.failures += 1;
-      const wait = Math.min(MAX_BACKOFF_MS, 2000 * 2 ** (this.failures - 1));
       if (error instanceof ApiError && error.status === 401) {
         // Signed out elsewhere: the token goes, every unsynced edit stays for the next sign-in.
         try {
@@ -181,9 +184,12 @@ export class Syncer extends EventTarget {
           this.again = true; // that token was replaced by a new session: not this one's end
           return;
         }
+        this.failures += 1;
         this.set("signed-out", "This device was signed out. Sign in again: your unsynced edits are kept.");
         return;
       }
+      this.failures += 1;
+      const wait = Math.min(MAX_BACKOFF_MS, 2000 * 2 ** (this.failures - 1));
       // A failed fetch while the device says it is online: the network is up, the server is not.
       if (!navigator.onLine) this.set("offline");
       else if (error instanceof TypeError) this.set("unreachable");
@@ -200,6 +206,9 @@ export class Syncer extends EventTarget {
       this.current(epoch);
       const batch = await this.db.takeBatch(size, clientId);
       if (batch.length === 0) return;
+      // Taken just before another session began: not sent (that session kept it aside, or
+      // renumbered it for its own client, which sends it).
+      this.current(epoch);
       let answer;
       try {
         answer = await api(`/api/stores/${session.store_id}/push`, {
@@ -239,10 +248,9 @@ export class Syncer extends EventTarget {
    * session was replaced under it (`supersede`).
    */
   async pull(session, clientId, epoch) {
-    const from = {
-      storeId: session.store_id, token: session.token, clientId,
-      cursor: (await this.db.get("meta", "cursor")) ?? "", limit: PAGE,
-    };
+    const cursor = (await this.db.get("meta", "cursor")) ?? "";
+    this.current(epoch); // (that cursor may be the new session's)
+    const from = { storeId: session.store_id, token: session.token, clientId, cursor, limit: PAGE };
     this.progress = { received: 0, total: null };
     let failure = null;
     try {
@@ -277,7 +285,7 @@ export class Syncer extends EventTarget {
   /** Stored pull pages, from the pull worker (or from here, where workers are missing). */
   async *pages(from, epoch) {
     if (typeof Worker !== "function") {
-      yield* storedPages(this.db, from);
+      yield* storedPages(this.db, { ...from, signal: this.requests?.signal });
       return;
     }
     this.worker ??= new Worker("/js/pull-worker.js", { type: "module" });
