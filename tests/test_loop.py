@@ -458,6 +458,53 @@ def test_a_person_found_by_the_header_search_is_in_view_in_the_desktop_list(serv
     expect(current).to_be_in_viewport()
 
 
+def test_a_desktop_list_filtered_beside_a_record_keeps_its_query_in_the_address(
+    server, user, desktop
+):
+    """A query typed into the list beside a record (desktop) stayed out of the address: a
+    record opened from the filtered list, then a reload, showed the whole list from A. The
+    query now follows the record's path (`?q=`), through rows opened, j/k and a reload."""
+    bo, ines, voltaic = new_id(), new_id(), new_id()
+    many = [("person", new_id(), {"name": f"Aaron Abbott {i:03d}"}) for i in range(60)]
+    push(
+        server,
+        user,
+        [
+            *many,
+            ("person", bo, {"name": "Bo Berg"}),
+            ("person", ines, {"name": "Ines Berg"}),
+            ("organization", voltaic, {"name": "Voltaic Cells", "location": "Fremont"}),
+            ("organization", new_id(), {"name": "Acme Anodes", "location": "Austin"}),
+        ],
+    )
+    page = desktop.new_page()
+    sign_in(page, server, user)
+    page.goto(f"{server.url}/people/{bo}")
+    beside = page.get_by_role("region", name="People")
+    beside.get_by_label("Search people").press_sequentially("berg", delay=30)
+    expect(page).to_have_url(re.compile(rf"/people/{bo}\?q=berg$"))
+    beside.get_by_role("link", name=re.compile("Ines Berg")).click()
+    expect(page.get_by_role("heading", name="Ines Berg", exact=True)).to_be_visible()
+    expect(page).to_have_url(re.compile(rf"/people/{ines}\?q=berg$"))
+    page.locator("body").press("k")  # the previous record of the filtered list
+    expect(page.get_by_role("heading", name="Bo Berg", exact=True)).to_be_visible()
+    expect(page).to_have_url(re.compile(rf"/people/{bo}\?q=berg$"))
+    page.reload()
+    expect(page.get_by_role("heading", name="Bo Berg", exact=True)).to_be_visible()
+    expect(beside.get_by_label("Search people")).to_have_value("berg")
+    expect(beside.locator("a[data-record]")).to_have_count(2)
+    expect(beside.locator("a[aria-current=page]")).to_have_text(re.compile("Bo Berg"))
+
+    # The organizations' filter, likewise.
+    page.goto(f"{server.url}/organizations/{voltaic}")
+    orgs = page.get_by_role("region", name="Organizations")
+    orgs.get_by_label("Filter organizations").press_sequentially("fremont", delay=30)
+    expect(page).to_have_url(re.compile(rf"/organizations/{voltaic}\?q=fremont$"))
+    page.reload()
+    expect(orgs.get_by_label("Filter organizations")).to_have_value("fremont")
+    expect(orgs.locator("a[data-record]")).to_have_count(1)
+
+
 def test_a_conflict_reads_the_same_on_both_devices(server, user, phone, desktop):
     """The phone whose title lost called its side "This device's" and the desktop's "Another
     device's" (and the kept side "Another device's (kept)" against "Kept (current)"): one

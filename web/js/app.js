@@ -42,9 +42,14 @@ const app = { storage: { persisted: null }, signOut, switchStore, syncNow, descr
 
 /**
  * Navigate; `replace`: instead of the current page in the history (Back skips it); `focus`
- * false: the focus stays where it is (search as you type in the header).
+ * false: the focus stays where it is (search as you type in the header); `keepQuery`: a record
+ * opened from the desktop's list beside it keeps that list's query in the address (`?q=`), so
+ * a reload or Back finds the list filtered as it was.
  */
-function go(path, { replace = false, focus = true } = {}) {
+function go(path, { replace = false, focus = true, keepQuery = false } = {}) {
+  if (keepQuery && wide.matches && !path.includes("?") && listOf(path) && listOf(path) === listOf(location.pathname)) {
+    path += location.search;
+  }
   if (replace) {
     history.replaceState(null, "", path);
   } else {
@@ -289,7 +294,7 @@ document.addEventListener("click", (event) => {
   const link = event.target.closest("a[data-link]");
   if (!link || event.metaKey || event.ctrlKey) return;
   event.preventDefault();
-  go(link.getAttribute("href"));
+  go(link.getAttribute("href"), { keepQuery: link.hasAttribute("data-record") });
 });
 addEventListener("popstate", route);
 // Crossing the desktop breakpoint redraws in the other layout, once the size has settled (a

@@ -129,7 +129,7 @@ const typing = (el) =>
 
 /**
  * Listen for the shortcuts.
- * @param {{go: (path: string) => void, enabled: () => boolean, workspace: () => Workspace|null,
+ * @param {{go: (path: string, options?: {keepQuery?: boolean}) => void, enabled: () => boolean, workspace: () => Workspace|null,
  *   search: () => void}} shell
  */
 export function installShortcuts(shell) {
@@ -172,7 +172,7 @@ function step(shell, by) {
     const at = records.indexOf(workspace.path);
     const next = at === -1 ? (by > 0 ? 0 : records.length - 1)
       : Math.min(records.length - 1, Math.max(0, at + by));
-    if (records[next] !== workspace.path) shell.go(records[next]);
+    if (records[next] !== workspace.path) shell.go(records[next], { keepQuery: true });
     return;
   }
   const links = [...document.querySelectorAll("main a[data-record]")];

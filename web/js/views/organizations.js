@@ -55,7 +55,19 @@ export function organizationsView(state, go) {
     ],
     sort: { key: "status", dir: 1 },
   }) : null;
-  search?.addEventListener("input", () => render());
+  // The filter is kept in the address (after the list's path or the record's beside it), so a
+  // reload or Back finds the list as it was filtered; the rows opened from it keep it too.
+  let addressTimer = null;
+  search?.addEventListener("input", () => {
+    render();
+    clearTimeout(addressTimer);
+    addressTimer = setTimeout(() => {
+      const path = location.pathname;
+      if (!search.isConnected || !(path === "/organizations" || path.startsWith("/organizations/"))) return;
+      const query = search.value.trim() ? `?q=${encodeURIComponent(search.value)}` : "";
+      history.replaceState(history.state, "", path + query);
+    }, 300);
+  });
 
   /** @param {{entities: Set<string>|null}} [changes] what changed since the last render */
   function render(changes) {

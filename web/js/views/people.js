@@ -29,7 +29,7 @@ function entry(p, org) {
 
 /**
  * @param {import('../state.js').State} state
- * @param {(path: string) => void} go
+ * @param {(path: string, options?: {keepQuery?: boolean}) => void} go
  */
 export function peopleView(state, go) {
   const search = h("input", {
@@ -221,23 +221,27 @@ export function peopleView(state, go) {
   }
   const filterNow = () => filter(true);
   // The query lives in the address, so Back to this list finds it again (beside a record on
-  // the desktop, the address stays the record's). Written once typing pauses (ADDRESS_MS:
-  // history.replaceState is slow on a phone, and between keystrokes it made the next one
-  // wait), or at once when a link anywhere is followed or Enter pressed. Not once the view is
-  // gone (Back went elsewhere meanwhile).
+  // the desktop, after the record's path: a reload finds both, and the rows opened from it
+  // keep it: app.js `go`). Written once typing pauses (ADDRESS_MS: history.replaceState is
+  // slow on a phone, and between keystrokes it made the next one wait), or at once when a
+  // link anywhere is followed or Enter pressed. Not once the view is gone (Back went
+  // elsewhere meanwhile).
   let address = null;
   let addressTimer = null;
   const writeAddress = () => {
     clearTimeout(addressTimer);
     document.removeEventListener("click", writeAddress, true);
     if (address === null) return;
-    const url = address;
+    const query = address;
     address = null;
-    if (el.isConnected && location.pathname === "/people") history.replaceState(history.state, "", url);
+    const path = location.pathname;
+    if (el.isConnected && (path === "/people" || path.startsWith("/people/"))) {
+      history.replaceState(history.state, "", path + query);
+    }
   };
   search.addEventListener("input", () => {
     if (address === null) document.addEventListener("click", writeAddress, true); // before the app follows it
-    address = search.value.trim() ? `/people?q=${encodeURIComponent(search.value)}` : "/people";
+    address = search.value.trim() ? `?q=${encodeURIComponent(search.value)}` : "";
     clearTimeout(addressTimer);
     addressTimer = setTimeout(writeAddress, ADDRESS_MS);
     filterNow();
@@ -249,7 +253,7 @@ export function peopleView(state, go) {
     if (!first) return;
     event.preventDefault();
     writeAddress();
-    go(first.getAttribute("href"));
+    go(first.getAttribute("href"), { keepQuery: true });
   });
   for (const control of [stage, org, tag, via]) control.addEventListener("change", filterNow);
   render();
