@@ -21,6 +21,7 @@ from tests.browser import (
     go_offline,
     go_online,
     nav,
+    open_people,
     screenshot,
     sign_in,
     status,
@@ -296,3 +297,32 @@ def test_a_sync_write_for_the_session_before_writes_nothing(server, user, phone)
         "stored": True,
         "cursor": "new-cursor",
     }
+
+
+def test_another_store_opened_in_one_tab_is_what_the_other_tabs_show(server, user, phone, desktop):
+    """Two tabs of one device share its session (one IndexedDB). One tab opened another store;
+    the other went on showing the first store's people, synced the new store into them, and
+    queued its edits into the new session's outbox. It now starts again on the store opened."""
+    other = shared_store(server, user, desktop, "Shared contact", "editor")
+    first = phone.new_page()
+    sign_in(first, server, other)  # their own store
+    add_person(first, "Own person")
+    wait_all_pushed(first)
+    open_people(first)
+    second = phone.new_page()
+    second.goto(server.url + "/settings")
+    second.get_by_role("list", name="Your stores").get_by_role("button", name="Open").click()
+    expect(second.get_by_role("heading", name="Today")).to_be_visible()
+
+    # The first tab, left on its People list, now lists the store opened in the second.
+    people = first.get_by_role("list", name="People")
+    expect(people.get_by_role("link", name=re.compile("Shared contact"))).to_be_visible(
+        timeout=10_000
+    )
+    expect(people.get_by_role("link", name=re.compile("Own person"))).to_have_count(0)
+    add_person(first, "Added in the first tab")
+    wait_all_pushed(first)
+    shared = {r["fields"]["name"] for r in server.records(user).values()}
+    own = {r["fields"]["name"] for r in server.records(other).values()}
+    assert shared == {"Shared contact", "Added in the first tab"}, shared
+    assert own == {"Own person"}, own

@@ -60,12 +60,23 @@ function go(path, { replace = false, focus = true, keepQuery = false } = {}) {
   route({ focus });
 }
 
+// The device's session is one for all its tabs (one IndexedDB). When a tab signs in, opens
+// another store or signs out, the others start again on what it opened (a reload), instead of
+// showing the old store's records over the new store's copy, syncing the new store into them,
+// and queueing edits of the old store's records into the new session's outbox.
+const sessions = typeof BroadcastChannel === "function" ? new BroadcastChannel("grapevine-session") : null;
+sessions?.addEventListener("message", () => {
+  syncer.supersede();
+  location.reload();
+});
+
 async function onSession(token) {
   syncer.supersede(); // a round still under way was for the session before
   await db.startSession({
     token: token.token, user_id: token.user_id, device_id: token.device_id,
     store_id: token.store_id, store_name: token.store_name, role: token.role,
   });
+  sessions?.postMessage("session");
   await state.load();
   state.expectFirstSync();
   syncer.soon(0);
@@ -77,6 +88,7 @@ async function switchStore(store) {
   const from = location.href;
   syncer.supersede(); // the old store's round under way brings nothing into the new copy
   await db.startSession({ ...state.session, store_id: store.id, store_name: store.name, role: store.role });
+  sessions?.postMessage("session");
   await state.load();
   state.expectFirstSync();
   syncer.soon(0);
@@ -111,6 +123,7 @@ async function signOut({ keep = false } = {}) {
   syncer.supersede();
   if (keep || state.waiting) await db.endSession();
   else await db.clearAll();
+  sessions?.postMessage("session");
   await state.load();
   go("/");
 }
