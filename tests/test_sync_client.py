@@ -326,3 +326,41 @@ def test_another_store_opened_in_one_tab_is_what_the_other_tabs_show(server, use
     own = {r["fields"]["name"] for r in server.records(other).values()}
     assert shared == {"Shared contact", "Added in the first tab"}, shared
     assert own == {"Own person"}, own
+
+
+# A page's edits after another tab began another session (a store opened there), before this
+# page reloads: kept aside as refused, never queued into the new session's outbox; both the
+# edit written on what the page knew (its first after the switch) and the one read first.
+EDITS_AFTER_ANOTHER_TAB_SWITCHED = """async () => {
+  const { Db } = await import("/js/db.js");
+  const page = await Db.open();
+  await page.prepareEdits();
+  const edit = (name) => [{ name: "set", args: { entity: "person", id: crypto.randomUUID(),
+    base: 0, fields: { name } } }];
+  const before = await page.enqueueAll(edit("Before the switch"));
+  const tab = await Db.open();
+  const session = await tab.get("meta", "session");
+  await tab.startSession({ ...session, store_id: crypto.randomUUID(), store_name: "Elsewhere" });
+  const fresh = await tab.get("meta", "client");
+  const after = [await page.enqueueAll(edit("Typed as it switched")),
+    await page.enqueueAll(edit("And once more"))];
+  const names = (list) => list.map((e) => e.mutation.args.fields.name);
+  return { before: before.length, after: after.map((q) => q.length),
+    outbox: (await tab.all("outbox")).length,
+    client: JSON.stringify(await tab.get("meta", "client")) === JSON.stringify(fresh),
+    refused: names(await tab.all("refused")).sort() };
+}"""
+
+
+def test_an_edit_typed_as_another_tab_switches_store_is_kept_aside(server, user, phone):
+    page = phone.new_page()
+    sign_in(page, server, user)
+    go_offline(phone, page)  # the app's own rounds write nothing meanwhile
+    got = page.evaluate(EDITS_AFTER_ANOTHER_TAB_SWITCHED)
+    assert got == {
+        "before": 1,
+        "after": [0, 0],
+        "outbox": 0,
+        "client": True,  # the new session's client, counter and all, as it began
+        "refused": ["And once more", "Before the switch", "Typed as it switched"],
+    }

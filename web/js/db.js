@@ -89,6 +89,8 @@ export class Db {
   #known = null;
   /** Edits made by this page so far */
   #edits = 0;
+  /** The client this page's edits are for (its session's), once known, or null */
+  #client = null;
 
   /** @param {IDBDatabase} idb */
   constructor(idb) {
@@ -252,9 +254,22 @@ export class Db {
    * IndexedDB, and a task of a page that may be busy (a start's load), before the writing.
    */
   async #enqueueAll(edits) {
-    const tx = this.idb.transaction(["meta", "outbox"], "readwrite");
+    const tx = this.idb.transaction(["meta", "outbox", "refused"], "readwrite");
     const meta = tx.objectStore("meta");
     const outbox = tx.objectStore("outbox");
+    // Another tab of this device began another session (a store opened, a sign-in) since this
+    // page's last edit: the edit is of the old one's records, kept aside for the user as
+    // refused, never queued for the new one (this page reloads: app.js).
+    const elsewhere = (state) => {
+      const client = state.client?.client_id;
+      if (this.#client === null || client === this.#client) return false;
+      for (const { name, args } of edits) {
+        tx.objectStore("refused").put({ mutation: { name, args }, at: new Date().toISOString(),
+          error: "Not saved: another tab of this device opened another store or account as it was typed." });
+      }
+      this.#known = null;
+      return true;
+    };
     const reads = stateReads(meta, outbox);
     // Requests end in the order made: when the last read is in, so are the others.
     const read = () => outboxState(reads[0].result, reads[1].result, reads[2].result, reads[3].result?.value, false);
@@ -285,6 +300,14 @@ export class Db {
           if (before === undefined) outbox.delete(plan.queued[k].id);
           else outbox.put(before);
         }
+        if (elsewhere(state)) {
+          // (and the other session's client and clock, which the guess overwrote, put back)
+          meta.put(state.client, "client");
+          if (state.clock === undefined) meta.delete("clock");
+          else meta.put(state.clock, "clock");
+          plan = null;
+          return;
+        }
         plan = planEdits(edits, state);
         write(plan);
         // Edits made since were written on this one's guess: they find it stale in turn.
@@ -293,9 +316,12 @@ export class Db {
     } else {
       await done(reads[3]);
       const state = read();
-      plan = planEdits(edits, state);
-      write(plan);
-      if (mine === this.#edits) this.#known = after();
+      if (!elsewhere(state)) {
+        plan = planEdits(edits, state);
+        write(plan);
+        this.#client = plan.client.client_id;
+        if (mine === this.#edits) this.#known = after();
+      }
     }
     try {
       await finished(tx);
@@ -303,7 +329,7 @@ export class Db {
       this.#known = null;
       throw error;
     }
-    return plan.queued;
+    return plan?.queued ?? [];
   }
 
   /**
@@ -316,6 +342,7 @@ export class Db {
     await done(reads[3]); // requests end in the order made
     const [client, clock, sent, cursor] = reads.map((r) => r.result);
     if (client && !this.#known && !this.writing) this.#known = outboxState(client, clock, sent, cursor?.value);
+    if (client) this.#client ??= client.client_id;
   }
 
   /**
@@ -435,6 +462,8 @@ export class Db {
 
   /** Start over as a new install: everything goes (a sign-out the user confirmed). */
   async clearAll() {
+    this.#client = null; // (the next session's edits are this page's)
+    this.#known = null;
     const stores = ["records", "outbox", "refused", "meta"];
     const tx = this.idb.transaction(stores, "readwrite");
     for (const store of stores) tx.objectStore(store).clear();
@@ -482,6 +511,8 @@ export class Db {
     meta.put(session, "session");
     meta.put({ user_id: session.user_id, store_id: session.store_id }, "owner");
     meta.put(client, "client");
+    this.#client = client.client_id; // this page's edits are the new session's from now on
+    this.#known = null;
     meta.put(clock.toJSON(), "clock");
     meta.put("", "cursor");
     meta.put(0, "sent");
