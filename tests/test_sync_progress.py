@@ -202,6 +202,55 @@ def test_a_first_sync_applies_page_by_page_and_stays_usable(server, user, phone)
     assert said <= {"Working out today's steps…"}, said
 
 
+def test_a_first_sync_cut_off_says_the_rest_comes_once_back_online(server, user, phone):
+    """Signal lost in the middle of a new phone's first sync (a conference's Wi-Fi): Today says
+    how much is here and that the rest comes once back online; back online, the sync goes on
+    from where it stopped, and Today has its steps."""
+    seed(server, user)
+    total = PEOPLE + CONVERSATIONS + 1
+    held: list[Route] = []
+    passed = 0
+    released = False
+
+    def gate(route: Route) -> None:
+        nonlocal passed
+        if passed < 2 or released:
+            passed += 1
+            route.continue_()
+        else:
+            held.append(route)
+
+    page = phone.new_page()
+    page.route(re.compile(r"/api/stores/[^/]+/pull$"), gate)
+    page.goto(server.url + "/")
+    page.get_by_label("Email").fill(user.email)
+    page.get_by_label("Password").fill(user.password)
+    page.get_by_role("button", name="Sign in").click()
+    steps = page.get_by_role("list", name="Next steps")
+    arriving = f"Your network is arriving: 2,000 of {total:,} records"
+    expect(steps).to_contain_text(f"{arriving}. Today's steps", timeout=SYNC_TIMEOUT_MS)
+    for _ in range(100):  # the third page is asked for next (routes are handled here)
+        if held:
+            break
+        page.wait_for_timeout(100)
+    assert held, "the third page was never asked for"
+
+    phone.set_offline(True)
+    held.pop(0).abort("internetdisconnected")  # the page on its way is lost with the signal
+    expect(status(page)).to_have_text(re.compile("^Offline"), timeout=SYNC_TIMEOUT_MS)
+    expect(steps).to_contain_text(
+        f"{arriving} so far; the rest once back online. Today's steps once it is all here."
+    )
+    expect(steps.locator("li.step")).to_have_count(0)
+
+    released = True
+    phone.set_offline(False)
+    page.evaluate("dispatchEvent(new Event('online'))")
+    wait_synced(page)
+    expect(steps.locator("li.step", has_text="Nadia Quill")).to_be_visible()
+    expect(steps).not_to_contain_text("arriving")
+
+
 # Every record id in the device's copy (IndexedDB).
 LOCAL_COPY = """() => new Promise((resolve, reject) => {
   const open = indexedDB.open("grapevine");

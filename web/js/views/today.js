@@ -34,7 +34,7 @@ export function todayView(state, go) {
   function compute() {
     if (state.loading) return remembered();
     // A first sync: the steps once every record is here (see State.arriving).
-    if (state.arriving) return { ...remembered(), arriving: state.arriving };
+    if (state.arriving) return { ...remembered(), arriving: state.arriving, offline: navigator.onLine === false };
     const now = new Date();
     // Kept up to date by the state as records change: this costs what changed since. All of
     // it (at start, on a new day) is computed in slices, showing what was shown meanwhile.
@@ -82,7 +82,7 @@ export function todayView(state, go) {
     const text = JSON.stringify(shown);
     if (text === drawn) return;
     drawn = text;
-    const { actions, upcoming: soon, loading, working, arriving, total = actions.length } = shown;
+    const { actions, upcoming: soon, loading, working, arriving, offline, total = actions.length } = shown;
     drawnArriving = Boolean(arriving);
     steps.replaceChildren(...actions.map((a) => stepCard(state, a)));
     // Remembered from another day (the app opened the next morning, or weeks later): its "due
@@ -97,8 +97,10 @@ export function todayView(state, go) {
     }
     if (arriving) {
       const far = arriving.total ? `: ${count(Math.min(arriving.received, arriving.total))} of ${count(arriving.total)} records` : "";
+      // (Cut off in the middle of it, what is here is usable; the rest waits for a connection.)
+      const rest = offline ? " so far; the rest once back online" : "";
       steps.append(h("li", { class: "empty arriving" },
-        `Your network is arriving${far}. Today's steps once it is all here.`));
+        `Your network is arriving${far}${rest}. Today's steps once it is all here.`));
     } else if (loading) {
       steps.append(h("li", { class: "empty" }, working ? "Working out today's steps…" : "Opening your network…"));
     } else if (actions.length === 0) {
@@ -113,6 +115,17 @@ export function todayView(state, go) {
     if (soon.length === 0 && !loading && !arriving) upcoming.append(h("li", { class: "empty" }, "None scheduled."));
   }
   render();
+  // Online or not changes what is said while the network arrives (until this view is gone).
+  const connection = () => {
+    if (steps.isConnected) {
+      if (state.arriving) render();
+      return;
+    }
+    removeEventListener("online", connection);
+    removeEventListener("offline", connection);
+  };
+  addEventListener("online", connection);
+  addEventListener("offline", connection);
   const el = h("section", {},
     h("h1", {}, "Today"),
     h("a", { href: "/capture", "data-link": true, class: "button primary big", id: "capture-link" },
