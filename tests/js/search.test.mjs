@@ -360,7 +360,7 @@ test("fed the records as a load reads them, the index answers as one built after
         return Promise.resolve(queued);
       },
     };
-    const state = new State(db, { soon() {}, edited() {}, addEventListener() {} });
+    const state = new State(db, { soon() {}, edited() {}, readFrom() {}, addEventListener() {} });
     state.session = { role: "owner" };
     indexWhileLoading(state);
     const loaded = state.load();

@@ -24,7 +24,7 @@ function fakeDb() {
   };
 }
 
-const syncer = { soon() {}, edited() {}, addEventListener() {} };
+const syncer = { soon() {}, edited() {}, readFrom() {}, addEventListener() {} };
 
 test("an edit is written to the outbox in the keystroke's task, even while the state is busy", async () => {
   const db = fakeDb();
@@ -137,7 +137,7 @@ test("what this device made and has not synced is shown and found from a load's 
 test("a first sync is 'arriving' until a pull ends; a lost connection keeps it, counting on", () => {
   const events = new EventTarget();
   const db = fakeDb();
-  const state = new State(db, Object.assign(events, { soon() {}, edited() {} }));
+  const state = new State(db, Object.assign(events, { soon() {}, edited() {}, readFrom() {} }));
   const person = (id) => ({ id, entity: "person", version: 1, deleted: false, fields: { name: id } });
   const page = (ids, progress) => events.dispatchEvent(new CustomEvent("page",
     { detail: { changes: ids.map(person), reset: false, progress } }));

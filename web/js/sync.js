@@ -36,6 +36,15 @@ export class Syncer extends EventTarget {
     this.progress = null;
     this.epoch = 0; // which session a round works for (see supersede)
     this.requests = null; // the AbortController of the round under way's pull requests
+    // The cursor of what this page has shown (null: the copy's). A device's tabs share the
+    // copy and its cursor; a page pulls on from its own, or it would miss what another tab
+    // pulled (stored, but never shown here).
+    this.cursor = null;
+  }
+
+  /** This page's records were read from the copy at `cursor` (State#load): pull on from there. */
+  readFrom(cursor) {
+    this.cursor = cursor;
   }
 
   /**
@@ -47,6 +56,7 @@ export class Syncer extends EventTarget {
    */
   supersede() {
     this.epoch += 1;
+    this.cursor = null; // (the new session's load says where its pulls begin)
     if (this.running) this.again = true;
     // A pull on its way for the old session is not waited for. (A push is: its answer says
     // what the server applied, which the outbox must know; db.js checks the client first.)
@@ -248,7 +258,7 @@ export class Syncer extends EventTarget {
    * session was replaced under it (`supersede`).
    */
   async pull(session, clientId, epoch) {
-    const cursor = (await this.db.get("meta", "cursor")) ?? "";
+    const cursor = this.cursor ?? (await this.db.get("meta", "cursor")) ?? "";
     this.current(epoch); // (that cursor may be the new session's)
     const from = { storeId: session.store_id, token: session.token, clientId, cursor, limit: PAGE };
     this.progress = { received: 0, total: null };
@@ -258,6 +268,7 @@ export class Syncer extends EventTarget {
         this.current(epoch);
         if (page.reset) {
           this.dispatchEvent(new CustomEvent("page", { detail: { changes: [], reset: true } }));
+          if (epoch === this.epoch) this.cursor = "";
           this.progress = { received: 0, total: null };
           continue;
         }
@@ -265,6 +276,7 @@ export class Syncer extends EventTarget {
         this.progress.received += page.changes.length;
         this.dispatchEvent(new CustomEvent("page", {
           detail: { changes: page.changes, reset: false, progress: { ...this.progress } } }));
+        if (epoch === this.epoch) this.cursor = page.cursor;
         if (page.changes.length) this.dispatchEvent(new Event("status"));
       }
       // Everything pushed before this pull is in the server copy now.
