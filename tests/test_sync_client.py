@@ -16,6 +16,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser import (
+    SYNC_TIMEOUT_MS,
     add_person,
     cli,
     go_offline,
@@ -341,13 +342,14 @@ EDITS_AFTER_ANOTHER_TAB_SWITCHED = """async () => {
   const tab = await Db.open();
   const session = await tab.get("meta", "session");
   await tab.startSession({ ...session, store_id: crypto.randomUUID(), store_name: "Elsewhere" });
-  const fresh = await tab.get("meta", "client");
+  const fresh = [await tab.get("meta", "client"), await tab.get("meta", "clock")];
   const after = [await page.enqueueAll(edit("Typed as it switched")),
     await page.enqueueAll(edit("And once more"))];
   const names = (list) => list.map((e) => e.mutation.args.fields.name);
   return { before: before.length, after: after.map((q) => q.length),
     outbox: (await tab.all("outbox")).length,
-    client: JSON.stringify(await tab.get("meta", "client")) === JSON.stringify(fresh),
+    client: JSON.stringify([await tab.get("meta", "client"), await tab.get("meta", "clock")])
+      === JSON.stringify(fresh),
     refused: names(await tab.all("refused")).sort() };
 }"""
 
@@ -361,6 +363,30 @@ def test_an_edit_typed_as_another_tab_switches_store_is_kept_aside(server, user,
         "before": 1,
         "after": [0, 0],
         "outbox": 0,
-        "client": True,  # the new session's client, counter and all, as it began
+        "client": True,  # the new session's client (its counter) and clock, as they began
         "refused": ["And once more", "Before the switch", "Typed as it switched"],
     }
+
+
+def test_what_one_tab_pulled_reaches_the_other_tab_too(server, user, desktop):
+    """Two tabs of a device share its copy and the copy's cursor. A change another device
+    made, pulled by one tab, was stored and moved the cursor: the other tab's next pull went
+    on from there, found nothing, and never showed it (until a reload). Each tab now pulls on
+    from what it has shown."""
+    from tests.test_conversations import new_id, push
+
+    first = desktop.new_page()
+    sign_in(first, server, user)
+    open_people(first)
+    second = desktop.new_page()
+    second.goto(server.url + "/people")
+    expect(status(second)).to_have_text(re.compile("^Synced"), timeout=SYNC_TIMEOUT_MS)
+    # The first tab cannot pull for now; the second pulls what another device added.
+    pulls = re.compile(r"/api/stores/[^/]+/pull$")
+    first.route(pulls, lambda route: route.abort("connectionrefused"))
+    push(server, user, [("person", new_id(), {"name": "Rita Remote"})])
+    sync_now(second)
+    expect(second.get_by_role("link", name=re.compile("Rita Remote"))).to_be_visible()
+    first.unroute(pulls)
+    sync_now(first)
+    expect(first.get_by_role("link", name=re.compile("Rita Remote"))).to_be_visible()

@@ -65,8 +65,11 @@ function go(path, { replace = false, focus = true, keepQuery = false } = {}) {
 // showing the old store's records over the new store's copy, syncing the new store into them,
 // and queueing edits of the old store's records into the new session's outbox.
 const sessions = typeof BroadcastChannel === "function" ? new BroadcastChannel("grapevine-session") : null;
-sessions?.addEventListener("message", () => {
+sessions?.addEventListener("message", async () => {
   syncer.supersede();
+  // The line being typed (a tag, a referral's name) is saved first: as refused, if it was
+  // the old store's (db.js), not lost with the page.
+  await Promise.race([saveTyping(), new Promise((resolve) => setTimeout(resolve, 1000))]);
   location.reload();
 });
 

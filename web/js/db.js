@@ -263,9 +263,12 @@ export class Db {
     const elsewhere = (state) => {
       const client = state.client?.client_id;
       if (this.#client === null || client === this.#client) return false;
-      for (const { name, args } of edits) {
-        tx.objectStore("refused").put({ mutation: { name, args }, at: new Date().toISOString(),
-          error: "Not saved: another tab of this device opened another store or account as it was typed." });
+      // (No client at all: the other tab signed out and had everything forgotten; so is this.)
+      if (client !== undefined) {
+        for (const { name, args } of edits) {
+          tx.objectStore("refused").put({ mutation: { name, args }, at: new Date().toISOString(),
+            error: "Not saved: another tab of this device opened another store or account as it was typed." });
+        }
       }
       this.#known = null;
       return true;
@@ -302,9 +305,10 @@ export class Db {
         }
         if (elsewhere(state)) {
           // (and the other session's client and clock, which the guess overwrote, put back)
-          meta.put(state.client, "client");
-          if (state.clock === undefined) meta.delete("clock");
-          else meta.put(state.clock, "clock");
+          for (const [key, value] of [["client", state.client], ["clock", state.clock]]) {
+            if (value === undefined) meta.delete(key);
+            else meta.put(value, key);
+          }
           plan = null;
           return;
         }

@@ -57,16 +57,22 @@ export function organizationsView(state, go) {
   }) : null;
   // The filter is kept in the address (after the list's path or the record's beside it), so a
   // reload or Back finds the list as it was filtered; the rows opened from it keep it too.
+  // Written once typing pauses, or at once when a link is followed (before the app follows it).
   let addressTimer = null;
+  const writeAddress = () => {
+    clearTimeout(addressTimer);
+    addressTimer = null;
+    document.removeEventListener("click", writeAddress, true);
+    const path = location.pathname;
+    if (!search.isConnected || !(path === "/organizations" || path.startsWith("/organizations/"))) return;
+    const query = search.value.trim() ? `?q=${encodeURIComponent(search.value)}` : "";
+    history.replaceState(history.state, "", path + query);
+  };
   search?.addEventListener("input", () => {
     render();
+    if (addressTimer === null) document.addEventListener("click", writeAddress, true);
     clearTimeout(addressTimer);
-    addressTimer = setTimeout(() => {
-      const path = location.pathname;
-      if (!search.isConnected || !(path === "/organizations" || path.startsWith("/organizations/"))) return;
-      const query = search.value.trim() ? `?q=${encodeURIComponent(search.value)}` : "";
-      history.replaceState(history.state, "", path + query);
-    }, 300);
+    addressTimer = setTimeout(writeAddress, 300);
   });
 
   /** @param {{entities: Set<string>|null}} [changes] what changed since the last render */
