@@ -186,3 +186,34 @@ test("a push on its way when the session ends is acknowledged, and the round end
   await syncer.running;
   assert.equal(syncer.status, "signed-out");
 });
+
+test("a page pulls on from what it has shown, not from the cursor another tab moved", async (t) => {
+  // The copy's cursor (shared by the device's tabs) is at "9": another tab pulled that far.
+  const meta = new Map([["session", { store_id: "s", token: "t" }], ["client", { client_id: "c" }],
+    ["cursor", "9"]]);
+  const db = {
+    get: async (_, key) => meta.get(key),
+    takeBatch: async () => [],
+    dropAcknowledged: async () => {},
+    savePull: async (_changes, cursor) => meta.set("cursor", cursor),
+  };
+  const asked = [];
+  globalThis.fetch = async (_path, { body }) => {
+    const { cursor } = JSON.parse(body);
+    asked.push(cursor);
+    const n = Number(cursor || 0) + 1;
+    const answer = { changes: [{ id: `r${n}` }], cursor: String(n), more: false, hlc: "0" };
+    return { ok: true, status: 200, text: async () => JSON.stringify(answer) };
+  };
+  const syncer = new Syncer(db);
+  t.after(() => clearTimeout(syncer.timer));
+  // This page read its records when the copy's cursor was "3" (State#load).
+  syncer.readFrom("3", syncer.shown);
+  await syncer.sync();
+  assert.deepEqual(asked, ["3"], "from what this page has shown");
+  // A load that began before that page was shown does not take the cursor back.
+  const before = 0;
+  syncer.readFrom("1", before);
+  await syncer.sync();
+  assert.deepEqual(asked, ["3", "4"]);
+});

@@ -113,6 +113,7 @@ export class State extends EventTarget {
     }
     // Where this page's pulls go on from: the copy's cursor before its records are read (what
     // another tab stores meanwhile is pulled again, not missed: the cursor is shared).
+    const shown = this.syncer?.shown;
     const cursor = (await this.db.get("meta", "cursor")) ?? "";
     for await (const chunk of this.db.stream("records", LOAD_SLICE)) {
       for (const record of chunk) {
@@ -123,7 +124,7 @@ export class State extends EventTarget {
       this.dispatchEvent(new CustomEvent("slice", { detail: { records: this.records, slice: chunk } }));
       await new Promise((resolve) => setTimeout(resolve, 0));
     }
-    this.syncer?.readFrom(cursor);
+    this.syncer?.readFrom(cursor, shown);
     return this.serial(async () => {
       const [pending, refused, session, arriving] = await Promise.all([
         this.db.all("outbox"),

@@ -40,11 +40,16 @@ export class Syncer extends EventTarget {
     // copy and its cursor; a page pulls on from its own, or it would miss what another tab
     // pulled (stored, but never shown here).
     this.cursor = null;
+    this.shown = 0; // pages shown so far (see readFrom)
   }
 
-  /** This page's records were read from the copy at `cursor` (State#load): pull on from there. */
-  readFrom(cursor) {
-    this.cursor = cursor;
+  /**
+   * This page's records were read from the copy at `cursor` (State#load), which began when
+   * `shown` pages had been shown: pull on from there, unless pages were shown meanwhile (the
+   * last one's cursor is further on, and what it brought is shown too).
+   */
+  readFrom(cursor, shown) {
+    if (shown === this.shown) this.cursor = cursor;
   }
 
   /**
@@ -268,7 +273,10 @@ export class Syncer extends EventTarget {
         this.current(epoch);
         if (page.reset) {
           this.dispatchEvent(new CustomEvent("page", { detail: { changes: [], reset: true } }));
-          if (epoch === this.epoch) this.cursor = "";
+          if (epoch === this.epoch) {
+            this.cursor = "";
+            this.shown += 1;
+          }
           this.progress = { received: 0, total: null };
           continue;
         }
@@ -276,7 +284,10 @@ export class Syncer extends EventTarget {
         this.progress.received += page.changes.length;
         this.dispatchEvent(new CustomEvent("page", {
           detail: { changes: page.changes, reset: false, progress: { ...this.progress } } }));
-        if (epoch === this.epoch) this.cursor = page.cursor;
+        if (epoch === this.epoch) {
+          this.cursor = page.cursor;
+          this.shown += 1;
+        }
         if (page.changes.length) this.dispatchEvent(new Event("status"));
       }
       // Everything pushed before this pull is in the server copy now.
