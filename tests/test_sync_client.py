@@ -237,6 +237,14 @@ def test_a_page_opened_while_another_store_is_read_stays_open(server, user, phon
     expect(page).to_have_url(f"{server.url}/")
 
 
+def offline_page(server, user, phone):
+    """A signed-in, synced page, then offline: the app's own rounds write nothing meanwhile."""
+    page = phone.new_page()
+    sign_in(page, server, user)
+    go_offline(phone, page)
+    return page
+
+
 # Each sync write of db.js made for a client that is no longer this device's (a round of the
 # session before, when another store was opened or another sign-in began): refused, with
 # nothing written; then the same writes for this device's client go through.
@@ -279,10 +287,7 @@ STALE_WRITES = """async () => {
 
 
 def test_a_sync_write_for_the_session_before_writes_nothing(server, user, phone):
-    page = phone.new_page()
-    sign_in(page, server, user)
-    go_offline(phone, page)  # the app's own rounds write nothing meanwhile
-    got = page.evaluate(STALE_WRITES)
+    got = offline_page(server, user, phone).evaluate(STALE_WRITES)
     assert got == {
         "stale": {
             "savePull": "refused",
@@ -355,10 +360,7 @@ EDITS_AFTER_ANOTHER_TAB_SWITCHED = """async () => {
 
 
 def test_an_edit_typed_as_another_tab_switches_store_is_kept_aside(server, user, phone):
-    page = phone.new_page()
-    sign_in(page, server, user)
-    go_offline(phone, page)  # the app's own rounds write nothing meanwhile
-    got = page.evaluate(EDITS_AFTER_ANOTHER_TAB_SWITCHED)
+    got = offline_page(server, user, phone).evaluate(EDITS_AFTER_ANOTHER_TAB_SWITCHED)
     assert got == {
         "before": 1,
         "after": [0, 0],

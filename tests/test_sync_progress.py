@@ -18,7 +18,7 @@ import time
 import uuid
 
 import pytest
-from playwright.sync_api import Error, Request, Route, expect
+from playwright.sync_api import Error, Page, Request, Route, expect
 
 from tests.browser import (
     SYNC_TIMEOUT_MS,
@@ -87,27 +87,50 @@ def seed(server: LiveServer, user: User) -> None:
             batch = []
 
 
-def test_a_first_sync_applies_page_by_page_and_stays_usable(server, user, phone):
-    seed(server, user)
-    total = PEOPLE + CONVERSATIONS + 1
-    held: list[Route] = []
-    passed = 0
-    released = False
+class PullGate:
+    """A page's route for pull requests: the first two pages pass, the next are held (a slow
+    network) until `release()`; `wait_held` waits for the third page to be asked for."""
 
-    def gate(route: Route) -> None:
-        nonlocal passed
-        if passed < 2 or released:
-            passed += 1
+    def __init__(self) -> None:
+        self.held: list[Route] = []
+        self.passed = 0
+        self.released = False
+
+    def __call__(self, route: Route) -> None:
+        if self.passed < 2 or self.released:
+            self.passed += 1
             route.continue_()
         else:
-            held.append(route)
+            self.held.append(route)
 
-    page = phone.new_page()
+    def wait_held(self, page: Page) -> None:
+        for _ in range(100):  # (routes are handled while the page waits)
+            if self.held:
+                return
+            page.wait_for_timeout(100)
+        raise AssertionError("the third page was never asked for")
+
+    def release(self) -> None:
+        self.released = True
+        while self.held:
+            self.held.pop(0).continue_()
+
+
+def sign_in_through(page: Page, server: LiveServer, user: User, gate: PullGate) -> None:
+    """Sign in on a new phone whose pulls go through `gate` (not waiting for the sync)."""
     page.route(re.compile(r"/api/stores/[^/]+/pull$"), gate)
     page.goto(server.url + "/")
     page.get_by_label("Email").fill(user.email)
     page.get_by_label("Password").fill(user.password)
     page.get_by_role("button", name="Sign in").click()
+
+
+def test_a_first_sync_applies_page_by_page_and_stays_usable(server, user, phone):
+    seed(server, user)
+    total = PEOPLE + CONVERSATIONS + 1
+    gate = PullGate()
+    page = phone.new_page()
+    sign_in_through(page, server, user, gate)
     expect(nav(page)).to_be_visible(timeout=SYNC_TIMEOUT_MS)
 
     # Two pages in, the third held: the indicator says how far, the bar shows it.
@@ -133,7 +156,7 @@ def test_a_first_sync_applies_page_by_page_and_stays_usable(server, user, phone)
     search.press_sequentially("quill")
     expect(page.get_by_role("link", name=re.compile("Nadia Quill"))).to_be_visible()
     expect(status(page)).to_have_text(re.compile(r"^Syncing… 2,000 of"))
-    assert held, "the third page was never asked for"
+    assert gate.held, "the third page was never asked for"
 
     # The list draws a batch of the 2,000 people, and more on demand.
     search.fill("")
@@ -170,9 +193,7 @@ def test_a_first_sync_applies_page_by_page_and_stays_usable(server, user, phone)
     drawn = rows.count()
 
     # Released, the sync finishes: the bar goes, the last page's people are there.
-    released = True
-    while held:
-        held.pop(0).continue_()
+    gate.release()
     wait_synced(page)
     expect(bar).to_be_hidden()
     expect(rows).to_have_count(drawn)  # pages arriving keep what was drawn; the rest waits
@@ -208,42 +229,23 @@ def test_a_first_sync_cut_off_says_the_rest_comes_once_back_online(server, user,
     from where it stopped, and Today has its steps."""
     seed(server, user)
     total = PEOPLE + CONVERSATIONS + 1
-    held: list[Route] = []
-    passed = 0
-    released = False
-
-    def gate(route: Route) -> None:
-        nonlocal passed
-        if passed < 2 or released:
-            passed += 1
-            route.continue_()
-        else:
-            held.append(route)
-
+    gate = PullGate()
     page = phone.new_page()
-    page.route(re.compile(r"/api/stores/[^/]+/pull$"), gate)
-    page.goto(server.url + "/")
-    page.get_by_label("Email").fill(user.email)
-    page.get_by_label("Password").fill(user.password)
-    page.get_by_role("button", name="Sign in").click()
+    sign_in_through(page, server, user, gate)
     steps = page.get_by_role("list", name="Next steps")
     arriving = f"Your network is arriving: 2,000 of {total:,} records"
     expect(steps).to_contain_text(f"{arriving}. Today's steps", timeout=SYNC_TIMEOUT_MS)
-    for _ in range(100):  # the third page is asked for next (routes are handled here)
-        if held:
-            break
-        page.wait_for_timeout(100)
-    assert held, "the third page was never asked for"
+    gate.wait_held(page)
 
     phone.set_offline(True)
-    held.pop(0).abort("internetdisconnected")  # the page on its way is lost with the signal
+    gate.held.pop(0).abort("internetdisconnected")  # the page on its way is lost with the signal
     expect(status(page)).to_have_text(re.compile("^Offline"), timeout=SYNC_TIMEOUT_MS)
     expect(steps).to_contain_text(
         f"{arriving} so far; the rest once back online. Today's steps once it is all here."
     )
     expect(steps.locator("li.step")).to_have_count(0)
 
-    released = True
+    gate.release()
     phone.set_offline(False)
     page.evaluate("dispatchEvent(new Event('online'))")
     wait_synced(page)

@@ -22,6 +22,40 @@ export function focusHeading(root) {
   heading.focus({ preventScroll: true });
 }
 
+/**
+ * A list's query kept in the address (`?q=`), after the list's path or, on the desktop, after
+ * the record's beside it: Back to the list, a reload, the rows opened from it (app.js `go`,
+ * `keepQuery`) find it filtered as it was. Written once typing pauses (history.replaceState is
+ * slow on a phone, and between keystrokes it made the next one wait), or at once when a link
+ * anywhere is followed (before the app follows it) or `write` is called; not once the list is
+ * gone (`shown()` false: Back went elsewhere meanwhile).
+ * @param {string} prefix the list's path ("/people")
+ * @param {() => boolean} shown
+ */
+export function queryInAddress(prefix, shown, waitMs = 300) {
+  let address = null; // the query to write ("" for none), or null when written
+  let timer = null;
+  const write = () => {
+    clearTimeout(timer);
+    document.removeEventListener("click", write, true);
+    if (address === null) return;
+    const query = address;
+    address = null;
+    const path = location.pathname;
+    if (shown() && (path === prefix || path.startsWith(`${prefix}/`))) {
+      history.replaceState(history.state, "", path + query);
+    }
+  };
+  /** @param {string} value what the search box now holds */
+  const typed = (value) => {
+    if (address === null) document.addEventListener("click", write, true);
+    address = value.trim() ? `?q=${encodeURIComponent(value)}` : "";
+    clearTimeout(timer);
+    timer = setTimeout(write, waitMs);
+  };
+  return { typed, write };
+}
+
 /** Mark the list row of the record on show (`aria-current`), and bring it into view. */
 export function markCurrent(listPane, path) {
   let current = null;

@@ -4,7 +4,7 @@ import { h } from "../dom.js";
 import { newId } from "../ids.js";
 import { linked, live } from "../model.js";
 import { searchIndexOf } from "../search.js";
-import { wide } from "../shell.js";
+import { queryInAddress, wide } from "../shell.js";
 import { byName, incrementalList } from "./list.js";
 import { recordTable } from "./table.js";
 
@@ -55,24 +55,11 @@ export function organizationsView(state, go) {
     ],
     sort: { key: "status", dir: 1 },
   }) : null;
-  // The filter is kept in the address (after the list's path or the record's beside it), so a
-  // reload or Back finds the list as it was filtered; the rows opened from it keep it too.
-  // Written once typing pauses, or at once when a link is followed (before the app follows it).
-  let addressTimer = null;
-  const writeAddress = () => {
-    clearTimeout(addressTimer);
-    addressTimer = null;
-    document.removeEventListener("click", writeAddress, true);
-    const path = location.pathname;
-    if (!search.isConnected || !(path === "/organizations" || path.startsWith("/organizations/"))) return;
-    const query = search.value.trim() ? `?q=${encodeURIComponent(search.value)}` : "";
-    history.replaceState(history.state, "", path + query);
-  };
+  // The filter is kept in the address, as the people's query is.
+  const address = queryInAddress("/organizations", () => search.isConnected);
   search?.addEventListener("input", () => {
     render();
-    if (addressTimer === null) document.addEventListener("click", writeAddress, true);
-    clearTimeout(addressTimer);
-    addressTimer = setTimeout(writeAddress, 300);
+    address.typed(search.value);
   });
 
   /** @param {{entities: Set<string>|null}} [changes] what changed since the last render */

@@ -10,7 +10,7 @@ import { newId } from "../ids.js";
 import { live } from "../model.js";
 import { FOUND_VIA, STAGES } from "../schema.js";
 import { searchIndexOf } from "../search.js";
-import { wide } from "../shell.js";
+import { queryInAddress, wide } from "../shell.js";
 import { byName, incrementalList } from "./list.js";
 import { refreshWhileOpening } from "./opening.js";
 import { recordTable } from "./table.js";
@@ -220,30 +220,10 @@ export function peopleView(state, go) {
     filter();
   }
   const filterNow = () => filter(true);
-  // The query lives in the address, so Back to this list finds it again (beside a record on
-  // the desktop, after the record's path: a reload finds both, and the rows opened from it
-  // keep it: app.js `go`). Written once typing pauses (ADDRESS_MS: history.replaceState is
-  // slow on a phone, and between keystrokes it made the next one wait), or at once when a
-  // link anywhere is followed or Enter pressed. Not once the view is gone (Back went
-  // elsewhere meanwhile).
-  let address = null;
-  let addressTimer = null;
-  const writeAddress = () => {
-    clearTimeout(addressTimer);
-    document.removeEventListener("click", writeAddress, true);
-    if (address === null) return;
-    const query = address;
-    address = null;
-    const path = location.pathname;
-    if (el.isConnected && (path === "/people" || path.startsWith("/people/"))) {
-      history.replaceState(history.state, "", path + query);
-    }
-  };
+  // The query lives in the address (ADDRESS_MS after the typing pauses).
+  const address = queryInAddress("/people", () => el.isConnected, ADDRESS_MS);
   search.addEventListener("input", () => {
-    if (address === null) document.addEventListener("click", writeAddress, true); // before the app follows it
-    address = search.value.trim() ? `?q=${encodeURIComponent(search.value)}` : "";
-    clearTimeout(addressTimer);
-    addressTimer = setTimeout(writeAddress, ADDRESS_MS);
+    address.typed(search.value);
     filterNow();
   });
   // Enter opens the first match: search, then straight to the person.
@@ -252,7 +232,7 @@ export function peopleView(state, go) {
     const first = el.querySelector("a[data-record]");
     if (!first) return;
     event.preventDefault();
-    writeAddress();
+    address.write();
     go(first.getAttribute("href"), { keepQuery: true });
   });
   for (const control of [stage, org, tag, via]) control.addEventListener("change", filterNow);
